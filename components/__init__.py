@@ -1,0 +1,1 @@
+"""Custom TFX components of robustfx and the pure libraries they call."""

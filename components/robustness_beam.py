@@ -1,0 +1,193 @@
+"""The robustness evaluation as a Beam pipeline: it scales like the rest of TFX.
+
+Serialized transformed examples are batched; each worker loads the SavedModels once
+(``DoFn.setup``), runs the clean pass, every attack and its random-noise control on each
+batch, and emits mergeable counts. Counts are summed per model, so memory does not grow with
+the split. The same code runs on the DirectRunner, Dataflow, Flink or Spark through the Beam
+args the pipeline gives.
+"""
+
+import json
+import os
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import apache_beam as beam
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.components import robustness_metrics
+from robustfx.pipeline.config import AttackConfig, to_dict
+from robustfx.trainer import features
+
+
+class ModelSignatureError(ValueError):
+    """The SavedModel lacks the signature that white-box attacks differentiate through."""
+
+
+def load_logits_fn(model_dir: str):
+    """Loads a SavedModel's transformed-image signature as ``images -> logits``.
+
+    Returns:
+      (logits_fn, image_shape) where image_shape is (height, width, channels).
+
+    Raises:
+      ModelSignatureError: the model has no ``serving_transformed`` signature.
+    """
+    import tensorflow as tf
+
+    loaded = tf.saved_model.load(model_dir)
+    signature = loaded.signatures.get(features.TRANSFORMED_SIGNATURE)
+    if signature is None:
+        raise ModelSignatureError(
+            f"model {model_dir} has no '{features.TRANSFORMED_SIGNATURE}' signature (it has "
+            f"{sorted(loaded.signatures)}): export it with robustfx.trainer.export"
+        )
+    _, kwargs = signature.structured_input_signature
+    image_spec = kwargs[features.IMAGE_KEY]
+
+    def logits_fn(images):
+        return signature(**{features.IMAGE_KEY: images})[features.LOGITS_KEY]
+
+    logits_fn.keep_alive = loaded  # the signature dies with the loaded object
+    return logits_fn, tuple(int(side) for side in image_spec.shape[1:])
+
+
+class _ModelUnderAttack:
+    """One loaded model with its compiled attacks."""
+
+    def __init__(self, model_dir: str, attacks: Sequence[AttackConfig], seed: int):
+        import tensorflow as tf
+
+        from robustfx.components import attacks as attack_lib
+
+        self.logits_fn, self.image_shape = load_logits_fn(model_dir)
+        self._attacks = {
+            attack.name: (attack, attack_lib.compile_attack(attack, self.logits_fn, seed))
+            for attack in attacks
+        }
+        self._predict = tf.function(lambda x: tf.argmax(self.logits_fn(x), axis=-1))
+        self._noise = {
+            attack.name: tf.function(
+                lambda x, a=attack: attack_lib.random_noise(x, a.epsilon, a.norm, seed)
+            )
+            for attack in attacks
+        }
+        self._norm = attack_lib.perturbation_norm
+
+    def count(self, images, labels, num_classes: int) -> robustness_metrics.RobustnessCounts:
+        attacked = {}
+        for name, (attack, attack_fn) in self._attacks.items():
+            adversarial = attack_fn(images, labels)
+            attacked[name] = {
+                "predictions": self._predict(adversarial).numpy(),
+                "noise_predictions": self._predict(self._noise[name](images)).numpy(),
+                "norms": self._norm(adversarial, images, attack.norm).numpy(),
+            }
+        return robustness_metrics.count_batch(
+            labels.numpy(), self._predict(images).numpy(), attacked, num_classes
+        )
+
+
+class AttackBatchesFn(beam.DoFn):
+    """Batches of serialized examples in; ``(model_role, counts_dict)`` pairs out."""
+
+    def __init__(
+        self,
+        model_dirs: Mapping[str, str],
+        attacks: Sequence[AttackConfig],
+        num_classes: int,
+        seed: int,
+    ):
+        self._model_dirs = dict(model_dirs)
+        self._attack_dicts = [to_dict(attack) for attack in attacks]
+        self._num_classes = num_classes
+        self._seed = seed
+        self._models: Dict[str, _ModelUnderAttack] = {}
+
+    def setup(self) -> None:
+        import tensorflow as tf
+
+        tf.random.set_seed(self._seed)
+        attacks = [AttackConfig(**attack) for attack in self._attack_dicts]
+        self._models = {
+            role: _ModelUnderAttack(model_dir, attacks, self._seed)
+            for role, model_dir in self._model_dirs.items()
+        }
+        shapes = {role: model.image_shape for role, model in self._models.items()}
+        if len(set(shapes.values())) > 1:
+            raise ModelSignatureError(f"models take different image shapes: {shapes}")
+        self._feature_spec = {
+            features.IMAGE_KEY: tf.io.FixedLenFeature(next(iter(shapes.values())), tf.float32),
+            features.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+        }
+
+    def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
+        import tensorflow as tf
+
+        parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
+        images, labels = parsed[features.IMAGE_KEY], parsed[features.LABEL_KEY]
+        for role, model in self._models.items():
+            counts = model.count(images, labels, self._num_classes)
+            yield role, robustness_metrics.counts_to_dict(counts)
+
+
+def _merge_count_dicts(parts: Iterable[dict]) -> dict:
+    merged = robustness_metrics.merge(robustness_metrics.counts_from_dict(p) for p in parts)
+    return robustness_metrics.counts_to_dict(merged)
+
+
+def evaluate_models(
+    pipeline: beam.Pipeline,
+    example_files: str,
+    model_dirs: Mapping[str, str],
+    attacks: Sequence[AttackConfig],
+    num_classes: int,
+    batch_size: int,
+    output_path: str,
+    seed: int = 0,
+) -> None:
+    """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
+    ``output_path`` (a file prefix) when the pipeline runs."""
+    _ = (
+        pipeline
+        | "ReadExamples" >> beam.io.ReadFromTFRecord(example_files)
+        | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
+        | "Attack" >> beam.ParDo(AttackBatchesFn(model_dirs, attacks, num_classes, seed))
+        | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)
+        | "ToJson" >> beam.Map(lambda kv: json.dumps({"role": kv[0], "counts": kv[1]}))
+        | "Write" >> beam.io.WriteToText(output_path, shard_name_template="")
+    )
+
+
+def read_counts(output_path: str) -> Dict[str, robustness_metrics.RobustnessCounts]:
+    """Reads what ``evaluate_models`` wrote."""
+    counts = {}
+    if os.path.exists(output_path):
+        with open(output_path) as f:
+            for line in f:
+                record = json.loads(line)
+                counts[record["role"]] = robustness_metrics.counts_from_dict(record["counts"])
+    return counts
+
+
+def finalize(
+    counts: Mapping[str, robustness_metrics.RobustnessCounts],
+    roles: Sequence[str],
+    class_names: Sequence[str],
+) -> Dict[str, dict]:
+    """Metrics per role; fails clearly when the split yielded no examples."""
+    missing = [role for role in roles if role not in counts]
+    if missing:
+        raise ValueError("the evaluated split is empty: no examples were read")
+    return {role: robustness_metrics.to_metrics(counts[role], list(class_names)) for role in roles}
+
+
+def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
+    """Flat headline numbers per model, e.g. for artifact properties."""
+    flat = {}
+    for role, values in metrics.items():
+        flat[f"{role}_clean_accuracy"] = values["clean_accuracy"]
+        for name, attack in values["attacks"].items():
+            flat[f"{role}_robust_accuracy_{name}"] = attack["robust_accuracy"]
+    return flat
+
+

@@ -1,0 +1,46 @@
+"""The RobustnessEvaluator component: measures accuracy under white-box attack and blesses."""
+
+import json
+from typing import Optional, Sequence
+
+from tfx import types
+from tfx.dsl.components.base import base_beam_component, executor_spec
+from tfx.types import standard_artifacts
+
+from robustfx.components.robustness_evaluator import executor, spec
+from robustfx.pipeline.config import EvaluationConfig, to_dict
+
+
+class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
+    """Attacks the candidate (and the blessed baseline) and writes a ModelBlessing.
+
+    The blessing is what the standard Pusher obeys: it is set only when every absolute
+    threshold, every change threshold against the baseline and the TFMA blessing pass.
+    """
+
+    SPEC_CLASS = spec.RobustnessEvaluatorSpec
+    EXECUTOR_SPEC = executor_spec.BeamExecutorSpec(executor.Executor)
+
+    def __init__(
+        self,
+        examples: types.BaseChannel,
+        model: types.BaseChannel,
+        evaluation_config: EvaluationConfig,
+        class_names: Sequence[str],
+        baseline_model: Optional[types.BaseChannel] = None,
+        tfma_blessing: Optional[types.BaseChannel] = None,
+        seed: int = 0,
+    ):
+        super().__init__(
+            spec=spec.RobustnessEvaluatorSpec(
+                examples=examples,
+                model=model,
+                baseline_model=baseline_model,
+                tfma_blessing=tfma_blessing,
+                evaluation_config=json.dumps(to_dict(evaluation_config), sort_keys=True),
+                class_names=json.dumps(list(class_names)),
+                seed=seed,
+                evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
+                blessing=types.Channel(type=standard_artifacts.ModelBlessing),
+            )
+        )

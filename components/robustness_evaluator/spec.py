@@ -1,0 +1,41 @@
+"""Artifact and parameter keys of the RobustnessEvaluator, and its ComponentSpec."""
+
+from tfx.types import standard_artifacts
+from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+
+# Inputs.
+EXAMPLES_KEY = "examples"  # Transform's transformed examples (images already in [0, 1]).
+MODEL_KEY = "model"  # the candidate, attacked white-box.
+BASELINE_MODEL_KEY = "baseline_model"  # the latest blessed model; attacked the same way.
+TFMA_BLESSING_KEY = "tfma_blessing"  # TFMA Evaluator's verdict on clean metrics.
+# Outputs.
+EVALUATION_KEY = "evaluation"
+BLESSING_KEY = "blessing"
+# Parameters.
+EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of pipeline.config.EvaluationConfig.
+CLASS_NAMES_KEY = "class_names"  # JSON list, from the dataset's TFDS metadata.
+SEED_KEY = "seed"
+
+METRICS_FILE = "metrics.json"
+BLESSED_FILE = "BLESSED"
+NOT_BLESSED_FILE = "NOT_BLESSED"
+
+
+class RobustnessEvaluatorSpec(ComponentSpec):
+    """ComponentSpec of the RobustnessEvaluator."""
+
+    PARAMETERS = {
+        EVALUATION_CONFIG_KEY: ExecutionParameter(type=str),
+        CLASS_NAMES_KEY: ExecutionParameter(type=str),
+        SEED_KEY: ExecutionParameter(type=int, optional=True),
+    }
+    INPUTS = {
+        EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
+        MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
+        BASELINE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
+        TFMA_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+    }
+    OUTPUTS = {
+        EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation),
+        BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing),
+    }

@@ -1,0 +1,168 @@
+"""Mergeable robustness counts and the metrics computed from them. Pure NumPy, no TF.
+
+A batch of predictions becomes ``RobustnessCounts``; counts from any number of batches and
+workers merge by addition (``merge``), so memory stays constant however large the split is,
+and the final metrics (``to_metrics``) are exact ratios of the merged totals.
+"""
+
+import dataclasses
+from typing import Dict, Iterable, List, Mapping
+
+import numpy as np
+
+
+@dataclasses.dataclass
+class AttackCounts:
+    """Counts for one attack on one model."""
+
+    correct: int = 0  # examples still classified correctly under attack
+    flipped: int = 0  # correct when clean, wrong under attack (attack successes)
+    noise_correct: int = 0  # correct under random noise of the same epsilon
+    norm_sum: float = 0.0  # sum of the applied perturbation sizes
+    norm_max: float = 0.0  # largest applied perturbation
+    per_class_correct: List[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
+class RobustnessCounts:
+    """Counts for one model over some examples."""
+
+    num_classes: int
+    total: int = 0
+    clean_correct: int = 0
+    per_class_total: List[int] = dataclasses.field(default_factory=list)
+    per_class_clean_correct: List[int] = dataclasses.field(default_factory=list)
+    attacks: Dict[str, AttackCounts] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.per_class_total = self.per_class_total or [0] * self.num_classes
+        self.per_class_clean_correct = self.per_class_clean_correct or [0] * self.num_classes
+
+
+def _bincount(labels: np.ndarray, weights: np.ndarray, num_classes: int) -> List[int]:
+    return np.bincount(labels, weights=weights.astype(np.int64), minlength=num_classes)[
+        :num_classes
+    ].astype(np.int64).tolist()
+
+
+def count_batch(
+    labels: np.ndarray,
+    clean_predictions: np.ndarray,
+    attacked: Mapping[str, Mapping[str, np.ndarray]],
+    num_classes: int,
+) -> RobustnessCounts:
+    """Counts one batch.
+
+    Args:
+      labels: int [batch] true classes.
+      clean_predictions: int [batch] predicted classes on the clean images.
+      attacked: attack name -> {'predictions': int [batch], 'noise_predictions': int [batch],
+        'norms': float [batch] applied perturbation sizes}.
+      num_classes: number of classes.
+    """
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    clean_ok = np.asarray(clean_predictions).reshape(-1) == labels
+    counts = RobustnessCounts(
+        num_classes=num_classes,
+        total=int(labels.size),
+        clean_correct=int(clean_ok.sum()),
+        per_class_total=_bincount(labels, np.ones_like(labels), num_classes),
+        per_class_clean_correct=_bincount(labels, clean_ok, num_classes),
+    )
+    for name, result in attacked.items():
+        adv_ok = np.asarray(result["predictions"]).reshape(-1) == labels
+        noise_ok = np.asarray(result["noise_predictions"]).reshape(-1) == labels
+        norms = np.asarray(result["norms"], np.float64).reshape(-1)
+        counts.attacks[name] = AttackCounts(
+            correct=int(adv_ok.sum()),
+            flipped=int((clean_ok & ~adv_ok).sum()),
+            noise_correct=int(noise_ok.sum()),
+            norm_sum=float(norms.sum()),
+            norm_max=float(norms.max(initial=0.0)),
+            per_class_correct=_bincount(labels, adv_ok, num_classes),
+        )
+    return counts
+
+
+def _add(left: List[int], right: List[int]) -> List[int]:
+    return [a + b for a, b in zip(left, right)]
+
+
+def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
+    """Sums counts from many batches (associative and commutative, as Beam needs)."""
+    counts = list(counts)
+    if not counts:
+        raise ValueError("no counts to merge: the evaluated split is empty")
+    total = RobustnessCounts(num_classes=counts[0].num_classes)
+    for part in counts:
+        total.total += part.total
+        total.clean_correct += part.clean_correct
+        total.per_class_total = _add(total.per_class_total, part.per_class_total)
+        total.per_class_clean_correct = _add(
+            total.per_class_clean_correct, part.per_class_clean_correct
+        )
+        for name, attack in part.attacks.items():
+            into = total.attacks.setdefault(
+                name, AttackCounts(per_class_correct=[0] * total.num_classes)
+            )
+            into.correct += attack.correct
+            into.flipped += attack.flipped
+            into.noise_correct += attack.noise_correct
+            into.norm_sum += attack.norm_sum
+            into.norm_max = max(into.norm_max, attack.norm_max)
+            into.per_class_correct = _add(into.per_class_correct, attack.per_class_correct)
+    return total
+
+
+def _ratio(numerator: float, denominator: float) -> float:
+    return float(numerator) / denominator if denominator else float("nan")
+
+
+def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
+    """The JSON metrics of one model.
+
+    Robust accuracy counts every example (a misclassified clean example stays wrong); the
+    attack success rate is over examples that were correct before the attack.
+    """
+    if counts.total == 0:
+        raise ValueError("no examples were evaluated: the evaluated split is empty")
+    metrics = {
+        "num_examples": counts.total,
+        "clean_accuracy": _ratio(counts.clean_correct, counts.total),
+        "per_class_clean_accuracy": {
+            name: _ratio(correct, total)
+            for name, correct, total in zip(
+                class_names, counts.per_class_clean_correct, counts.per_class_total
+            )
+        },
+        "attacks": {},
+    }
+    for name, attack in sorted(counts.attacks.items()):
+        robust = _ratio(attack.correct, counts.total)
+        noise = _ratio(attack.noise_correct, counts.total)
+        metrics["attacks"][name] = {
+            "robust_accuracy": robust,
+            "attack_success_rate": _ratio(attack.flipped, counts.clean_correct),
+            "noise_accuracy": noise,
+            # Random noise hurting more than the attack means the gradients mislead the
+            # attacker (gradient masking): the robust accuracy is then not trustworthy.
+            "gradient_masking_suspected": bool(noise < robust),
+            "mean_perturbation_norm": _ratio(attack.norm_sum, counts.total),
+            "max_perturbation_norm": attack.norm_max,
+            "per_class_robust_accuracy": {
+                class_name: _ratio(correct, total)
+                for class_name, correct, total in zip(
+                    class_names, attack.per_class_correct, counts.per_class_total
+                )
+            },
+        }
+    return metrics
+
+
+def counts_to_dict(counts: RobustnessCounts) -> dict:
+    return dataclasses.asdict(counts)
+
+
+def counts_from_dict(data: dict) -> RobustnessCounts:
+    attacks = {name: AttackCounts(**value) for name, value in data["attacks"].items()}
+    return RobustnessCounts(**{**data, "attacks": attacks})

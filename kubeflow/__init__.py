@@ -1,0 +1,1 @@
+"""Compiling and scheduling the pipeline on Kubeflow Pipelines (KFP v2)."""

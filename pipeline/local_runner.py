@@ -1,0 +1,60 @@
+"""Runs the pipeline locally with LocalDagRunner, SQLite ML Metadata and the Beam DirectRunner.
+
+Everything that can be checked is checked before the first component starts: the config
+(at construction), the dataset and the serving directory.
+"""
+
+import logging
+import os
+import tempfile
+
+from tfx import v1 as tfx
+
+from robustfx.pipeline.config import DEFAULT_DATASET, ConfigError, RunConfig
+from robustfx.pipeline.datasets import DatasetInfo, locate_dataset
+from robustfx.pipeline.pipeline import ROBUSTNESS_EVALUATOR_ID, create_pipeline
+from robustfx.pipeline.run_summary import RunSummary, summarize_run
+
+
+def check_writable_dir(field: str, path: str) -> None:
+    """Creates ``path`` if needed and proves a file can be written there."""
+    try:
+        os.makedirs(path, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as error:
+        raise ConfigError(
+            f"{field}={path!r} is not writable ({error.strerror}): choose a directory you "
+            "can write to"
+        ) from None
+
+
+def resolve_dataset(config: RunConfig, prepare_default: bool = True) -> DatasetInfo:
+    """Locates the dataset; prepares the offline default when it is missing."""
+    try:
+        return locate_dataset(config.data.dataset, config.data.data_dir)
+    except ConfigError:
+        if not (prepare_default and config.data.dataset == DEFAULT_DATASET):
+            raise
+    from robustfx.pipeline.prepare_data import prepare_mnist_5k
+
+    logging.info("Preparing the offline default dataset %s ...", DEFAULT_DATASET)
+    return prepare_mnist_5k(config.data.data_dir)
+
+
+def run_local(config: RunConfig) -> RunSummary:
+    """Runs the whole pipeline and returns what the run recorded."""
+    dataset = resolve_dataset(config)
+    check_writable_dir("pipeline_root", config.pipeline_root)
+    check_writable_dir("serving_dir", config.serving_dir)
+    pipeline = create_pipeline(
+        config,
+        dataset,
+        metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
+            config.metadata_path
+        ),
+    )
+    tfx.orchestration.LocalDagRunner().run(pipeline)
+    return summarize_run(
+        config.metadata_path, config.pipeline_name, dataset.name, ROBUSTNESS_EVALUATOR_ID
+    )

@@ -1,0 +1,120 @@
+"""Reads a finished run's outcome back from ML Metadata: metrics, blessing, pushed model.
+
+The summary is built from what the components recorded (MLMD and the artifacts' files), not
+from anything the runner remembers, so it is the same whether a component ran or was cached.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Dict, List, Optional
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata as tfx_metadata
+
+from robustfx.components.robustness_evaluator import spec as evaluator_spec
+
+_OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """The printed and JSON result of ``robustfx run``."""
+
+    dataset: str
+    clean_accuracy: Optional[float]
+    robust_accuracy: Dict[str, float]
+    blessed: bool
+    reasons: List[str]
+    pushed_model: Optional[str]
+    baseline: Optional[dict] = None  # the baseline's metrics, when there was one
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "clean_accuracy": self.clean_accuracy,
+            "robust_accuracy": self.robust_accuracy,
+            "blessed": self.blessed,
+            "reasons": self.reasons,
+            "pushed_model": self.pushed_model,
+        }
+
+    def render(self) -> str:
+        lines = [f"dataset:          {self.dataset}"]
+        if self.clean_accuracy is not None:
+            lines.append(f"clean accuracy:   {self.clean_accuracy:.4f}")
+        for name, value in self.robust_accuracy.items():
+            lines.append(f"robust accuracy:  {value:.4f}  ({name}, white-box)")
+        lines.append("blessed:          " + ("yes" if self.blessed else "NO"))
+        for reason in self.reasons:
+            lines.append(f"  - {reason}")
+        lines.append(f"pushed model:     {self.pushed_model or 'none (nothing was pushed)'}")
+        return "\n".join(lines)
+
+
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    if not os.path.isfile(metadata_path):
+        raise FileNotFoundError(f"no ML Metadata store at {metadata_path}")
+    return metadata_store.MetadataStore(
+        tfx_metadata.sqlite_metadata_connection_config(metadata_path)
+    )
+
+
+def node_outputs(
+    store: metadata_store.MetadataStore, pipeline_name: str, node_id: str, output_key: str
+) -> List[metadata_store_pb2.Artifact]:
+    """Output artifacts of ``node_id`` in the pipeline's latest run, oldest first."""
+    runs = store.get_contexts_by_type("pipeline_run")
+    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    if not runs or node is None:
+        return []
+    latest = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
+    in_run = {execution.id for execution in store.get_executions_by_context(latest.id)}
+    of_node = {execution.id for execution in store.get_executions_by_context(node.id)}
+    artifact_ids = [
+        event.artifact_id
+        for event in store.get_events_by_execution_ids(sorted(in_run & of_node))
+        if event.type in _OUTPUT_EVENTS
+        and event.path.steps
+        and event.path.steps[0].key == output_key
+    ]
+    return store.get_artifacts_by_id(sorted(set(artifact_ids))) if artifact_ids else []
+
+
+def _int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[int]:
+    if key not in artifact.custom_properties:
+        return None
+    value = artifact.custom_properties[key]
+    return value.int_value if value.HasField("int_value") else None
+
+
+def summarize_run(
+    metadata_path: str, pipeline_name: str, dataset: str, evaluator_id: str
+) -> RunSummary:
+    """Reads the latest run's RobustnessEvaluator and Pusher outputs."""
+    store = open_store(metadata_path)
+    evaluations = node_outputs(store, pipeline_name, evaluator_id, evaluator_spec.EVALUATION_KEY)
+    if not evaluations:
+        raise RuntimeError(
+            f"the latest run of {pipeline_name} recorded no robustness evaluation: "
+            "it failed before the RobustnessEvaluator; see the log above"
+        )
+    with open(os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)) as f:
+        result = json.load(f)
+    candidate = result["metrics"]["candidate"]
+    pushed_model = None
+    for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
+        if _int_property(pushed, "pushed") == 1:
+            pushed_model = pushed.custom_properties["pushed_destination"].string_value
+    return RunSummary(
+        dataset=dataset,
+        clean_accuracy=candidate["clean_accuracy"],
+        robust_accuracy={
+            name: attack["robust_accuracy"] for name, attack in candidate["attacks"].items()
+        },
+        blessed=bool(result["blessed"]),
+        reasons=list(result["reasons"]),
+        pushed_model=pushed_model,
+        baseline=result["metrics"].get("baseline"),
+    )

@@ -1,0 +1,19 @@
+"""robustfx: a TFX pipeline that trains, measures and gates adversarially robust image classifiers.
+
+The repository keeps the specified top-level folders (``pipeline/``, ``components/``,
+``trainer/``, ``kubeflow/``); ``setup.py`` maps them under this parent package so that
+installing the project never puts generic names such as ``pipeline`` into site-packages.
+
+Importing this package pins Keras 2 (``tf_keras``) for the process, because
+neural-structured-learning only works with Keras 2 and TensorFlow reads the switch once,
+when Keras is first touched.
+"""
+
+import os
+
+# Must happen before TensorFlow or Keras is first imported anywhere in the process.
+os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")
+# TensorFlow's C++ start-up chatter hides the pipeline's own progress lines.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+__version__ = "0.1.0"

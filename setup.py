@@ -1,0 +1,45 @@
+"""Packaging for robustfx.
+
+The repository keeps the specified top-level folders (pipeline/, components/, trainer/,
+kubeflow/). They install as subpackages of one parent package, ``robustfx``, through
+``package_dir``: ``robustfx.pipeline``, ``robustfx.components`` and so on. Installing never
+adds bare generic names such as ``pipeline`` or ``kubeflow`` (a namespace other PyPI
+packages use) to site-packages, and every import in the project is absolute under
+``robustfx``.
+"""
+
+from setuptools import setup
+
+_SUBPACKAGES = {
+    "pipeline": "pipeline",
+    "components": "components",
+    "components.robustness_evaluator": "components/robustness_evaluator",
+    "trainer": "trainer",
+    "kubeflow": "kubeflow",
+}
+
+setup(
+    name="robustfx",
+    version="0.1.0",
+    description="A TFX pipeline that trains, measures and gates adversarially robust "
+    "image classifiers.",
+    long_description=open("README.md").read(),
+    long_description_content_type="text/markdown",
+    python_requires=">=3.10,<3.11",
+    packages=["robustfx"] + [f"robustfx.{name}" for name in _SUBPACKAGES],
+    package_dir={"robustfx": "robustfx", **{f"robustfx.{k}": v for k, v in _SUBPACKAGES.items()}},
+    package_data={"robustfx.kubeflow": ["Dockerfile"]},
+    # The exact, tested versions live in constraints.txt; these are the direct needs.
+    install_requires=[
+        "tfx[kfp]==1.16.0",
+        "tensorflow==2.16.2",
+        "tf-keras==2.16.0",
+        "neural-structured-learning==1.4.0",
+        "tensorflow-datasets>=4.9,<4.10",
+        "mlxtend==0.23.4",
+        "dill",
+        "matplotlib",
+    ],
+    extras_require={"test": ["pytest", "ruff"]},
+    entry_points={"console_scripts": ["robustfx=robustfx.pipeline.cli:main"]},
+)

@@ -1,0 +1,64 @@
+"""Exports the trained base model with the project's two serving signatures.
+
+* ``serving_default``: serialized raw ``tf.Example``s (encoded image bytes) in, class
+  probabilities and the predicted class out. The Transform graph is inside, so clients send
+  exactly what TFDS stores.
+* ``serving_transformed``: float images in [0, 1] in, logits, probabilities and classes out.
+  Evaluators differentiate through it for white-box attacks.
+
+The base model is exported, never the NSL wrapper: serving needs no labels and no
+adversarial loss.
+"""
+
+from typing import Sequence
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+import tensorflow as tf
+import tensorflow_transform as tft
+
+from robustfx.trainer import features
+
+
+def _prediction_outputs(logits: tf.Tensor) -> dict:
+    return {
+        features.LOGITS_KEY: logits,
+        features.PROBABILITIES_KEY: tf.nn.softmax(logits, axis=-1),
+        features.CLASSES_KEY: tf.argmax(logits, axis=-1),
+    }
+
+
+def export_serving_model(
+    base_model: tf.keras.Model,
+    tft_output: tft.TFTransformOutput,
+    image_shape: Sequence[int],
+    export_dir: str,
+) -> None:
+    """Saves ``base_model`` as a SavedModel with both signatures."""
+    base_model.tft_layer = tft_output.transform_features_layer()
+    raw_spec = tft_output.raw_feature_spec()
+    raw_spec.pop(features.LABEL_KEY, None)
+
+    @tf.function(
+        input_signature=[tf.TensorSpec([None], tf.string, name=features.SERVING_INPUT_KEY)]
+    )
+    def serve_examples(serialized: tf.Tensor) -> dict:
+        parsed = tf.io.parse_example(serialized, raw_spec)
+        transformed = base_model.tft_layer(parsed)
+        logits = base_model(transformed[features.IMAGE_KEY], training=False)
+        outputs = _prediction_outputs(logits)
+        del outputs[features.LOGITS_KEY]
+        return outputs
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, *image_shape], tf.float32, name=features.IMAGE_KEY)
+        ]
+    )
+    def serve_transformed(image: tf.Tensor) -> dict:
+        return _prediction_outputs(base_model(image, training=False))
+
+    signatures = {
+        features.SERVING_SIGNATURE: serve_examples.get_concrete_function(),
+        features.TRANSFORMED_SIGNATURE: serve_transformed.get_concrete_function(),
+    }
+    base_model.save(export_dir, save_format="tf", signatures=signatures)

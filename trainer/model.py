@@ -1,0 +1,84 @@
+"""Builds the CNN and its NSL adversarial-regularization wrapper from typed configs."""
+
+from typing import Sequence
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+import tensorflow as tf
+
+from robustfx.pipeline.config import NSL_NORM_NAMES, AdversarialConfig, ModelConfig
+from robustfx.trainer import features
+from robustfx.trainer.nsl_compat import load_nsl
+
+
+def build_cnn(config: ModelConfig, input_shape: Sequence[int], num_classes: int) -> tf.keras.Model:
+    """The NSL tutorial's CNN: conv/pool blocks, dense, then one logit per class.
+
+    Args:
+      config: layer sizes.
+      input_shape: (height, width, channels) of the transformed image.
+      num_classes: number of output logits.
+
+    Returns:
+      A functional Keras model whose single input is named ``features.IMAGE_KEY`` (NSL feeds
+      it by that name) and whose output is unnormalized logits.
+    """
+    if len(input_shape) != 3 or any(not side or side < 1 for side in input_shape):
+        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
+    if num_classes < 2:
+        raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    inputs = tf.keras.Input(shape=tuple(input_shape), dtype=tf.float32, name=features.IMAGE_KEY)
+    x = inputs
+    last = len(config.conv_filters) - 1
+    for index, filters in enumerate(config.conv_filters):
+        x = tf.keras.layers.Conv2D(
+            filters, config.kernel_size, activation="relu", name=f"conv{index + 1}"
+        )(x)
+        if index < last or config.pool_after_last_conv:
+            x = tf.keras.layers.MaxPooling2D(config.pool_size, name=f"pool{index + 1}")(x)
+    x = tf.keras.layers.Flatten(name="flatten")(x)
+    x = tf.keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
+    logits = tf.keras.layers.Dense(num_classes, name=features.LOGITS_KEY)(x)
+    return tf.keras.Model(inputs=inputs, outputs=logits, name="cnn")
+
+
+def conv_layer_names(model: tf.keras.Model) -> list:
+    """Names of the model's convolution layers, in order (for activation maps)."""
+    return [layer.name for layer in model.layers if isinstance(layer, tf.keras.layers.Conv2D)]
+
+
+def make_adv_config(config: AdversarialConfig):
+    """``nsl.configs.AdvRegConfig`` from the project's adversarial config."""
+    nsl = load_nsl()
+    kwargs = dict(
+        multiplier=config.multiplier,
+        adv_step_size=config.adv_step_size,
+        adv_grad_norm=NSL_NORM_NAMES[config.adv_grad_norm],
+        pgd_iterations=config.pgd_iterations,
+    )
+    if config.pgd_epsilon is not None:
+        kwargs["pgd_epsilon"] = config.pgd_epsilon
+    return nsl.configs.make_adv_reg_config(**kwargs)
+
+
+def wrap_adversarial(base_model: tf.keras.Model, config: AdversarialConfig) -> tf.keras.Model:
+    """Wraps the base model in ``nsl.keras.AdversarialRegularization``.
+
+    The wrapper takes one dictionary holding both the image and the label. With adversarial
+    regularization disabled the base model is returned unchanged, and is trained on the same
+    dictionaries by ``compile_for_training``.
+    """
+    if not config.enabled:
+        return base_model
+    nsl = load_nsl()
+    return nsl.keras.AdversarialRegularization(
+        base_model, label_keys=[features.LABEL_KEY], adv_config=make_adv_config(config)
+    )
+
+
+def compile_for_training(model: tf.keras.Model, learning_rate: float) -> None:
+    """Compiles with Adam and sparse cross-entropy on logits, as the tutorial does."""
+    model.compile(
+        optimizer=tf.keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[tf.keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+    )

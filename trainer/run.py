@@ -1,0 +1,145 @@
+"""Trainer's ``run_fn``: train the CNN under NSL adversarial regularization and export it.
+
+TFX loads this by dotted path (``robustfx.trainer.run.run_fn``). Everything it needs comes
+through ``fn_args.custom_config``, built by the pipeline from the typed configs and the
+dataset's TFDS metadata (see ``trainer_custom_config``).
+"""
+
+import json
+import logging
+import math
+import os
+from typing import Any, Dict, Sequence
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+import tensorflow as tf
+import tensorflow_transform as tft
+from tfx_bsl.public import tfxio
+
+from robustfx.pipeline.config import (
+    AdversarialConfig,
+    ModelConfig,
+    TrainingConfig,
+    from_dict,
+    to_dict,
+)
+from robustfx.trainer import features
+from robustfx.trainer.export import export_serving_model
+from robustfx.trainer.model import build_cnn, compile_for_training, wrap_adversarial
+from robustfx.trainer.strategy import select_strategy
+
+
+def trainer_custom_config(
+    model: ModelConfig,
+    adversarial: AdversarialConfig,
+    training: TrainingConfig,
+    image_shape: Sequence[int],
+    num_classes: int,
+) -> Dict[str, Any]:
+    """The JSON-ready ``custom_config`` that ``run_fn`` reads back."""
+    return {
+        "model": to_dict(model),
+        "adversarial": to_dict(adversarial),
+        "training": to_dict(training),
+        "image_shape": [int(side) for side in image_shape],
+        "num_classes": int(num_classes),
+    }
+
+
+def steps_per_epoch(num_examples: int, batch_size: int) -> int:
+    """Batches in one pass over ``num_examples`` (the last partial batch counts)."""
+    return max(1, math.ceil(num_examples / batch_size))
+
+
+class NonFiniteLossError(RuntimeError):
+    """Training diverged: the loss became NaN or infinite."""
+
+
+class StopOnNonFiniteLoss(tf.keras.callbacks.Callback):
+    """Fails the Trainer on a NaN or inf loss.
+
+    Keras's own TerminateOnNaN only stops training, and the half-trained model would then be
+    exported and evaluated. Raising makes the Trainer execution fail, so nothing downstream
+    (and nothing in the serving directory) sees the diverged model.
+    """
+
+    def on_train_batch_end(self, batch: int, logs: Dict[str, float] = None) -> None:
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(float(loss)):
+            raise NonFiniteLossError(
+                f"training loss became {loss} at batch {batch}: lower the learning rate or "
+                "the adversarial step size, and check the input data for bad values"
+            )
+
+
+def make_dataset(
+    file_pattern: Sequence[str],
+    data_accessor: Any,
+    tft_output: tft.TFTransformOutput,
+    batch_size: int,
+    label_in_features: bool,
+    seed: int,
+) -> tf.data.Dataset:
+    """Batches of transformed examples, repeated indefinitely.
+
+    Args:
+      label_in_features: True yields one dict ``{'image', 'label'}``, the input NSL's
+        wrapper needs; False yields ``(image, label)`` for plain Keras training.
+    """
+    dataset = data_accessor.tf_dataset_factory(
+        file_pattern,
+        tfxio.TensorFlowDatasetOptions(
+            batch_size=batch_size, label_key=features.LABEL_KEY, shuffle_seed=seed
+        ),
+        tft_output.transformed_metadata.schema,
+    )
+
+    def to_model_input(batch_features: Dict[str, tf.Tensor], label: tf.Tensor):
+        image = batch_features[features.IMAGE_KEY]
+        if label_in_features:
+            return {features.IMAGE_KEY: image, features.LABEL_KEY: label}
+        return image, label
+
+    return dataset.map(to_model_input).prefetch(tf.data.AUTOTUNE)
+
+
+def run_fn(fn_args: Any) -> None:
+    """Trains and exports the model. Called by TFX's Trainer executor."""
+    config = fn_args.custom_config
+    model_config = from_dict(ModelConfig, config["model"])
+    adversarial = from_dict(AdversarialConfig, config["adversarial"])
+    training = from_dict(TrainingConfig, config["training"])
+    image_shape = config["image_shape"]
+
+    tf.keras.utils.set_random_seed(training.seed)
+    tft_output = tft.TFTransformOutput(fn_args.transform_output)
+    strategy = select_strategy(training.accelerator)
+    logging.info("Training with %s on %d replica(s).", type(strategy).__name__,
+                 strategy.num_replicas_in_sync)
+
+    def dataset(files: Sequence[str]) -> tf.data.Dataset:
+        return make_dataset(files, fn_args.data_accessor, tft_output, training.batch_size,
+                            label_in_features=adversarial.enabled, seed=training.seed)
+
+    with strategy.scope():
+        base_model = build_cnn(model_config, image_shape, config["num_classes"])
+        model = wrap_adversarial(base_model, adversarial)
+        compile_for_training(model, training.learning_rate)
+
+    epoch_steps = max(1, fn_args.train_steps // training.epochs)
+    history = model.fit(
+        dataset(fn_args.train_files),
+        epochs=training.epochs,
+        steps_per_epoch=epoch_steps,
+        validation_data=dataset(fn_args.eval_files),
+        validation_steps=fn_args.eval_steps,
+        callbacks=[
+            StopOnNonFiniteLoss(),
+            tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
+        ],
+        verbose=2,
+    )
+    tf.io.gfile.makedirs(fn_args.model_run_dir)
+    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as f:
+        json.dump({key: [float(v) for v in values] for key, values in history.history.items()}, f)
+    export_serving_model(base_model, tft_output, image_shape, fn_args.serving_model_dir)

@@ -9,9 +9,9 @@ input unchanged.
 
 from typing import Callable, Optional
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.pipeline.config import AttackConfig
 
 LogitsFn = Callable[[tf.Tensor], tf.Tensor]

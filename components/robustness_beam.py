@@ -189,5 +189,3 @@ def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
         for name, attack in values["attacks"].items():
             flat[f"{role}_robust_accuracy_{name}"] = attack["robust_accuracy"]
     return flat
-
-

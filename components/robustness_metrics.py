@@ -40,9 +40,11 @@ class RobustnessCounts:
 
 
 def _bincount(labels: np.ndarray, weights: np.ndarray, num_classes: int) -> List[int]:
-    return np.bincount(labels, weights=weights.astype(np.int64), minlength=num_classes)[
-        :num_classes
-    ].astype(np.int64).tolist()
+    return (
+        np.bincount(labels, weights=weights.astype(np.int64), minlength=num_classes)[:num_classes]
+        .astype(np.int64)
+        .tolist()
+    )
 
 
 def count_batch(
@@ -85,7 +87,7 @@ def count_batch(
 
 
 def _add(left: List[int], right: List[int]) -> List[int]:
-    return [a + b for a, b in zip(left, right)]
+    return [a + b for a, b in zip(left, right, strict=True)]
 
 
 def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
@@ -132,7 +134,7 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
         "per_class_clean_accuracy": {
             name: _ratio(correct, total)
             for name, correct, total in zip(
-                class_names, counts.per_class_clean_correct, counts.per_class_total
+                class_names, counts.per_class_clean_correct, counts.per_class_total, strict=True
             )
         },
         "attacks": {},
@@ -152,7 +154,7 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
             "per_class_robust_accuracy": {
                 class_name: _ratio(correct, total)
                 for class_name, correct, total in zip(
-                    class_names, attack.per_class_correct, counts.per_class_total
+                    class_names, attack.per_class_correct, counts.per_class_total, strict=True
                 )
             },
         }

@@ -37,14 +37,16 @@ def _int_list(text: str) -> List[int]:
     try:
         return [int(part) for part in text.split(",") if part.strip()]
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a comma-separated list of integers")
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of integers"
+        ) from None
 
 
 def _size(text: str) -> List[int]:
     try:
         height, width = (int(part) for part in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not HEIGHTxWIDTH, e.g. 224x224")
+        raise argparse.ArgumentTypeError(f"{text!r} is not HEIGHTxWIDTH, e.g. 224x224") from None
     return [height, width]
 
 
@@ -82,72 +84,151 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     paths.add_argument("--summary-json", default=None, help="Also write the result as JSON here.")
 
     data = parser.add_argument_group("data")
-    data.add_argument("--resize", type=_size, default=None,
-                      help="Resize images to HEIGHTxWIDTH (needed when sizes vary).")
+    data.add_argument(
+        "--resize",
+        type=_size,
+        default=None,
+        help="Resize images to HEIGHTxWIDTH (needed when sizes vary).",
+    )
 
     model = parser.add_argument_group("model (the NSL tutorial CNN)")
-    model.add_argument("--conv-filters", type=_int_list, default=list(d.model.conv_filters),
-                       help="Filters of each conv layer, comma-separated.")
+    model.add_argument(
+        "--conv-filters",
+        type=_int_list,
+        default=list(d.model.conv_filters),
+        help="Filters of each conv layer, comma-separated.",
+    )
     model.add_argument("--kernel-size", type=int, default=d.model.kernel_size, help="Conv kernel.")
     model.add_argument("--pool-size", type=int, default=d.model.pool_size, help="Max-pool size.")
-    model.add_argument("--pool-after-last-conv", action="store_true",
-                       help="Also pool after the last conv layer (the beans article's CNN).")
-    model.add_argument("--dense-units", type=int, default=d.model.dense_units,
-                       help="Units of the hidden dense layer.")
+    model.add_argument(
+        "--pool-after-last-conv",
+        action="store_true",
+        help="Also pool after the last conv layer (the beans article's CNN).",
+    )
+    model.add_argument(
+        "--dense-units",
+        type=int,
+        default=d.model.dense_units,
+        help="Units of the hidden dense layer.",
+    )
 
     training = parser.add_argument_group("training")
-    training.add_argument("--epochs", type=int, default=d.training.epochs,
-                          help="Passes over the train split.")
-    training.add_argument("--batch-size", type=int, default=d.training.batch_size,
-                          help="Training batch size.")
-    training.add_argument("--learning-rate", type=float, default=d.training.learning_rate,
-                          help="Adam learning rate.")
-    training.add_argument("--seed", type=int, default=d.training.seed,
-                          help="Seeds initialization, shuffling and attacks.")
-    training.add_argument("--accelerator", default=d.training.accelerator,
-                          help="auto (TPU > GPUs > CPU), tpu, gpu or cpu.")
+    training.add_argument(
+        "--epochs", type=int, default=d.training.epochs, help="Passes over the train split."
+    )
+    training.add_argument(
+        "--batch-size", type=int, default=d.training.batch_size, help="Training batch size."
+    )
+    training.add_argument(
+        "--learning-rate", type=float, default=d.training.learning_rate, help="Adam learning rate."
+    )
+    training.add_argument(
+        "--seed",
+        type=int,
+        default=d.training.seed,
+        help="Seeds initialization, shuffling and attacks.",
+    )
+    training.add_argument(
+        "--accelerator",
+        default=d.training.accelerator,
+        help="auto (TPU > GPUs > CPU), tpu, gpu or cpu.",
+    )
 
     adv = parser.add_argument_group("adversarial regularization (NSL)")
-    adv.add_argument("--no-adversarial", action="store_true",
-                     help="Train the plain baseline instead (same model and data).")
-    adv.add_argument("--adv-multiplier", type=float, default=d.adversarial.multiplier,
-                     help="Weight of the adversarial loss.")
-    adv.add_argument("--adv-step-size", type=float, default=d.adversarial.adv_step_size,
-                     help="Size of the training perturbation.")
-    adv.add_argument("--adv-grad-norm", default=d.adversarial.adv_grad_norm,
-                     help="Norm of the training perturbation: linf (NSL 'infinity') or l2.")
-    adv.add_argument("--pgd-iterations", type=int, default=d.adversarial.pgd_iterations,
-                     help="1 trains against FGSM; >1 against PGD with that many steps.")
-    adv.add_argument("--pgd-epsilon", type=float, default=None,
-                     help="PGD training projection radius (default: unbounded, as NSL).")
+    adv.add_argument(
+        "--no-adversarial",
+        action="store_true",
+        help="Train the plain baseline instead (same model and data).",
+    )
+    adv.add_argument(
+        "--adv-multiplier",
+        type=float,
+        default=d.adversarial.multiplier,
+        help="Weight of the adversarial loss.",
+    )
+    adv.add_argument(
+        "--adv-step-size",
+        type=float,
+        default=d.adversarial.adv_step_size,
+        help="Size of the training perturbation.",
+    )
+    adv.add_argument(
+        "--adv-grad-norm",
+        default=d.adversarial.adv_grad_norm,
+        help="Norm of the training perturbation: linf (NSL 'infinity') or l2.",
+    )
+    adv.add_argument(
+        "--pgd-iterations",
+        type=int,
+        default=d.adversarial.pgd_iterations,
+        help="1 trains against FGSM; >1 against PGD with that many steps.",
+    )
+    adv.add_argument(
+        "--pgd-epsilon",
+        type=float,
+        default=None,
+        help="PGD training projection radius (default: unbounded, as NSL).",
+    )
 
     gate = parser.add_argument_group("robustness evaluation and blessing")
-    gate.add_argument("--attack", action="append", default=None, metavar="NAME",
-                      help="Attack to run, repeatable: fgsm_<linf|l2>_<eps> or "
-                      "pgd<steps>_<linf|l2>_<eps> (default: fgsm_linf_0.2).")
-    gate.add_argument("--min-clean-accuracy", type=float,
-                      default=d.evaluation.thresholds.min_clean_accuracy,
-                      help="Bless only at or above this clean accuracy (TFMA and robustness).")
-    gate.add_argument("--min-robust-accuracy", type=float, default=0.7,
-                      help="Bless only at or above this accuracy under the first attack.")
-    gate.add_argument("--max-clean-drop", type=float,
-                      default=d.evaluation.thresholds.max_clean_drop,
-                      help="Largest allowed clean-accuracy drop against the blessed baseline.")
-    gate.add_argument("--max-robust-drop", type=float,
-                      default=d.evaluation.thresholds.max_robust_drop,
-                      help="Largest allowed robust-accuracy drop against the blessed baseline.")
-    gate.add_argument("--eval-split", default=d.evaluation.split,
-                      help="TFDS split to evaluate and attack (never the train split).")
-    gate.add_argument("--eval-batch-size", type=int, default=d.evaluation.batch_size,
-                      help="Examples per attack batch.")
+    gate.add_argument(
+        "--attack",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="Attack to run, repeatable: fgsm_<linf|l2>_<eps> or "
+        "pgd<steps>_<linf|l2>_<eps> (default: fgsm_linf_0.2).",
+    )
+    gate.add_argument(
+        "--min-clean-accuracy",
+        type=float,
+        default=d.evaluation.thresholds.min_clean_accuracy,
+        help="Bless only at or above this clean accuracy (TFMA and robustness).",
+    )
+    gate.add_argument(
+        "--min-robust-accuracy",
+        type=float,
+        default=0.7,
+        help="Bless only at or above this accuracy under the first attack.",
+    )
+    gate.add_argument(
+        "--max-clean-drop",
+        type=float,
+        default=d.evaluation.thresholds.max_clean_drop,
+        help="Largest allowed clean-accuracy drop against the blessed baseline.",
+    )
+    gate.add_argument(
+        "--max-robust-drop",
+        type=float,
+        default=d.evaluation.thresholds.max_robust_drop,
+        help="Largest allowed robust-accuracy drop against the blessed baseline.",
+    )
+    gate.add_argument(
+        "--eval-split",
+        default=d.evaluation.split,
+        help="TFDS split to evaluate and attack (never the train split).",
+    )
+    gate.add_argument(
+        "--eval-batch-size",
+        type=int,
+        default=d.evaluation.batch_size,
+        help="Examples per attack batch.",
+    )
 
     runtime = parser.add_argument_group("runtime")
-    runtime.add_argument("--beam-arg", action="append", default=None, metavar="ARG",
-                         help="Beam pipeline argument, repeatable, e.g. "
-                         "--beam-arg=--direct_num_workers=2 (default: "
-                         + " ".join(d.beam_args) + ").")
-    runtime.add_argument("--no-cache", action="store_true",
-                         help="Re-run every component instead of reusing cached results.")
+    runtime.add_argument(
+        "--beam-arg",
+        action="append",
+        default=None,
+        metavar="ARG",
+        help="Beam pipeline argument, repeatable, e.g. "
+        "--beam-arg=--direct_num_workers=2 (default: " + " ".join(d.beam_args) + ").",
+    )
+    runtime.add_argument(
+        "--no-cache",
+        action="store_true",
+        help="Re-run every component instead of reusing cached results.",
+    )
 
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
@@ -159,8 +240,9 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
         pipeline_name=args.pipeline_name or f"robustfx-{dataset_tag}".replace("_", "-"),
         pipeline_root=os.path.abspath(args.pipeline_root or os.path.join(base, "pipeline_root")),
         serving_dir=os.path.abspath(args.serving_dir or os.path.join(base, "serving")),
-        data=DataConfig(dataset=args.dataset, data_dir=os.path.abspath(args.data_dir),
-                        resize=args.resize),
+        data=DataConfig(
+            dataset=args.dataset, data_dir=os.path.abspath(args.data_dir), resize=args.resize
+        ),
         model=ModelConfig(
             conv_filters=tuple(args.conv_filters),
             kernel_size=args.kernel_size,

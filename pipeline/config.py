@@ -120,7 +120,7 @@ class AttackConfig:
         return 2.5 * self.epsilon / self.steps
 
     @classmethod
-    def from_name(cls, name: str) -> "AttackConfig":
+    def from_name(cls, name: str) -> AttackConfig:
         """Parses 'fgsm_linf_0.2' or 'pgd20_l2_1.5' (PGD-k with k steps)."""
         match = _ATTACK_NAME.match(name.strip())
         _require(
@@ -132,7 +132,9 @@ class AttackConfig:
         if method == "fgsm":
             _require(steps == "", f"attack name {name!r} is invalid: FGSM takes no step count")
             return cls(method="fgsm", norm=norm, epsilon=float(eps))
-        _require(steps != "", f"attack name {name!r} is invalid: PGD needs a step count, e.g. pgd20")
+        _require(
+            steps != "", f"attack name {name!r} is invalid: PGD needs a step count, e.g. pgd20"
+        )
         return cls(method="pgd", norm=norm, epsilon=float(eps), steps=int(steps))
 
 
@@ -263,7 +265,9 @@ DEFAULT_DATASET = "mnist_5k"
 
 def default_data_dir() -> str:
     """TFDS's own default, so datasets built with ``tfds build`` are found without flags."""
-    return os.environ.get("TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets"))
+    return os.environ.get(
+        "TFDS_DATA_DIR", os.path.join(os.path.expanduser("~"), "tensorflow_datasets")
+    )
 
 
 @dataclasses.dataclass(frozen=True)

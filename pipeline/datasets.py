@@ -120,14 +120,11 @@ def read_dataset_info(version_dir: str) -> DatasetInfo:
     image, label = _image_and_label_features(feature_doc, name)
     shape = [dim if dim is not None and int(dim) >= 0 else None for dim in _shape(image)]
     if len(shape) != 3 or not shape[2]:
-        raise DatasetError(
-            f"dataset {name!r} image shape {shape} is not (height, width, channels)"
-        )
+        raise DatasetError(f"dataset {name!r} image shape {shape} is not (height, width, channels)")
     class_names = _class_names(label, version_dir)
     splits = {
-        split["name"]: sum(int(n) for n in split.get("shardLengths", [])) or int(
-            split.get("numExamples", 0) or 0
-        )
+        split["name"]: sum(int(n) for n in split.get("shardLengths", []))
+        or int(split.get("numExamples", 0) or 0)
         for split in info.get("splits", [])
     }
     if "train" not in splits:

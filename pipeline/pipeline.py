@@ -130,8 +130,7 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(
             splits=["train"],
-            num_steps=config.training.epochs
-            * steps_per_epoch(dataset.splits["train"], batch_size),
+            num_steps=config.training.epochs * steps_per_epoch(dataset.splits["train"], batch_size),
         ),
         eval_args=tfx.proto.EvalArgs(
             splits=[validation_split],

@@ -12,10 +12,10 @@ adversarial loss.
 
 from typing import Sequence
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 import tensorflow_transform as tft
 
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.trainer import features
 
 
@@ -50,9 +50,7 @@ def export_serving_model(
         return outputs
 
     @tf.function(
-        input_signature=[
-            tf.TensorSpec([None, *image_shape], tf.float32, name=features.IMAGE_KEY)
-        ]
+        input_signature=[tf.TensorSpec([None, *image_shape], tf.float32, name=features.IMAGE_KEY)]
     )
     def serve_transformed(image: tf.Tensor) -> dict:
         return _prediction_outputs(base_model(image, training=False))

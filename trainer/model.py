@@ -2,9 +2,9 @@
 
 from typing import Sequence
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.pipeline.config import NSL_NORM_NAMES, AdversarialConfig, ModelConfig
 from robustfx.trainer import features
 from robustfx.trainer.nsl_compat import load_nsl

@@ -12,8 +12,9 @@ TensorFlow loads, and ``load_nsl`` refuses to run under Keras 3 rather than fail
 
 import types
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 
 
 def load_nsl() -> types.ModuleType:

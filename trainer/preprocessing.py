@@ -12,9 +12,9 @@ exactly the preprocessing it was trained with, including these checks.
 
 from typing import Any, Dict, Optional, Sequence
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.trainer import features
 
 

@@ -11,11 +11,11 @@ import math
 import os
 from typing import Any, Dict, Sequence
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
 import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.pipeline.config import (
     AdversarialConfig,
     ModelConfig,
@@ -114,12 +114,19 @@ def run_fn(fn_args: Any) -> None:
     tf.keras.utils.set_random_seed(training.seed)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
     strategy = select_strategy(training.accelerator)
-    logging.info("Training with %s on %d replica(s).", type(strategy).__name__,
-                 strategy.num_replicas_in_sync)
+    logging.info(
+        "Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync
+    )
 
     def dataset(files: Sequence[str]) -> tf.data.Dataset:
-        return make_dataset(files, fn_args.data_accessor, tft_output, training.batch_size,
-                            label_in_features=adversarial.enabled, seed=training.seed)
+        return make_dataset(
+            files,
+            fn_args.data_accessor,
+            tft_output,
+            training.batch_size,
+            label_in_features=adversarial.enabled,
+            seed=training.seed,
+        )
 
     with strategy.scope():
         base_model = build_cnn(model_config, image_shape, config["num_classes"])

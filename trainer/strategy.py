@@ -4,8 +4,9 @@ import logging
 import os
 from typing import Callable, List, Optional
 
-import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 import tensorflow as tf
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 
 # Environment variables that Cloud TPU VMs, GKE TPU pods and Colab set. Without one of them
 # (or accelerator='tpu'), TPUClusterResolver is not even tried: on a plain machine it would

@@ -146,7 +146,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         exec_properties: Dict[str, Any],
     ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
-        config = from_dict(EvaluationConfig, json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY]))
+        config = from_dict(
+            EvaluationConfig, json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
+        )
         class_names = json.loads(exec_properties[spec.CLASS_NAMES_KEY])
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
         model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])

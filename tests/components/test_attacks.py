@@ -109,8 +109,11 @@ def test_accuracy_never_rises_with_epsilon(trained_mlp):
     x, y = tf.constant(images), tf.constant(labels)
     for method in ("fgsm", "pgd10"):
         curve = [
-            _accuracy(model, attacks.run_attack(AttackConfig.from_name(f"{method}_linf_{e}"),
-                                                model, x, y), labels)
+            _accuracy(
+                model,
+                attacks.run_attack(AttackConfig.from_name(f"{method}_linf_{e}"), model, x, y),
+                labels,
+            )
             for e in (0, 0.02, 0.05, 0.1, 0.2)
         ]
         assert curve[0] == _accuracy(model, images, labels)

@@ -56,8 +56,14 @@ def tfma_eval_config(config: RunConfig) -> tfma.EvalConfig:
         metrics_specs=[
             tfma.MetricsSpec(
                 metrics=[
+                    # Gate on the overall slice only; per-class slices are reported.
                     tfma.MetricConfig(
-                        class_name="SparseCategoricalAccuracy", threshold=accuracy_threshold
+                        class_name="SparseCategoricalAccuracy",
+                        per_slice_thresholds=[
+                            tfma.PerSliceMetricThreshold(
+                                slicing_specs=[tfma.SlicingSpec()], threshold=accuracy_threshold
+                            )
+                        ],
                     ),
                     tfma.MetricConfig(class_name="ExampleCount"),
                 ]

@@ -1,0 +1,127 @@
+"""The real pipeline, end to end, on a slice of the real MNIST digits.
+
+One module-scoped run trains and pushes; the pushed SavedModel is then loaded in a fresh
+process (without Keras) and classifies serialized test-split tf.Examples. A second run on the
+same pipeline root, with an unreachable robustness threshold, reuses the cached components
+and must push nothing and record why.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from ml_metadata.proto import metadata_store_pb2
+
+from robustfx.components.robustness_evaluator import spec
+from robustfx.pipeline import cli
+from robustfx.pipeline.run_summary import node_outputs, open_store
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+PIPELINE_NAME = "robustfx-e2e"
+
+
+def _run(data_dir, root, serving, summary, *flags):
+    return cli.main(
+        [
+            "run",
+            "--data-dir", data_dir,
+            "--pipeline-name", PIPELINE_NAME,
+            "--pipeline-root", str(root / "pipeline_root"),
+            "--serving-dir", str(serving),
+            "--summary-json", str(summary),
+            "--epochs", "2",
+            "--min-clean-accuracy", "0.5",
+            *flags,
+        ]
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def first_run(small_mnist, tmp_path_factory):
+    data_dir, info = small_mnist
+    root = tmp_path_factory.mktemp("e2e")
+    summary = root / "summary.json"
+    code = _run(data_dir, root, root / "serving", summary, "--min-robust-accuracy", "0.05")
+    assert code == 0
+    return root, info, json.loads(summary.read_text())
+
+
+def test_run_blesses_and_pushes_a_versioned_model(first_run):
+    root, _, summary = first_run
+    assert summary["dataset"] == "mnist_5k"
+    assert summary["blessed"] is True and summary["reasons"] == []
+    assert summary["clean_accuracy"] > 0.6
+    assert set(summary["robust_accuracy"]) == {"fgsm_linf_0.2"}
+    assert summary["robust_accuracy"]["fgsm_linf_0.2"] < summary["clean_accuracy"]
+    pushed = summary["pushed_model"]
+    assert os.path.dirname(pushed) == str(root / "serving")
+    assert os.path.basename(pushed).isdigit()
+    assert os.path.isfile(os.path.join(pushed, "saved_model.pb"))
+
+
+_CLASSIFY = """
+import json, sys
+import numpy as np
+import tensorflow as tf
+model = tf.saved_model.load(sys.argv[1])
+records = list(tf.data.TFRecordDataset(sys.argv[2:]))
+labels = [int(tf.io.parse_single_example(
+    r, {"label": tf.io.FixedLenFeature([], tf.int64)})["label"]) for r in records]
+out = model.signatures["serving_default"](examples=tf.stack(records))
+print(json.dumps({
+    "accuracy": float(np.mean(out["classes"].numpy() == np.array(labels))),
+    "prob_sums": out["probabilities"].numpy().sum(axis=1).tolist(),
+    "keras_loaded": "tf_keras" in sys.modules or "keras" in sys.modules,
+    "signatures": sorted(model.signatures),
+}))
+"""
+
+
+def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run, shard_files):
+    _, info, summary = first_run
+    env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    completed = subprocess.run(
+        [sys.executable, "-c", _CLASSIFY, summary["pushed_model"], *shard_files(info, "test")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    result = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert result["accuracy"] > 0.6  # chance is 0.1
+    assert result["prob_sums"] == pytest.approx([1.0] * 200, abs=1e-4)
+    assert result["signatures"] == ["serving_default", "serving_transformed"]
+
+
+def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist):
+    root, _, _ = first_run
+    data_dir, _ = small_mnist
+    serving = root / "serving-strict"
+    summary_path = root / "strict.json"
+    code = _run(data_dir, root, serving, summary_path, "--min-robust-accuracy", "0.999")
+    assert code == 0
+    summary = json.loads(summary_path.read_text())
+    assert summary["blessed"] is False
+    assert summary["pushed_model"] is None
+    assert any("min" in r and "fgsm_linf_0.2" in r and "0.9990" in r for r in summary["reasons"])
+    assert not serving.exists() or os.listdir(serving) == []
+
+    store = open_store(str(root / "pipeline_root" / "metadata.sqlite"))
+    (blessing,) = node_outputs(store, PIPELINE_NAME, "RobustnessEvaluator", "blessing")
+    assert blessing.custom_properties["blessed"].int_value == 0
+    assert os.path.isfile(os.path.join(blessing.uri, spec.NOT_BLESSED_FILE))
+    # The first run's model is the blessed baseline this run compared against.
+    assert "baseline_model_id" in blessing.custom_properties
+    (pushed,) = node_outputs(store, PIPELINE_NAME, "Pusher", "pushed_model")
+    assert pushed.custom_properties["pushed"].int_value == 0
+    # Trainer came from the cache: the second run trained nothing.
+    trainer_runs = store.get_executions_by_context(
+        store.get_context_by_type_and_name("node", f"{PIPELINE_NAME}.Trainer").id
+    )
+    states = sorted(e.last_known_state for e in trainer_runs)
+    assert states == [metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED]

@@ -42,6 +42,15 @@ def _int_list(text: str) -> List[int]:
         ) from None
 
 
+def _float_list(text: str) -> List[float]:
+    try:
+        return [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a comma-separated list of numbers"
+        ) from None
+
+
 def _size(text: str) -> List[int]:
     try:
         height, width = (int(part) for part in text.lower().split("x"))
@@ -177,7 +186,15 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="NAME",
         help="Attack to run, repeatable: fgsm_<linf|l2>_<eps> or "
-        "pgd<steps>_<linf|l2>_<eps> (default: fgsm_linf_0.2).",
+        "pgd<steps>_<linf|l2>_<eps> (default: "
+        + " ".join(attack.name for attack in d.evaluation.attacks)
+        + ").",
+    )
+    gate.add_argument(
+        "--epsilon-sweep",
+        type=_float_list,
+        default=list(d.evaluation.epsilon_sweep),
+        help="Fractions of each attack's epsilon also evaluated, for the robustness curves.",
     )
     gate.add_argument(
         "--min-clean-accuracy",
@@ -233,7 +250,11 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
 
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     """The typed RunConfig that the ``run`` flags describe (validated on construction)."""
-    attacks = tuple(AttackConfig.from_name(name) for name in (args.attack or ["fgsm_linf_0.2"]))
+    attacks = (
+        tuple(AttackConfig.from_name(name) for name in args.attack)
+        if args.attack
+        else _DEFAULTS.evaluation.attacks
+    )
     dataset_tag = args.dataset.replace(":", "-")
     base = os.path.join("runs", dataset_tag)
     return RunConfig(
@@ -275,6 +296,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
             ),
             batch_size=args.eval_batch_size,
             split=args.eval_split,
+            epsilon_sweep=tuple(args.epsilon_sweep),
         ),
         beam_args=tuple(args.beam_arg) if args.beam_arg else _DEFAULTS.beam_args,
         enable_cache=not args.no_cache,

@@ -240,10 +240,16 @@ class ThresholdConfig:
 class EvaluationConfig:
     """What the RobustnessEvaluator runs, and how it gates."""
 
-    attacks: Tuple[AttackConfig, ...] = (AttackConfig(),)
+    attacks: Tuple[AttackConfig, ...] = (
+        AttackConfig(),
+        AttackConfig(method="pgd", norm="linf", epsilon=0.2, steps=10),
+    )
     thresholds: ThresholdConfig = dataclasses.field(default_factory=ThresholdConfig)
     batch_size: int = 128
     split: str = "test"  # the TFDS split that is attacked; never the split trained on.
+    # Each attack is also run at these fractions of its epsilon, for the robustness curves.
+    epsilon_sweep: Tuple[float, ...] = (0.25, 0.5, 0.75)
+    report_examples: int = 8  # examples shown in the report's image and activation grids
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
@@ -258,6 +264,19 @@ class EvaluationConfig:
             )
         _check_int("evaluation batch_size", self.batch_size, 1)
         _require(bool(self.split), "evaluation split is empty: name a TFDS split such as test")
+        object.__setattr__(self, "epsilon_sweep", tuple(self.epsilon_sweep))
+        for fraction in self.epsilon_sweep:
+            _check_float("evaluation epsilon_sweep[]", fraction, 0.0, 1.0)
+        _check_int("evaluation report_examples", self.report_examples, 0)
+
+    def all_attacks(self) -> Tuple[AttackConfig, ...]:
+        """The suite plus its epsilon sweep, without repeats, suite first."""
+        seen = {attack.name: attack for attack in self.attacks}
+        for attack in self.attacks:
+            for fraction in self.epsilon_sweep:
+                swept = dataclasses.replace(attack, epsilon=round(attack.epsilon * fraction, 6))
+                seen.setdefault(swept.name, swept)
+        return tuple(seen.values())
 
 
 DEFAULT_DATASET = "mnist_5k"

@@ -5,6 +5,8 @@
   exactly what TFDS stores.
 * ``serving_transformed``: float images in [0, 1] in, logits, probabilities and classes out.
   Evaluators differentiate through it for white-box attacks.
+* ``conv_activations``: float images in, each conv layer's activations out (keyed by layer
+  name), for the activation maps of the robustness report.
 
 The base model is exported, never the NSL wrapper: serving needs no labels and no
 adversarial loss.
@@ -17,6 +19,7 @@ import tensorflow_transform as tft
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.trainer import features
+from robustfx.trainer.model import conv_layer_names
 
 
 def _prediction_outputs(logits: tf.Tensor) -> dict:
@@ -33,7 +36,7 @@ def export_serving_model(
     image_shape: Sequence[int],
     export_dir: str,
 ) -> None:
-    """Saves ``base_model`` as a SavedModel with both signatures."""
+    """Saves ``base_model`` as a SavedModel with all three signatures."""
     base_model.tft_layer = tft_output.transform_features_layer()
     raw_spec = tft_output.raw_feature_spec()
     raw_spec.pop(features.LABEL_KEY, None)
@@ -49,14 +52,34 @@ def export_serving_model(
         del outputs[features.LOGITS_KEY]
         return outputs
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None, *image_shape], tf.float32, name=features.IMAGE_KEY)]
-    )
+    signatures = {
+        features.SERVING_SIGNATURE: serve_examples.get_concrete_function(),
+        **image_signatures(base_model, image_shape),
+    }
+    base_model.save(export_dir, save_format="tf", signatures=signatures)
+
+
+def image_signatures(base_model: tf.keras.Model, image_shape: Sequence[int]) -> dict:
+    """The signatures on transformed images: predictions (with logits) and activations."""
+    image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name=features.IMAGE_KEY)
+
+    @tf.function(input_signature=[image_spec])
     def serve_transformed(image: tf.Tensor) -> dict:
         return _prediction_outputs(base_model(image, training=False))
 
-    signatures = {
-        features.SERVING_SIGNATURE: serve_examples.get_concrete_function(),
+    conv_names = conv_layer_names(base_model)
+    base_model.activation_model = tf.keras.Model(
+        base_model.inputs, [base_model.get_layer(name).output for name in conv_names]
+    )
+
+    @tf.function(input_signature=[image_spec])
+    def conv_activations(image: tf.Tensor) -> dict:
+        outputs = base_model.activation_model(image, training=False)
+        if len(conv_names) == 1:
+            outputs = [outputs]
+        return dict(zip(conv_names, outputs, strict=True))
+
+    return {
         features.TRANSFORMED_SIGNATURE: serve_transformed.get_concrete_function(),
+        features.ACTIVATIONS_SIGNATURE: conv_activations.get_concrete_function(),
     }
-    base_model.save(export_dir, save_format="tf", signatures=signatures)

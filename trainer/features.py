@@ -12,5 +12,7 @@ CLASSES_KEY = "classes"
 SERVING_SIGNATURE = "serving_default"
 # Signature on transformed float images in [0, 1]; what white-box attacks differentiate through.
 TRANSFORMED_SIGNATURE = "serving_transformed"
+# Signature on transformed images returning each conv layer's activations, for reports.
+ACTIVATIONS_SIGNATURE = "conv_activations"
 # The single input of the serving signature.
 SERVING_INPUT_KEY = "examples"

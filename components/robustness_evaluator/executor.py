@@ -17,7 +17,12 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
-from robustfx.components import blessing_rules, robustness_beam
+from robustfx.components import (
+    blessing_rules,
+    report_samples,
+    robustness_beam,
+    robustness_report,
+)
 from robustfx.components.robustness_evaluator import spec
 from robustfx.pipeline.config import EvaluationConfig, from_dict
 
@@ -81,7 +86,7 @@ def evaluate(
                 pipeline,
                 example_files,
                 model_dirs,
-                config.attacks,
+                config.all_attacks(),
                 len(class_names),
                 config.batch_size,
                 output_path,
@@ -172,6 +177,28 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             os.path.join(evaluation.uri, spec.METRICS_FILE),
             json.dumps(result.to_dict(), indent=2, sort_keys=True),
         )
+        samples = None
+        if config.report_examples:
+            samples = report_samples.collect_samples(
+                _split_files(examples, config.split),
+                path_utils.serving_model_path(model.uri),
+                config.attacks[0],
+                class_names,
+                config.report_examples,
+                baseline_model_dir=path_utils.serving_model_path(baseline.uri)
+                if baseline
+                else None,
+                seed=exec_properties.get(spec.SEED_KEY) or 0,
+            )
+        report = robustness_report.render_report(
+            evaluation.uri,
+            result.metrics,
+            [rule.to_dict() for rule in result.rules],
+            result.blessed,
+            [attack.name for attack in config.attacks],
+            samples,
+        )
+        evaluation.set_string_custom_property("report", report)
         _set_metric_properties(evaluation, result)
         _set_metric_properties(blessing, result)
         _write_blessing(blessing, result, model, baseline)

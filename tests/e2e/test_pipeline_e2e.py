@@ -54,7 +54,10 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     assert summary["dataset"] == "mnist_5k"
     assert summary["blessed"] is True and summary["reasons"] == []
     assert summary["clean_accuracy"] > 0.6
-    assert set(summary["robust_accuracy"]) == {"fgsm_linf_0.2"}
+    assert set(summary["robust_accuracy"]) == {"fgsm_linf_0.2", "pgd10_linf_0.2"}
+    assert (
+        summary["robust_accuracy"]["pgd10_linf_0.2"] <= summary["robust_accuracy"]["fgsm_linf_0.2"]
+    )
     assert summary["robust_accuracy"]["fgsm_linf_0.2"] < summary["clean_accuracy"]
     pushed = summary["pushed_model"]
     assert os.path.dirname(pushed) == str(root / "serving")
@@ -95,7 +98,7 @@ def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run, shar
     result = json.loads(completed.stdout.strip().splitlines()[-1])
     assert result["accuracy"] > 0.6  # chance is 0.1
     assert result["prob_sums"] == pytest.approx([1.0] * 200, abs=1e-4)
-    assert result["signatures"] == ["serving_default", "serving_transformed"]
+    assert result["signatures"] == ["conv_activations", "serving_default", "serving_transformed"]
 
 
 def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist):

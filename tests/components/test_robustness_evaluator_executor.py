@@ -1,0 +1,171 @@
+"""The RobustnessEvaluator executor on hand-built artifacts: real SavedModels, real tfrecords,
+a real Beam pipeline, and the ModelBlessing that the Pusher reads."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tfx.types import standard_artifacts
+
+from robustfx.components.robustness_beam import ModelSignatureError
+from robustfx.components.robustness_evaluator import executor, spec
+from robustfx.pipeline.config import (
+    AttackConfig,
+    EvaluationConfig,
+    ModelConfig,
+    ThresholdConfig,
+    to_dict,
+)
+from robustfx.trainer.export import image_signatures
+from robustfx.trainer.model import build_cnn
+
+CLASSES = [str(d) for d in range(10)]
+
+
+@pytest.fixture(scope="module")
+def trained_model_dir(tmp_path_factory, mnist_arrays):
+    """A small CNN trained for one epoch, exported with the evaluator's signatures."""
+    tf.keras.utils.set_random_seed(1)
+    images, labels = mnist_arrays["train"]
+    model = build_cnn(ModelConfig(conv_filters=(8, 16), dense_units=32), (28, 28, 1), 10)
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images[:1500] / 255.0, labels[:1500], epochs=2, batch_size=32, verbose=0)
+    uri = tmp_path_factory.mktemp("model")
+    model.save(str(uri / "Format-Serving"), save_format="tf",
+               signatures=image_signatures(model, (28, 28, 1)))  # fmt: skip
+    return str(uri)
+
+
+@pytest.fixture(scope="module")
+def transformed_examples(tmp_path_factory, mnist_arrays):
+    """Transformed examples as Transform writes them: gzipped tfrecords per split."""
+    images, labels = mnist_arrays["test"]
+    uri = tmp_path_factory.mktemp("examples")
+    os.makedirs(uri / "Split-test")
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
+    with tf.io.TFRecordWriter(str(uri / "Split-test" / "data.gz"), options) as writer:
+        for image, label in zip(images[:150], labels[:150], strict=True):
+            example = tf.train.Example(features=tf.train.Features(feature={
+                "image": tf.train.Feature(float_list=tf.train.FloatList(
+                    value=(image.astype(np.float32) / 255.0).reshape(-1))),
+                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+            }))  # fmt: skip
+            writer.write(example.SerializeToString())
+    artifact = standard_artifacts.Examples()
+    artifact.uri = str(uri)
+    artifact.split_names = '["test"]'
+    return artifact
+
+
+def _model(uri, artifact_id):
+    artifact = standard_artifacts.Model()
+    artifact.uri = uri
+    artifact.id = artifact_id
+    return artifact
+
+
+def _run(tmp_path, examples, model, config, baseline=None, tfma_blessed=None):
+    evaluation, blessing = standard_artifacts.ModelEvaluation(), standard_artifacts.ModelBlessing()
+    evaluation.uri, blessing.uri = str(tmp_path / "evaluation"), str(tmp_path / "blessing")
+    inputs = {spec.EXAMPLES_KEY: [examples], spec.MODEL_KEY: [model]}
+    if baseline is not None:
+        inputs[spec.BASELINE_MODEL_KEY] = [baseline]
+    if tfma_blessed is not None:
+        tfma = standard_artifacts.ModelBlessing()
+        tfma.set_int_custom_property("blessed", int(tfma_blessed))
+        inputs[spec.TFMA_BLESSING_KEY] = [tfma]
+    executor.Executor().Do(
+        inputs,
+        {spec.EVALUATION_KEY: [evaluation], spec.BLESSING_KEY: [blessing]},
+        {
+            spec.EVALUATION_CONFIG_KEY: json.dumps(to_dict(config)),
+            spec.CLASS_NAMES_KEY: json.dumps(CLASSES),
+            spec.SEED_KEY: 0,
+        },
+    )
+    return evaluation, blessing
+
+
+SUITE = (AttackConfig.from_name("fgsm_linf_0.2"), AttackConfig.from_name("pgd5_linf_0.2"))
+
+
+def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_model_dir):
+    config = EvaluationConfig(
+        attacks=SUITE,
+        thresholds=ThresholdConfig(min_clean_accuracy=0.5, min_robust_accuracy={}),
+        epsilon_sweep=(0.0, 0.5),
+        batch_size=64,
+        report_examples=4,
+    )
+    model = _model(trained_model_dir, 7)
+    evaluation, blessing = _run(tmp_path, transformed_examples, model, config, tfma_blessed=True)
+    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    candidate = result["metrics"]["candidate"]
+    assert candidate["num_examples"] == 150
+    assert candidate["clean_accuracy"] > 0.6
+    attacks = candidate["attacks"]
+    assert set(attacks) == {"fgsm_linf_0.2", "fgsm_linf_0.1", "fgsm_linf_0",
+                            "pgd5_linf_0.2", "pgd5_linf_0.1", "pgd5_linf_0"}  # fmt: skip
+    # epsilon = 0 is exactly clean accuracy; the ball holds; PGD is no weaker than FGSM.
+    assert attacks["fgsm_linf_0"]["robust_accuracy"] == candidate["clean_accuracy"]
+    assert attacks["pgd5_linf_0"]["robust_accuracy"] == candidate["clean_accuracy"]
+    assert all(a["max_perturbation_norm"] <= 0.2 + 1e-6 for a in attacks.values())
+    assert (
+        attacks["fgsm_linf_0.2"]["robust_accuracy"] <= attacks["fgsm_linf_0.1"]["robust_accuracy"]
+    )
+    assert (
+        attacks["pgd5_linf_0.2"]["robust_accuracy"]
+        <= attacks["fgsm_linf_0.2"]["robust_accuracy"] + 0.02
+    )
+
+    assert result["blessed"] is True
+    assert blessing.get_int_custom_property("blessed") == 1
+    assert blessing.get_int_custom_property("current_model_id") == 7
+    assert blessing.get_string_custom_property("current_model") == trained_model_dir
+    assert os.path.isfile(os.path.join(blessing.uri, spec.BLESSED_FILE))
+    assert evaluation.get_float_custom_property("candidate_clean_accuracy") == pytest.approx(
+        candidate["clean_accuracy"]
+    )
+    report = open(os.path.join(evaluation.uri, "report.html")).read()
+    assert "BLESSED" in report and report.count("data:image/png") == 3
+
+
+def test_baseline_regression_is_not_blessed(tmp_path, transformed_examples, trained_model_dir):
+    # An untrained candidate against the trained baseline, on the same examples and attack.
+    untrained = build_cnn(ModelConfig(conv_filters=(8, 16), dense_units=32), (28, 28, 1), 10)
+    uri = tmp_path / "untrained"
+    untrained.save(str(uri / "Format-Serving"), save_format="tf",
+                   signatures=image_signatures(untrained, (28, 28, 1)))  # fmt: skip
+    config = EvaluationConfig(
+        attacks=SUITE[:1],
+        thresholds=ThresholdConfig(
+            min_clean_accuracy=0.0, min_robust_accuracy={"fgsm_linf_0.2": 0.0}
+        ),  # fmt: skip
+        epsilon_sweep=(),
+        report_examples=0,
+    )
+    candidate, baseline = _model(str(uri), 9), _model(trained_model_dir, 3)
+    evaluation, blessing = _run(tmp_path, transformed_examples, candidate, config,
+                                baseline=baseline, tfma_blessed=True)  # fmt: skip
+    assert blessing.get_int_custom_property("blessed") == 0
+    assert blessing.get_int_custom_property("baseline_model_id") == 3
+    rules = json.loads(open(os.path.join(blessing.uri, spec.NOT_BLESSED_FILE)).read())
+    failed = {rule["rule"] for rule in rules if not rule["passed"]}
+    assert "max_clean_drop" in failed
+    reasons = blessing.get_string_custom_property("reasons")
+    assert "clean accuracy" in reasons and "vs baseline" in reasons and "FAILS, over by" in reasons
+    assert evaluation.get_float_custom_property("baseline_clean_accuracy") > 0.6
+
+
+def test_model_without_attack_signature_is_a_clear_error(tmp_path, transformed_examples):
+    module = tf.Module()
+    module.f = tf.function(lambda x: x * 2, input_signature=[tf.TensorSpec([None], tf.float32)])
+    uri = tmp_path / "model"
+    tf.saved_model.save(module, str(uri / "Format-Serving"), signatures={"other": module.f})
+    config = EvaluationConfig(attacks=SUITE[:1],
+                              thresholds=ThresholdConfig(min_robust_accuracy={}))  # fmt: skip
+    with pytest.raises(ModelSignatureError, match="has no 'serving_transformed' signature"):
+        _run(tmp_path, transformed_examples, _model(str(uri), 1), config)
+    assert not os.path.exists(tmp_path / "blessing" / spec.BLESSED_FILE)

@@ -8,6 +8,7 @@ args the pipeline gives.
 """
 
 import json
+import logging
 import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
@@ -96,12 +97,17 @@ class AttackBatchesFn(beam.DoFn):
         attacks: Sequence[AttackConfig],
         num_classes: int,
         seed: int,
+        raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+        expected_examples: Optional[int] = None,
     ):
         self._model_dirs = dict(model_dirs)
         self._attack_dicts = [to_dict(attack) for attack in attacks]
         self._num_classes = num_classes
         self._seed = seed
+        self._raw_image_shape = list(raw_image_shape) if raw_image_shape else None
+        self._expected = expected_examples
         self._models: Dict[str, _ModelUnderAttack] = {}
+        self._seen = 0
 
     def setup(self) -> None:
         import tensorflow as tf
@@ -115,19 +121,38 @@ class AttackBatchesFn(beam.DoFn):
         shapes = {role: model.image_shape for role, model in self._models.items()}
         if len(set(shapes.values())) > 1:
             raise ModelSignatureError(f"models take different image shapes: {shapes}")
+        self._model_shape = next(iter(shapes.values()))
+        image_feature = (
+            tf.io.FixedLenFeature([], tf.string)
+            if self._raw_image_shape
+            else tf.io.FixedLenFeature(self._model_shape, tf.float32)
+        )
         self._feature_spec = {
-            features.IMAGE_KEY: tf.io.FixedLenFeature(next(iter(shapes.values())), tf.float32),
+            features.IMAGE_KEY: image_feature,
             features.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
         }
+
+    def _images(self, parsed):
+        if not self._raw_image_shape:
+            return parsed[features.IMAGE_KEY]
+        from robustfx.trainer.preprocessing import decode_images
+
+        # Raw TFDS records: decode exactly as Transform does, resized to the model's input.
+        height, width, _ = self._model_shape
+        resize = None if list(self._raw_image_shape[:2]) == [height, width] else [height, width]
+        return decode_images(parsed[features.IMAGE_KEY], self._raw_image_shape, resize)
 
     def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
         import tensorflow as tf
 
         parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
-        images, labels = parsed[features.IMAGE_KEY], parsed[features.LABEL_KEY]
+        images, labels = self._images(parsed), parsed[features.LABEL_KEY]
         for role, model in self._models.items():
             counts = model.count(images, labels, self._num_classes)
             yield role, robustness_metrics.counts_to_dict(counts)
+        self._seen += len(serialized)
+        total = f"/{self._expected}" if self._expected else ""
+        logging.info("robustness evaluation: %d%s examples attacked", self._seen, total)
 
 
 def _merge_count_dicts(parts: Iterable[dict]) -> dict:
@@ -144,14 +169,27 @@ def evaluate_models(
     batch_size: int,
     output_path: str,
     seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_examples: Optional[int] = None,
 ) -> None:
     """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
-    ``output_path`` (a file prefix) when the pipeline runs."""
+    ``output_path`` (a file prefix) when the pipeline runs.
+
+    Args:
+      raw_image_shape: set when ``example_files`` are raw TFDS records (encoded images) of
+        this (height, width, channels); None for Transform's transformed examples.
+      expected_examples: the split's size, for progress lines.
+    """
     _ = (
         pipeline
         | "ReadExamples" >> beam.io.ReadFromTFRecord(example_files)
         | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
-        | "Attack" >> beam.ParDo(AttackBatchesFn(model_dirs, attacks, num_classes, seed))
+        | "Attack"
+        >> beam.ParDo(
+            AttackBatchesFn(
+                model_dirs, attacks, num_classes, seed, raw_image_shape, expected_examples
+            )
+        )
         | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)
         | "ToJson" >> beam.Map(lambda kv: json.dumps({"role": kv[0], "counts": kv[1]}))
         | "Write" >> beam.io.WriteToText(output_path, shard_name_template="")

@@ -5,6 +5,7 @@ command before any component runs, with one line naming the problem, and exit co
 """
 
 import argparse
+import dataclasses
 import json
 import logging
 import os
@@ -12,6 +13,7 @@ import sys
 from typing import List, Optional, Sequence
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.components.robustness_beam import ModelSignatureError
 from robustfx.pipeline.config import (
     AdversarialConfig,
     AttackConfig,
@@ -30,7 +32,12 @@ _DEFAULTS = RunConfig()
 
 
 class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
-    pass
+    """Shows each flag's default, except empty ones (their help text says what happens)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default in (None, [], False) or "default:" in (action.help or ""):
+            return action.help
+        return super()._get_help_string(action)
 
 
 def _int_list(text: str) -> List[int]:
@@ -173,6 +180,11 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
         help="1 trains against FGSM; >1 against PGD with that many steps.",
     )
     adv.add_argument(
+        "--no-adv-clip",
+        action="store_true",
+        help="Do not clip training perturbations to [0, 1] (the NSL tutorial does not).",
+    )
+    adv.add_argument(
         "--pgd-epsilon",
         type=float,
         default=None,
@@ -248,6 +260,62 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_gate_flags(parser: argparse.ArgumentParser) -> None:
+    d = _DEFAULTS.evaluation
+    candidate = parser.add_argument_group("candidate (exactly one)")
+    candidate.add_argument("--model", help="SavedModel directory of the candidate.")
+    candidate.add_argument(
+        "--pipeline-root",
+        help="Use the newest model the RobustnessEvaluator blessed under this pipeline root.",
+    )
+    parser.add_argument("--baseline", help="SavedModel directory of the production model.")
+    _add_data_flags(parser)
+    parser.add_argument("--split", default=d.split, help="TFDS split to evaluate.")
+    parser.add_argument(
+        "--threshold",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="Override a threshold, repeatable: clean=0.95 (clean accuracy) or "
+        "ATTACK=VALUE such as fgsm_linf_0.2=0.8 (default: clean="
+        f"{d.thresholds.min_clean_accuracy:g} "
+        + " ".join(f"{k}={v:g}" for k, v in d.thresholds.min_robust_accuracy.items())
+        + ").",
+    )
+    parser.add_argument(
+        "--attack",
+        action="append",
+        default=None,
+        metavar="NAME",
+        help="Attack to run, repeatable (default: "
+        + " ".join(attack.name for attack in d.attacks)
+        + ").",
+    )
+    parser.add_argument(
+        "--max-clean-drop",
+        type=float,
+        default=d.thresholds.max_clean_drop,
+        help="Largest allowed clean-accuracy drop against --baseline.",
+    )
+    parser.add_argument(
+        "--max-robust-drop",
+        type=float,
+        default=d.thresholds.max_robust_drop,
+        help="Largest allowed robust-accuracy drop against --baseline.",
+    )
+    parser.add_argument(
+        "--batch-size", type=int, default=d.batch_size, help="Examples per attack batch."
+    )
+    parser.add_argument("--summary-json", help="Write the machine-readable result here.")
+    parser.add_argument(
+        "--beam-arg",
+        action="append",
+        default=None,
+        metavar="ARG",
+        help="Beam pipeline argument, repeatable (default: " + " ".join(_DEFAULTS.beam_args) + ").",
+    )
+
+
 def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     """The typed RunConfig that the ``run`` flags describe (validated on construction)."""
     attacks = (
@@ -278,6 +346,7 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
             adv_grad_norm=args.adv_grad_norm,
             pgd_iterations=args.pgd_iterations,
             pgd_epsilon=args.pgd_epsilon,
+            clip_to_pixel_range=not args.no_adv_clip,
         ),
         training=TrainingConfig(
             epochs=args.epochs,
@@ -321,6 +390,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_run_flags(run)
 
+    gate = commands.add_parser(
+        "gate",
+        help="CI model gate: attack a SavedModel and pass or fail it against thresholds.",
+        description="Evaluates a candidate model with the RobustnessEvaluator's attack suite, "
+        "thresholds and code on a TFDS split, optionally against a production baseline. "
+        "Exit codes: 0 pass; 1 fail (every failed rule listed as value vs threshold); "
+        "2 usage, model or data error.",
+        formatter_class=_Formatter,
+    )
+    _add_gate_flags(gate)
+
     data = commands.add_parser("data", help="Manage datasets.", formatter_class=_Formatter)
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     prepare = data_commands.add_parser(
@@ -354,6 +434,40 @@ def _command_run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _command_gate(args: argparse.Namespace) -> int:
+    from robustfx.pipeline import gate
+    from robustfx.pipeline.datasets import locate_dataset
+
+    config = gate.gate_config(
+        dataclasses.replace(_DEFAULTS.evaluation, batch_size=args.batch_size, split=args.split),
+        gate.parse_thresholds(args.threshold),
+        attacks=args.attack,
+        max_clean_drop=args.max_clean_drop,
+        max_robust_drop=args.max_robust_drop,
+    )
+    model = gate.resolve_model(args.model, args.pipeline_root)
+    baseline = gate.resolve_model(args.baseline, None) if args.baseline else None
+    dataset = locate_dataset(args.dataset, os.path.abspath(args.data_dir))
+    result = gate.run_gate(
+        model, dataset, args.split, config, baseline, args.beam_arg or _DEFAULTS.beam_args
+    )
+    markdown = gate.to_markdown(result, model, baseline, dataset.name, args.split)
+    print(markdown)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as f:
+            f.write(markdown)
+    if args.summary_json:
+        _write_json(
+            args.summary_json, gate.to_json(result, model, baseline, dataset.name, args.split)
+        )
+    if result.blessed:
+        return EXIT_OK
+    for line in gate.failed_rules(result):
+        print(f"robustfx gate: FAILED {line}", file=sys.stderr)
+    return EXIT_FAILED
+
+
 def _command_data_prepare(args: argparse.Namespace) -> int:
     from robustfx.pipeline.prepare_data import prepare_mnist_5k
 
@@ -366,12 +480,19 @@ def _command_data_prepare(args: argparse.Namespace) -> int:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    handlers = {("run", None): _command_run, ("data", "prepare"): _command_data_prepare}
+    handlers = {
+        ("run", None): _command_run,
+        ("gate", None): _command_gate,
+        ("data", "prepare"): _command_data_prepare,
+    }
     handler = handlers[(args.command, getattr(args, "data_command", None))]
     try:
         return handler(args)
     except ConfigError as error:
         print(f"robustfx: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except ModelSignatureError as error:
+        print(f"robustfx: model error: {error}", file=sys.stderr)
         return EXIT_USAGE
 
 

@@ -169,6 +169,9 @@ class AdversarialConfig:
     adv_grad_norm: str = "linf"  # norm of that perturbation: linf (NSL 'infinity') or l2.
     pgd_iterations: int = 1  # 1 is FGSM-based training; >1 is PGD-based training.
     pgd_epsilon: Optional[float] = None  # PGD projection radius; None means unbounded in NSL.
+    # Clip training perturbations to the valid pixel range [0, 1], the same threat model the
+    # evaluator attacks in. The NSL tutorial does not clip.
+    clip_to_pixel_range: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(

@@ -28,7 +28,7 @@ class RunSummary:
     blessed: bool
     reasons: List[str]
     pushed_model: Optional[str]
-    baseline: Optional[dict] = None  # the baseline's metrics, when there was one
+    report: Optional[str] = None  # the HTML robustness report
 
     def to_dict(self) -> dict:
         return {
@@ -38,6 +38,7 @@ class RunSummary:
             "blessed": self.blessed,
             "reasons": self.reasons,
             "pushed_model": self.pushed_model,
+            "report": self.report,
         }
 
     def render(self) -> str:
@@ -50,6 +51,8 @@ class RunSummary:
         for reason in self.reasons:
             lines.append(f"  - {reason}")
         lines.append(f"pushed model:     {self.pushed_model or 'none (nothing was pushed)'}")
+        if self.report:
+            lines.append(f"report:           {self.report}")
         return "\n".join(lines)
 
 
@@ -72,14 +75,33 @@ def node_outputs(
     latest = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
     in_run = {execution.id for execution in store.get_executions_by_context(latest.id)}
     of_node = {execution.id for execution in store.get_executions_by_context(node.id)}
-    artifact_ids = [
+    return _output_artifacts(store, sorted(in_run & of_node), output_key)
+
+
+def _output_artifacts(
+    store: metadata_store.MetadataStore, execution_ids: List[int], output_key: str
+) -> List[metadata_store_pb2.Artifact]:
+    artifact_ids = {
         event.artifact_id
-        for event in store.get_events_by_execution_ids(sorted(in_run & of_node))
+        for event in store.get_events_by_execution_ids(sorted(execution_ids))
         if event.type in _OUTPUT_EVENTS
         and event.path.steps
         and event.path.steps[0].key == output_key
+    }
+    return store.get_artifacts_by_id(sorted(artifact_ids)) if artifact_ids else []
+
+
+def all_node_outputs(
+    store: metadata_store.MetadataStore, node_id: str, output_key: str
+) -> List[metadata_store_pb2.Artifact]:
+    """Output artifacts of ``node_id`` across every run and pipeline in the store."""
+    execution_ids = [
+        execution.id
+        for context in store.get_contexts_by_type("node")
+        if context.name.rsplit(".", 1)[-1] == node_id
+        for execution in store.get_executions_by_context(context.id)
     ]
-    return store.get_artifacts_by_id(sorted(set(artifact_ids))) if artifact_ids else []
+    return _output_artifacts(store, execution_ids, output_key) if execution_ids else []
 
 
 def _int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[int]:
@@ -111,10 +133,10 @@ def summarize_run(
         dataset=dataset,
         clean_accuracy=candidate["clean_accuracy"],
         robust_accuracy={
-            name: attack["robust_accuracy"] for name, attack in candidate["attacks"].items()
+            name: candidate["attacks"][name]["robust_accuracy"] for name in result["suite"]
         },
         blessed=bool(result["blessed"]),
         reasons=list(result["reasons"]),
         pushed_model=pushed_model,
-        baseline=result["metrics"].get("baseline"),
+        report=evaluations[-1].custom_properties["report"].string_value or None,
     )

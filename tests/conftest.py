@@ -52,3 +52,50 @@ def shard_files():
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)
+
+
+SMALL_CNN = {"conv_filters": (8, 16), "dense_units": 32}
+
+
+def save_for_evaluation(model, uri) -> str:
+    """Saves a Keras CNN as a TFX Model artifact dir (Format-Serving/) with the image
+    signatures the evaluators need; returns the artifact dir."""
+    from robustfx.trainer.export import image_signatures
+
+    model.save(os.path.join(uri, "Format-Serving"), save_format="tf",
+               signatures=image_signatures(model, model.input_shape[1:]))  # fmt: skip
+    return str(uri)
+
+
+@pytest.fixture(scope="session")
+def save_model():
+    return save_for_evaluation
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory, mnist_arrays):
+    """A small CNN trained for two epochs on 1,500 real digits, exported for evaluation."""
+    import tensorflow as tf
+
+    from robustfx.pipeline.config import ModelConfig
+    from robustfx.trainer.model import build_cnn
+
+    tf.keras.utils.set_random_seed(1)
+    images, labels = mnist_arrays["train"]
+    model = build_cnn(ModelConfig(**SMALL_CNN), (28, 28, 1), 10)
+    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.fit(images[:1500] / 255.0, labels[:1500], epochs=2, batch_size=32, verbose=0)
+    return save_for_evaluation(model, tmp_path_factory.mktemp("model"))
+
+
+@pytest.fixture(scope="session")
+def untrained_model_dir(tmp_path_factory):
+    """The same CNN, untrained: a candidate that regresses against any trained baseline."""
+    import tensorflow as tf
+
+    from robustfx.pipeline.config import ModelConfig
+    from robustfx.trainer.model import build_cnn
+
+    tf.keras.utils.set_random_seed(2)
+    model = build_cnn(ModelConfig(**SMALL_CNN), (28, 28, 1), 10)
+    return save_for_evaluation(model, tmp_path_factory.mktemp("untrained"))

@@ -57,6 +57,8 @@ def make_adv_config(config: AdversarialConfig):
     )
     if config.pgd_epsilon is not None:
         kwargs["pgd_epsilon"] = config.pgd_epsilon
+    if config.clip_to_pixel_range:
+        kwargs.update(clip_value_min=0.0, clip_value_max=1.0)
     return nsl.configs.make_adv_reg_config(**kwargs)
 
 

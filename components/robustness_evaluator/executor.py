@@ -36,6 +36,7 @@ class EvaluationResult:
     metrics: Dict[str, dict]  # role ('candidate', 'baseline') -> metrics
     rules: List[blessing_rules.RuleResult]
     blessed: bool
+    suite: List[str]  # the configured attacks; metrics also hold their epsilon sweeps
 
     @property
     def reasons(self) -> List[str]:
@@ -44,6 +45,7 @@ class EvaluationResult:
 
     def to_dict(self) -> dict:
         return {
+            "suite": self.suite,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "rules": [rule.to_dict() for rule in self.rules],
@@ -60,6 +62,8 @@ def evaluate(
     baseline_model_dir: Optional[str] = None,
     tfma_blessed: Optional[bool] = None,
     seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_examples: Optional[int] = None,
 ) -> EvaluationResult:
     """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
 
@@ -72,6 +76,9 @@ def evaluate(
       baseline_model_dir: the blessed baseline SavedModel, if there is one.
       tfma_blessed: the TFMA Evaluator's verdict, if it ran.
       seed: seeds random starts and the noise control.
+      raw_image_shape: set when the examples are raw TFDS records (see
+        ``robustness_beam.evaluate_models``).
+      expected_examples: the number of examples, for progress lines.
     """
     model_dirs = {CANDIDATE: model_dir}
     if baseline_model_dir:
@@ -91,13 +98,17 @@ def evaluate(
                 config.batch_size,
                 output_path,
                 seed,
+                raw_image_shape,
+                expected_examples,
             )
         counts = robustness_beam.read_counts(output_path)
     metrics = robustness_beam.finalize(counts, list(model_dirs), class_names)
     rules = blessing_rules.evaluate_rules(
         metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed
     )
-    return EvaluationResult(metrics, rules, blessing_rules.is_blessed(rules))
+    return EvaluationResult(
+        metrics, rules, blessing_rules.is_blessed(rules), [a.name for a in config.attacks]
+    )
 
 
 def _split_files(examples: types.Artifact, split: str) -> str:
@@ -195,7 +206,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             result.metrics,
             [rule.to_dict() for rule in result.rules],
             result.blessed,
-            [attack.name for attack in config.attacks],
+            result.suite,
             samples,
         )
         evaluation.set_string_custom_property("report", report)

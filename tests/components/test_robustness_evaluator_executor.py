@@ -14,28 +14,11 @@ from robustfx.components.robustness_evaluator import executor, spec
 from robustfx.pipeline.config import (
     AttackConfig,
     EvaluationConfig,
-    ModelConfig,
     ThresholdConfig,
     to_dict,
 )
-from robustfx.trainer.export import image_signatures
-from robustfx.trainer.model import build_cnn
 
 CLASSES = [str(d) for d in range(10)]
-
-
-@pytest.fixture(scope="module")
-def trained_model_dir(tmp_path_factory, mnist_arrays):
-    """A small CNN trained for one epoch, exported with the evaluator's signatures."""
-    tf.keras.utils.set_random_seed(1)
-    images, labels = mnist_arrays["train"]
-    model = build_cnn(ModelConfig(conv_filters=(8, 16), dense_units=32), (28, 28, 1), 10)
-    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(images[:1500] / 255.0, labels[:1500], epochs=2, batch_size=32, verbose=0)
-    uri = tmp_path_factory.mktemp("model")
-    model.save(str(uri / "Format-Serving"), save_format="tf",
-               signatures=image_signatures(model, (28, 28, 1)))  # fmt: skip
-    return str(uri)
 
 
 @pytest.fixture(scope="module")
@@ -132,12 +115,10 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     assert "BLESSED" in report and report.count("data:image/png") == 3
 
 
-def test_baseline_regression_is_not_blessed(tmp_path, transformed_examples, trained_model_dir):
+def test_baseline_regression_is_not_blessed(
+    tmp_path, transformed_examples, trained_model_dir, untrained_model_dir
+):
     # An untrained candidate against the trained baseline, on the same examples and attack.
-    untrained = build_cnn(ModelConfig(conv_filters=(8, 16), dense_units=32), (28, 28, 1), 10)
-    uri = tmp_path / "untrained"
-    untrained.save(str(uri / "Format-Serving"), save_format="tf",
-                   signatures=image_signatures(untrained, (28, 28, 1)))  # fmt: skip
     config = EvaluationConfig(
         attacks=SUITE[:1],
         thresholds=ThresholdConfig(
@@ -146,7 +127,7 @@ def test_baseline_regression_is_not_blessed(tmp_path, transformed_examples, trai
         epsilon_sweep=(),
         report_examples=0,
     )
-    candidate, baseline = _model(str(uri), 9), _model(trained_model_dir, 3)
+    candidate, baseline = _model(untrained_model_dir, 9), _model(trained_model_dir, 3)
     evaluation, blessing = _run(tmp_path, transformed_examples, candidate, config,
                                 baseline=baseline, tfma_blessed=True)  # fmt: skip
     assert blessing.get_int_custom_property("blessed") == 0

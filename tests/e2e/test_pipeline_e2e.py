@@ -59,6 +59,8 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
         summary["robust_accuracy"]["pgd10_linf_0.2"] <= summary["robust_accuracy"]["fgsm_linf_0.2"]
     )
     assert summary["robust_accuracy"]["fgsm_linf_0.2"] < summary["clean_accuracy"]
+    report = open(summary["report"]).read()
+    assert "BLESSED" in report and report.count("data:image/png;base64,") == 3
     pushed = summary["pushed_model"]
     assert os.path.dirname(pushed) == str(root / "serving")
     assert os.path.basename(pushed).isdigit()

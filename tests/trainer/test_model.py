@@ -71,6 +71,12 @@ def test_adv_config_is_passed_to_nsl():
     assert adv.adv_neighbor_config.pgd_iterations == 5
     assert adv.adv_neighbor_config.pgd_epsilon == 0.1
     assert str(adv.adv_neighbor_config.adv_grad_norm.value) == "l2"
+    assert (adv.adv_neighbor_config.clip_value_min, adv.adv_neighbor_config.clip_value_max) == (
+        0.0,
+        1.0,
+    )
+    unclipped = model_lib.make_adv_config(AdversarialConfig(clip_to_pixel_range=False))
+    assert unclipped.adv_neighbor_config.clip_value_min is None
 
 
 class _FakeDevice:

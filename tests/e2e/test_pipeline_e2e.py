@@ -8,6 +8,8 @@ and must push nothing and record why.
 
 import json
 import os
+import pathlib
+import shutil
 import subprocess
 import sys
 
@@ -39,10 +41,21 @@ def _run(data_dir, root, serving, summary, *flags):
     )  # fmt: skip
 
 
+def _artifact_root(tmp_path_factory):
+    """Where the run writes. CI sets ROBUSTFX_E2E_ARTIFACTS so that it can gate the model
+    this test produced once the suite is done (see .ci/run)."""
+    keep = os.environ.get("ROBUSTFX_E2E_ARTIFACTS")
+    if not keep:
+        return tmp_path_factory.mktemp("e2e")
+    shutil.rmtree(keep, ignore_errors=True)
+    os.makedirs(keep)
+    return pathlib.Path(keep)
+
+
 @pytest.fixture(scope="module")
 def first_run(small_mnist, tmp_path_factory):
     data_dir, info = small_mnist
-    root = tmp_path_factory.mktemp("e2e")
+    root = _artifact_root(tmp_path_factory)
     summary = root / "summary.json"
     code = _run(data_dir, root, root / "serving", summary, "--min-robust-accuracy", "0.05")
     assert code == 0
@@ -130,3 +143,17 @@ def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_m
     )
     states = sorted(e.last_known_state for e in trainer_runs)
     assert states == [metadata_store_pb2.Execution.COMPLETE, metadata_store_pb2.Execution.CACHED]
+
+
+def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mnist, capsys):
+    root, _, summary = first_run
+    data_dir, _ = small_mnist
+    code = cli.main(["gate", "--pipeline-root", str(root / "pipeline_root"), "--data-dir",
+                     data_dir, "--attack", "fgsm_linf_0.2", "--threshold", "clean=0.5",
+                     "--threshold", "fgsm_linf_0.2=0.01"])  # fmt: skip
+    assert code == 0
+    printed = capsys.readouterr().out
+    # The blessed model is the Trainer's output that was pushed.
+    model_line = next(line for line in printed.splitlines() if line.startswith("- candidate:"))
+    assert "/Trainer/model/" in model_line and model_line.endswith("Format-Serving`")
+    assert f"{summary['clean_accuracy']:.4f}" in printed

@@ -16,7 +16,7 @@ import apache_beam as beam
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.components import robustness_metrics
-from robustfx.pipeline.config import AttackConfig, to_dict
+from robustfx.pipeline.config import AdversarialConfig, AttackConfig, to_dict
 from robustfx.trainer import features
 
 
@@ -74,7 +74,9 @@ class _ModelUnderAttack:
         }
         self._norm = attack_lib.perturbation_norm
 
-    def count(self, images, labels, num_classes: int) -> robustness_metrics.RobustnessCounts:
+    def count(
+        self, images, labels, num_classes: int, transfer_images=None
+    ) -> robustness_metrics.RobustnessCounts:
         attacked = {}
         for name, (attack, attack_fn) in self._attacks.items():
             adversarial = attack_fn(images, labels)
@@ -83,8 +85,9 @@ class _ModelUnderAttack:
                 "noise_predictions": self._predict(self._noise[name](images)).numpy(),
                 "norms": self._norm(adversarial, images, attack.norm).numpy(),
             }
+        transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
         return robustness_metrics.count_batch(
-            labels.numpy(), self._predict(images).numpy(), attacked, num_classes
+            labels.numpy(), self._predict(images).numpy(), attacked, num_classes, transfer
         )
 
 
@@ -99,8 +102,13 @@ class AttackBatchesFn(beam.DoFn):
         seed: int,
         raw_image_shape: Optional[Sequence[Optional[int]]] = None,
         expected_examples: Optional[int] = None,
+        reference_model_dir: Optional[str] = None,
+        transfer: Optional[AdversarialConfig] = None,
     ):
         self._model_dirs = dict(model_dirs)
+        self._reference_dir = reference_model_dir
+        self._transfer_dict = to_dict(transfer) if transfer else None
+        self._crafter = None
         self._attack_dicts = [to_dict(attack) for attack in attacks]
         self._num_classes = num_classes
         self._seed = seed
@@ -118,6 +126,14 @@ class AttackBatchesFn(beam.DoFn):
             role: _ModelUnderAttack(model_dir, attacks, self._seed)
             for role, model_dir in self._model_dirs.items()
         }
+        if self._reference_dir:
+            from robustfx.components.transfer import TransferCrafter, keras_view
+
+            reference_fn, reference_shape = load_logits_fn(self._reference_dir)
+            self._crafter = TransferCrafter(
+                keras_view(reference_fn, reference_shape),
+                AdversarialConfig(**self._transfer_dict),
+            )
         shapes = {role: model.image_shape for role, model in self._models.items()}
         if len(set(shapes.values())) > 1:
             raise ModelSignatureError(f"models take different image shapes: {shapes}")
@@ -147,8 +163,9 @@ class AttackBatchesFn(beam.DoFn):
 
         parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
         images, labels = self._images(parsed), parsed[features.LABEL_KEY]
+        transfer_images = self._crafter(images, labels) if self._crafter else None
         for role, model in self._models.items():
-            counts = model.count(images, labels, self._num_classes)
+            counts = model.count(images, labels, self._num_classes, transfer_images)
             yield role, robustness_metrics.counts_to_dict(counts)
         self._seen += len(serialized)
         total = f"/{self._expected}" if self._expected else ""
@@ -171,6 +188,8 @@ def evaluate_models(
     seed: int = 0,
     raw_image_shape: Optional[Sequence[Optional[int]]] = None,
     expected_examples: Optional[int] = None,
+    reference_model_dir: Optional[str] = None,
+    transfer: Optional[AdversarialConfig] = None,
 ) -> None:
     """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
     ``output_path`` (a file prefix) when the pipeline runs.
@@ -179,6 +198,8 @@ def evaluate_models(
       raw_image_shape: set when ``example_files`` are raw TFDS records (encoded images) of
         this (height, width, channels); None for Transform's transformed examples.
       expected_examples: the split's size, for progress lines.
+      reference_model_dir: a model to craft the write-ups' transfer examples against.
+      transfer: the NSL settings of that protocol.
     """
     _ = (
         pipeline
@@ -187,7 +208,14 @@ def evaluate_models(
         | "Attack"
         >> beam.ParDo(
             AttackBatchesFn(
-                model_dirs, attacks, num_classes, seed, raw_image_shape, expected_examples
+                model_dirs,
+                attacks,
+                num_classes,
+                seed,
+                raw_image_shape,
+                expected_examples,
+                reference_model_dir,
+                transfer,
             )
         )
         | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)

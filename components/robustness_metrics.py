@@ -6,7 +6,7 @@ and the final metrics (``to_metrics``) are exact ratios of the merged totals.
 """
 
 import dataclasses
-from typing import Dict, Iterable, List, Mapping
+from typing import Dict, Iterable, List, Mapping, Optional
 
 import numpy as np
 
@@ -33,6 +33,9 @@ class RobustnessCounts:
     per_class_total: List[int] = dataclasses.field(default_factory=list)
     per_class_clean_correct: List[int] = dataclasses.field(default_factory=list)
     attacks: Dict[str, AttackCounts] = dataclasses.field(default_factory=dict)
+    # The write-ups' transfer protocol: examples crafted against a reference model.
+    transfer_correct: int = 0
+    transfer_total: int = 0
 
     def __post_init__(self) -> None:
         self.per_class_total = self.per_class_total or [0] * self.num_classes
@@ -52,6 +55,7 @@ def count_batch(
     clean_predictions: np.ndarray,
     attacked: Mapping[str, Mapping[str, np.ndarray]],
     num_classes: int,
+    transfer_predictions: Optional[np.ndarray] = None,
 ) -> RobustnessCounts:
     """Counts one batch.
 
@@ -61,6 +65,8 @@ def count_batch(
       attacked: attack name -> {'predictions': int [batch], 'noise_predictions': int [batch],
         'norms': float [batch] applied perturbation sizes}.
       num_classes: number of classes.
+      transfer_predictions: int [batch] predictions on examples crafted against a reference
+        model (the write-ups' protocol), if one was given.
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
     clean_ok = np.asarray(clean_predictions).reshape(-1) == labels
@@ -71,6 +77,9 @@ def count_batch(
         per_class_total=_bincount(labels, np.ones_like(labels), num_classes),
         per_class_clean_correct=_bincount(labels, clean_ok, num_classes),
     )
+    if transfer_predictions is not None:
+        counts.transfer_total = int(labels.size)
+        counts.transfer_correct = int((np.asarray(transfer_predictions) == labels).sum())
     for name, result in attacked.items():
         adv_ok = np.asarray(result["predictions"]).reshape(-1) == labels
         noise_ok = np.asarray(result["noise_predictions"]).reshape(-1) == labels
@@ -99,6 +108,8 @@ def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
     for part in counts:
         total.total += part.total
         total.clean_correct += part.clean_correct
+        total.transfer_total += part.transfer_total
+        total.transfer_correct += part.transfer_correct
         total.per_class_total = _add(total.per_class_total, part.per_class_total)
         total.per_class_clean_correct = _add(
             total.per_class_clean_correct, part.per_class_clean_correct
@@ -138,6 +149,10 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
             )
         },
         "attacks": {},
+        # Reported apart from the white-box numbers: a weaker, transfer-only test.
+        "transfer_accuracy": _ratio(counts.transfer_correct, counts.transfer_total)
+        if counts.transfer_total
+        else None,
     }
     for name, attack in sorted(counts.attacks.items()):
         robust = _ratio(attack.correct, counts.total)

@@ -171,6 +171,14 @@ def metrics_rows(metrics_by_role: Mapping[str, dict], attack_names: Sequence[str
             baseline["clean_accuracy"] if baseline else None,
         )  # fmt: skip
     ]
+    if candidate.get("transfer_accuracy") is not None:
+        rows.append(
+            row(
+                "transfer accuracy (write-ups' protocol: crafted against the reference)",
+                candidate["transfer_accuracy"],
+                baseline.get("transfer_accuracy") if baseline else None,
+            )
+        )
     for name in attack_names:
         for label, key in _ATTACK_ROWS:
             base = baseline["attacks"][name][key] if baseline else None

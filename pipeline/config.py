@@ -253,6 +253,10 @@ class EvaluationConfig:
     # Each attack is also run at these fractions of its epsilon, for the robustness curves.
     epsilon_sweep: Tuple[float, ...] = (0.25, 0.5, 0.75)
     report_examples: int = 8  # examples shown in the report's image and activation grids
+    # The write-ups' transfer protocol (used when a reference model is given): NSL's
+    # perturb_on_batch against the reference with this step and norm.
+    transfer_step_size: float = 0.2
+    transfer_norm: str = "linf"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "attacks", tuple(self.attacks))
@@ -271,6 +275,16 @@ class EvaluationConfig:
         for fraction in self.epsilon_sweep:
             _check_float("evaluation epsilon_sweep[]", fraction, 0.0, 1.0)
         _check_int("evaluation report_examples", self.report_examples, 0)
+        _check_float("evaluation transfer_step_size", self.transfer_step_size, 0.0)
+        object.__setattr__(
+            self, "transfer_norm", canonical_norm("evaluation transfer_norm", self.transfer_norm)
+        )
+
+    def transfer_config(self) -> AdversarialConfig:
+        """The NSL config of the transfer protocol."""
+        return AdversarialConfig(
+            adv_step_size=self.transfer_step_size, adv_grad_norm=self.transfer_norm
+        )
 
     def all_attacks(self) -> Tuple[AttackConfig, ...]:
         """The suite plus its epsilon sweep, without repeats, suite first."""

@@ -16,6 +16,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
 
     The blessing is what the standard Pusher obeys: it is set only when every absolute
     threshold, every change threshold against the baseline and the TFMA blessing pass.
+    With a ``reference_model``, the write-ups' transfer protocol is measured too, apart.
     """
 
     SPEC_CLASS = spec.RobustnessEvaluatorSpec
@@ -29,6 +30,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
         class_names: Sequence[str],
         baseline_model: Optional[types.BaseChannel] = None,
         tfma_blessing: Optional[types.BaseChannel] = None,
+        reference_model: Optional[types.BaseChannel] = None,
         seed: int = 0,
     ):
         super().__init__(
@@ -37,6 +39,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
                 model=model,
                 baseline_model=baseline_model,
                 tfma_blessing=tfma_blessing,
+                reference_model=reference_model,
                 evaluation_config=json.dumps(to_dict(evaluation_config), sort_keys=True),
                 class_names=json.dumps(list(class_names)),
                 seed=seed,

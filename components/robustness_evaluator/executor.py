@@ -64,6 +64,7 @@ def evaluate(
     seed: int = 0,
     raw_image_shape: Optional[Sequence[Optional[int]]] = None,
     expected_examples: Optional[int] = None,
+    reference_model_dir: Optional[str] = None,
 ) -> EvaluationResult:
     """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
 
@@ -79,12 +80,17 @@ def evaluate(
       raw_image_shape: set when the examples are raw TFDS records (see
         ``robustness_beam.evaluate_models``).
       expected_examples: the number of examples, for progress lines.
+      reference_model_dir: when set, also run the write-ups' transfer protocol: examples
+        crafted against this model, reported apart as ``transfer_accuracy``.
     """
     model_dirs = {CANDIDATE: model_dir}
     if baseline_model_dir:
         model_dirs[BASELINE] = baseline_model_dir
     # Fail fast, before Beam starts, when a model lacks the attack signature.
-    for directory in model_dirs.values():
+    for directory in [
+        *model_dirs.values(),
+        *([reference_model_dir] if reference_model_dir else []),
+    ]:
         robustness_beam.load_logits_fn(directory)
     with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
         output_path = os.path.join(scratch, "counts.jsonl")
@@ -100,6 +106,8 @@ def evaluate(
                 seed,
                 raw_image_shape,
                 expected_examples,
+                reference_model_dir,
+                config.transfer_config(),
             )
         counts = robustness_beam.read_counts(output_path)
     metrics = robustness_beam.finalize(counts, list(model_dirs), class_names)
@@ -119,6 +127,10 @@ def _split_files(examples: types.Artifact, split: str) -> str:
             "split to one of them"
         )
     return os.path.join(artifact_utils.get_split_uri([examples], split), "*")
+
+
+def _optional_model_dir(models: Optional[List[types.Artifact]]) -> Optional[str]:
+    return path_utils.serving_model_path(models[0].uri) if models else None
 
 
 def _tfma_verdict(blessings: List[types.Artifact]) -> Optional[bool]:
@@ -179,9 +191,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             path_utils.serving_model_path(model.uri),
             config,
             class_names,
-            baseline_model_dir=path_utils.serving_model_path(baseline.uri) if baseline else None,
+            baseline_model_dir=_optional_model_dir(baselines),
             tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
             seed=exec_properties.get(spec.SEED_KEY) or 0,
+            reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
         )
         fileio.makedirs(evaluation.uri)
         io_utils.write_string_file(
@@ -196,9 +209,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 config.attacks[0],
                 class_names,
                 config.report_examples,
-                baseline_model_dir=path_utils.serving_model_path(baseline.uri)
-                if baseline
-                else None,
+                baseline_model_dir=_optional_model_dir(baselines),
                 seed=exec_properties.get(spec.SEED_KEY) or 0,
             )
         report = robustness_report.render_report(

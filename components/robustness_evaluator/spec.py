@@ -8,6 +8,8 @@ EXAMPLES_KEY = "examples"  # Transform's transformed examples (images already in
 MODEL_KEY = "model"  # the candidate, attacked white-box.
 BASELINE_MODEL_KEY = "baseline_model"  # the latest blessed model; attacked the same way.
 TFMA_BLESSING_KEY = "tfma_blessing"  # TFMA Evaluator's verdict on clean metrics.
+# Optional reference for the write-ups' transfer protocol (e.g. the non-adversarial baseline).
+REFERENCE_MODEL_KEY = "reference_model"
 # Outputs.
 EVALUATION_KEY = "evaluation"
 BLESSING_KEY = "blessing"
@@ -34,6 +36,7 @@ class RobustnessEvaluatorSpec(ComponentSpec):
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
         BASELINE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
         TFMA_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
+        REFERENCE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
     }
     OUTPUTS = {
         EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation),

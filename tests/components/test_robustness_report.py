@@ -90,7 +90,11 @@ def test_report_writes_html_and_plots(tmp_path, rng):
 
 
 def _chromium():
-    return shutil.which("chromium") or shutil.which("chromium-browser")
+    return (
+        shutil.which("chromium")
+        or shutil.which("chromium-browser")
+        or shutil.which("google-chrome")
+    )
 
 
 @pytest.mark.skipif(

@@ -7,7 +7,7 @@ epsilon ball around the input and inside the valid pixel range, and epsilon = 0 
 input unchanged.
 """
 
-from typing import Callable, Optional
+from typing import Callable, Optional, Sequence
 
 import tensorflow as tf
 
@@ -144,11 +144,23 @@ def run_attack(
     )
 
 
-def compile_attack(config: AttackConfig, logits_fn: LogitsFn, seed: Optional[int] = None):
+def compile_attack(
+    config: AttackConfig,
+    logits_fn: LogitsFn,
+    seed: Optional[int] = None,
+    image_shape: Optional[Sequence[int]] = None,
+):
     """``run_attack`` as one traced ``tf.function(images, labels)``, built once and reused
-    for every batch (the PGD loop unrolls at trace time)."""
+    for every batch (the PGD loop unrolls at trace time). With ``image_shape`` the trace
+    takes any batch size, so a short last batch does not trigger a second trace."""
+    signature = None
+    if image_shape is not None:
+        signature = [
+            tf.TensorSpec([None, *image_shape], tf.float32),
+            tf.TensorSpec([None], tf.int64),
+        ]
 
-    @tf.function(reduce_retracing=True)
+    @tf.function(input_signature=signature, reduce_retracing=True)
     def attack(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         return run_attack(config, logits_fn, images, labels, seed)
 

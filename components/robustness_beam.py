@@ -62,13 +62,20 @@ class _ModelUnderAttack:
 
         self.logits_fn, self.image_shape = load_logits_fn(model_dir)
         self._attacks = {
-            attack.name: (attack, attack_lib.compile_attack(attack, self.logits_fn, seed))
+            attack.name: (
+                attack,
+                attack_lib.compile_attack(attack, self.logits_fn, seed, self.image_shape),
+            )
             for attack in attacks
         }
-        self._predict = tf.function(lambda x: tf.argmax(self.logits_fn(x), axis=-1))
+        images = [tf.TensorSpec([None, *self.image_shape], tf.float32)]
+        self._predict = tf.function(
+            lambda x: tf.argmax(self.logits_fn(x), axis=-1), input_signature=images
+        )
         self._noise = {
             attack.name: tf.function(
-                lambda x, a=attack: attack_lib.random_noise(x, a.epsilon, a.norm, seed)
+                lambda x, a=attack: attack_lib.random_noise(x, a.epsilon, a.norm, seed),
+                input_signature=images,
             )
             for attack in attacks
         }

@@ -26,6 +26,7 @@ from robustfx.pipeline.config import (
     TrainingConfig,
     default_data_dir,
 )
+from robustfx.pipeline.presets import PRESETS, get_preset
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 _DEFAULTS = RunConfig()
@@ -66,10 +67,10 @@ def _size(text: str) -> List[int]:
     return [height, width]
 
 
-def _add_data_flags(parser: argparse.ArgumentParser) -> None:
+def _add_data_flags(parser: argparse.ArgumentParser, dataset: str = _DEFAULTS.data.dataset) -> None:
     parser.add_argument(
         "--dataset",
-        default=_DEFAULTS.data.dataset,
+        default=dataset,
         help="TFDS dataset name (optionally name:version). mnist_5k is the offline default; "
         "others (mnist, beans, cifar10, ...) must be prepared with `tfds build`.",
     )
@@ -80,9 +81,15 @@ def _add_data_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _add_run_flags(parser: argparse.ArgumentParser) -> None:
-    _add_data_flags(parser)
-    d = _DEFAULTS
+def _add_run_flags(parser: argparse.ArgumentParser, d: RunConfig) -> None:
+    parser.add_argument(
+        "--preset",
+        choices=sorted(PRESETS),
+        default=None,
+        help="Start from a write-up's settings: mnist (the NSL tutorial) or beans (the "
+        "beans article). Flags given explicitly still win; defaults shown below include it.",
+    )
+    _add_data_flags(parser, d.data.dataset)
     paths = parser.add_argument_group("paths")
     paths.add_argument(
         "--pipeline-root",
@@ -103,7 +110,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     data.add_argument(
         "--resize",
         type=_size,
-        default=None,
+        default=list(d.data.resize) if d.data.resize else None,
         help="Resize images to HEIGHTxWIDTH (needed when sizes vary).",
     )
 
@@ -119,6 +126,7 @@ def _add_run_flags(parser: argparse.ArgumentParser) -> None:
     model.add_argument(
         "--pool-after-last-conv",
         action="store_true",
+        default=d.model.pool_after_last_conv,
         help="Also pool after the last conv layer (the beans article's CNN).",
     )
     model.add_argument(
@@ -316,17 +324,23 @@ def _add_gate_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def run_config_from_args(args: argparse.Namespace) -> RunConfig:
-    """The typed RunConfig that the ``run`` flags describe (validated on construction)."""
+def run_config_from_args(args: argparse.Namespace, suffix: str = "") -> RunConfig:
+    """The typed RunConfig that the ``run`` flags describe (validated on construction).
+
+    Args:
+      suffix: keeps another command's default paths and pipeline name apart from ``run``'s
+        (e.g. 'compare'), so their histories and baselines never mix.
+    """
     attacks = (
         tuple(AttackConfig.from_name(name) for name in args.attack)
         if args.attack
         else _DEFAULTS.evaluation.attacks
     )
     dataset_tag = args.dataset.replace(":", "-")
-    base = os.path.join("runs", dataset_tag)
+    base = os.path.join("runs", dataset_tag, suffix)
+    name = "-".join(part for part in ("robustfx", dataset_tag, suffix) if part)
     return RunConfig(
-        pipeline_name=args.pipeline_name or f"robustfx-{dataset_tag}".replace("_", "-"),
+        pipeline_name=args.pipeline_name or name.replace("_", "-"),
         pipeline_root=os.path.abspath(args.pipeline_root or os.path.join(base, "pipeline_root")),
         serving_dir=os.path.abspath(args.serving_dir or os.path.join(base, "serving")),
         data=DataConfig(
@@ -372,7 +386,21 @@ def run_config_from_args(args: argparse.Namespace) -> RunConfig:
     )
 
 
-def build_parser() -> argparse.ArgumentParser:
+def defaults_for(preset_name: Optional[str]) -> RunConfig:
+    """The run defaults, with a preset's settings applied."""
+    if not preset_name:
+        return _DEFAULTS
+    preset = get_preset(preset_name)
+    return dataclasses.replace(
+        _DEFAULTS,
+        data=DataConfig(dataset=preset.dataset, resize=preset.resize),
+        model=preset.model,
+        training=preset.training,
+        adversarial=preset.adversarial,
+    )
+
+
+def build_parser(defaults: RunConfig = _DEFAULTS) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="robustfx",
         description="Train, measure and gate adversarially robust image classifiers with TFX.",
@@ -388,7 +416,24 @@ def build_parser() -> argparse.ArgumentParser:
         "Prepares the offline default dataset when it is missing.",
         formatter_class=_Formatter,
     )
-    _add_run_flags(run)
+    _add_run_flags(run, defaults)
+
+    compare = commands.add_parser(
+        "compare",
+        help="Reproduce the write-ups: baseline vs adversarially regularized (and PGD-trained).",
+        description="Trains the same CNN with the same data and steps without adversarial "
+        "regularization, with NSL's (FGSM-based) adversarial regularization and, unless "
+        "--no-pgd, with NSL PGD training; attacks each white-box with the evaluator's suite, "
+        "runs the write-ups' transfer protocol, and writes a side-by-side table and plots.",
+        formatter_class=_Formatter,
+    )
+    _add_run_flags(compare, defaults)
+    compare.add_argument("--no-pgd", action="store_true", help="Skip the third, PGD-trained model.")
+    compare.add_argument(
+        "--output-dir",
+        default=None,
+        help="Where the table, plots and reports go (default: runs/<dataset>/compare).",
+    )
 
     gate = commands.add_parser(
         "gate",
@@ -431,6 +476,21 @@ def _command_run(args: argparse.Namespace) -> int:
     print(summary.render())
     if args.summary_json:
         _write_json(args.summary_json, summary.to_dict())
+    return EXIT_OK
+
+
+def _command_compare(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.compare import run_compare
+
+    config = run_config_from_args(args, suffix="compare")
+    output_dir = os.path.abspath(
+        args.output_dir or os.path.join("runs", args.dataset.replace(":", "-"), "compare")
+    )
+    summary = run_compare(config, with_pgd=not args.no_pgd, output_dir=output_dir)
+    print(summary.pop("markdown"))
+    print(f"table, plot and reports: {output_dir}")
+    if args.summary_json:
+        _write_json(args.summary_json, summary)
     return EXIT_OK
 
 
@@ -478,10 +538,15 @@ def _command_data_prepare(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    scan = argparse.ArgumentParser(add_help=False)
+    scan.add_argument("--preset", choices=sorted(PRESETS))
+    preset, _ = scan.parse_known_args(argv)
+    args = build_parser(defaults_for(preset.preset)).parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     handlers = {
         ("run", None): _command_run,
+        ("compare", None): _command_compare,
         ("gate", None): _command_gate,
         ("data", "prepare"): _command_data_prepare,
     }

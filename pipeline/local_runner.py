@@ -7,12 +7,13 @@ Everything that can be checked is checked before the first component starts: the
 import logging
 import os
 import tempfile
+from typing import Optional
 
 from tfx import v1 as tfx
 
 from robustfx.pipeline.config import DEFAULT_DATASET, ConfigError, RunConfig
 from robustfx.pipeline.datasets import DatasetInfo, locate_dataset
-from robustfx.pipeline.pipeline import ROBUSTNESS_EVALUATOR_ID, create_pipeline
+from robustfx.pipeline.pipeline import ROBUSTNESS_EVALUATOR_ID, Comparison, create_pipeline
 from robustfx.pipeline.run_summary import RunSummary, summarize_run
 
 
@@ -42,8 +43,8 @@ def resolve_dataset(config: RunConfig, prepare_default: bool = True) -> DatasetI
     return prepare_mnist_5k(config.data.data_dir)
 
 
-def run_local(config: RunConfig) -> RunSummary:
-    """Runs the whole pipeline and returns what the run recorded."""
+def run_pipeline(config: RunConfig, comparison: Optional[Comparison] = None) -> DatasetInfo:
+    """Checks everything it can, then runs the pipeline with LocalDagRunner."""
     dataset = resolve_dataset(config)
     check_writable_dir("pipeline_root", config.pipeline_root)
     check_writable_dir("serving_dir", config.serving_dir)
@@ -53,8 +54,15 @@ def run_local(config: RunConfig) -> RunSummary:
         metadata_connection_config=tfx.orchestration.metadata.sqlite_metadata_connection_config(
             config.metadata_path
         ),
+        comparison=comparison,
     )
     tfx.orchestration.LocalDagRunner().run(pipeline)
+    return dataset
+
+
+def run_local(config: RunConfig) -> RunSummary:
+    """Runs the whole pipeline and returns what the run recorded."""
+    dataset = run_pipeline(config)
     return summarize_run(
         config.metadata_path, config.pipeline_name, dataset.name, ROBUSTNESS_EVALUATOR_ID
     )

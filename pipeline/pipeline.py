@@ -4,6 +4,7 @@ It never reads the environment; everything comes from the typed ``RunConfig`` an
 dataset's TFDS metadata.
 """
 
+import dataclasses
 import math
 from typing import List, Optional
 
@@ -11,10 +12,22 @@ import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
 
 from robustfx.components.robustness_evaluator import RobustnessEvaluator
-from robustfx.pipeline.config import RunConfig
+from robustfx.pipeline.config import AdversarialConfig, RunConfig
 from robustfx.pipeline.datasets import DatasetInfo
 from robustfx.trainer import features
 from robustfx.trainer.run import steps_per_epoch, trainer_custom_config
+
+BASELINE_TRAINER_ID = "BaselineTrainer"
+PGD_TRAINER_ID = "PgdTrainer"
+
+
+@dataclasses.dataclass(frozen=True)
+class Comparison:
+    """Extra models trained beside the main one: the plain baseline, optionally PGD-trained."""
+
+    baseline: AdversarialConfig
+    pgd: Optional[AdversarialConfig] = None
+
 
 PREPROCESSING_FN = "robustfx.trainer.preprocessing.preprocessing_fn"
 RUN_FN = "robustfx.trainer.run.run_fn"
@@ -77,6 +90,7 @@ def create_pipeline(
     dataset: DatasetInfo,
     beam_pipeline_args: Optional[List[str]] = None,
     metadata_connection_config: Optional[object] = None,
+    comparison: Optional[Comparison] = None,
 ) -> tfx.dsl.Pipeline:
     """Builds the robust-training pipeline.
 
@@ -86,6 +100,7 @@ def create_pipeline(
       beam_pipeline_args: overrides ``config.beam_args`` (e.g. Dataflow settings).
       metadata_connection_config: ML Metadata connection; None lets the orchestrator choose
         (Kubeflow provides its own).
+      comparison: also train and attack the comparison models of ``robustfx compare``.
 
     Returns:
       The TFX pipeline.
@@ -97,7 +112,6 @@ def create_pipeline(
             f"(splits: {sorted(dataset.splits)})"
         )
     splits = sorted(dataset.splits)
-    validation_split = dataset.validation_split
 
     # Reads the TFDS tfrecord shards, one ExampleGen split per TFDS split.
     example_gen = tfx.components.ImportExampleGen(
@@ -128,28 +142,7 @@ def create_pipeline(
         splits_config=tfx.proto.SplitsConfig(analyze=["train"], transform=splits),
     )
     # Trains the CNN wrapped in NSL adversarial regularization; exports the base model.
-    batch_size = config.training.batch_size
-    trainer = tfx.components.Trainer(
-        run_fn=RUN_FN,
-        examples=transform.outputs["transformed_examples"],
-        transform_graph=transform.outputs["transform_graph"],
-        schema=schema_gen.outputs["schema"],
-        train_args=tfx.proto.TrainArgs(
-            splits=["train"],
-            num_steps=config.training.epochs * steps_per_epoch(dataset.splits["train"], batch_size),
-        ),
-        eval_args=tfx.proto.EvalArgs(
-            splits=[validation_split],
-            num_steps=max(1, math.ceil(dataset.splits[validation_split] / batch_size)),
-        ),
-        custom_config=trainer_custom_config(
-            config.model,
-            config.adversarial,
-            config.training,
-            image_shape=_transformed_shape(config, dataset),
-            num_classes=dataset.num_classes,
-        ),
-    )
+    trainer = _trainer(config, dataset, transform, schema_gen, config.adversarial)
     # Finds the latest model the RobustnessEvaluator blessed: the model in production.
     baseline_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
@@ -169,15 +162,45 @@ def create_pipeline(
         example_splits=[eval_split],
     )
     # White-box attacks on the candidate and the baseline; the blessing Pusher obeys.
-    robustness_evaluator = RobustnessEvaluator(
+    common_evaluator_args = dict(
         examples=transform.outputs["transformed_examples"],
-        model=trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs["model"],
-        tfma_blessing=evaluator.outputs["blessing"],
         evaluation_config=config.evaluation,
         class_names=dataset.class_names,
         seed=config.training.seed,
-    ).with_id(ROBUSTNESS_EVALUATOR_ID)
+    )
+    robustness_evaluator_inputs = dict(
+        model=trainer.outputs["model"],
+        baseline_model=baseline_resolver.outputs["model"],
+        tfma_blessing=evaluator.outputs["blessing"],
+        **common_evaluator_args,
+    )
+    # `robustfx compare`: the same CNN trained without adversarial regularization (and, when
+    # asked, with PGD training), each attacked by its own evaluator. The baseline is also the
+    # reference of the write-ups' transfer protocol for every model.
+    compared = []
+    if comparison is not None:
+        baseline_trainer = _trainer(
+            config, dataset, transform, schema_gen, comparison.baseline
+        ).with_id(BASELINE_TRAINER_ID)
+        compared.append(baseline_trainer)
+        others = {BASELINE_TRAINER_ID: baseline_trainer}
+        if comparison.pgd is not None:
+            others[PGD_TRAINER_ID] = _trainer(
+                config, dataset, transform, schema_gen, comparison.pgd
+            ).with_id(PGD_TRAINER_ID)
+            compared.append(others[PGD_TRAINER_ID])
+        robustness_evaluator_inputs["reference_model"] = baseline_trainer.outputs["model"]
+        for trainer_id, other in others.items():
+            compared.append(
+                RobustnessEvaluator(
+                    model=other.outputs["model"],
+                    reference_model=baseline_trainer.outputs["model"],
+                    **common_evaluator_args,
+                ).with_id(f"{ROBUSTNESS_EVALUATOR_ID}_{trainer_id}")
+            )
+    robustness_evaluator = RobustnessEvaluator(**robustness_evaluator_inputs).with_id(
+        ROBUSTNESS_EVALUATOR_ID
+    )
     # Copies the model to a new version directory of the serving dir, only when blessed.
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
@@ -200,10 +223,43 @@ def create_pipeline(
             evaluator,
             robustness_evaluator,
             pusher,
+            *compared,
         ],
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
         beam_pipeline_args=list(beam_pipeline_args or config.beam_args),
+    )
+
+
+def _trainer(
+    config: RunConfig,
+    dataset: DatasetInfo,
+    transform: tfx.components.Transform,
+    schema_gen: tfx.components.SchemaGen,
+    adversarial: AdversarialConfig,
+) -> tfx.components.Trainer:
+    batch_size = config.training.batch_size
+    validation_split = dataset.validation_split
+    return tfx.components.Trainer(
+        run_fn=RUN_FN,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(
+            splits=["train"],
+            num_steps=config.training.epochs * steps_per_epoch(dataset.splits["train"], batch_size),
+        ),
+        eval_args=tfx.proto.EvalArgs(
+            splits=[validation_split],
+            num_steps=max(1, math.ceil(dataset.splits[validation_split] / batch_size)),
+        ),
+        custom_config=trainer_custom_config(
+            config.model,
+            adversarial,
+            config.training,
+            image_shape=_transformed_shape(config, dataset),
+            num_classes=dataset.num_classes,
+        ),
     )
 
 

@@ -58,7 +58,11 @@ def make_adv_config(config: AdversarialConfig):
     if config.pgd_epsilon is not None:
         kwargs["pgd_epsilon"] = config.pgd_epsilon
     if config.clip_to_pixel_range:
-        kwargs.update(clip_value_min=0.0, clip_value_max=1.0)
+        # Keyed by feature: NSL files a scalar bound under the key '' and, with dictionary
+        # inputs, silently never applies it.
+        kwargs.update(
+            clip_value_min={features.IMAGE_KEY: 0.0}, clip_value_max={features.IMAGE_KEY: 1.0}
+        )
     return nsl.configs.make_adv_reg_config(**kwargs)
 
 

@@ -71,12 +71,22 @@ def test_adv_config_is_passed_to_nsl():
     assert adv.adv_neighbor_config.pgd_iterations == 5
     assert adv.adv_neighbor_config.pgd_epsilon == 0.1
     assert str(adv.adv_neighbor_config.adv_grad_norm.value) == "l2"
-    assert (adv.adv_neighbor_config.clip_value_min, adv.adv_neighbor_config.clip_value_max) == (
-        0.0,
-        1.0,
-    )
     unclipped = model_lib.make_adv_config(AdversarialConfig(clip_to_pixel_range=False))
     assert unclipped.adv_neighbor_config.clip_value_min is None
+
+
+@pytest.mark.parametrize("clip", [True, False])
+def test_training_perturbations_are_clipped_to_the_pixel_range(clip):
+    tf.keras.utils.set_random_seed(0)
+    base = model_lib.build_cnn(ModelConfig(conv_filters=(4,), dense_units=8), (8, 8, 1), 3)
+    wrapped = model_lib.wrap_adversarial(base, AdversarialConfig(clip_to_pixel_range=clip))
+    model_lib.compile_for_training(wrapped, 1e-3)
+    images = np.random.RandomState(0).uniform(0, 1, (4, 8, 8, 1)).astype(np.float32)
+    batch = {"image": images, "label": np.array([0, 1, 2, 0])}
+    perturbed = np.asarray(wrapped.perturb_on_batch(batch)["image"])
+    inside = perturbed.min() >= 0.0 and perturbed.max() <= 1.0
+    assert inside == clip
+    assert np.abs(perturbed - images).max() == pytest.approx(0.2, abs=1e-5)
 
 
 class _FakeDevice:

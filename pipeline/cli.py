@@ -188,9 +188,11 @@ def _add_run_flags(parser: argparse.ArgumentParser, d: RunConfig) -> None:
         help="1 trains against FGSM; >1 against PGD with that many steps.",
     )
     adv.add_argument(
-        "--no-adv-clip",
+        "--adv-clip",
         action="store_true",
-        help="Do not clip training perturbations to [0, 1] (the NSL tutorial does not).",
+        default=d.adversarial.clip_to_pixel_range,
+        help="Clip training perturbations to [0, 1], the range attacks are judged in "
+        "(the NSL tutorial does not clip).",
     )
     adv.add_argument(
         "--pgd-epsilon",
@@ -360,7 +362,7 @@ def run_config_from_args(args: argparse.Namespace, suffix: str = "") -> RunConfi
             adv_grad_norm=args.adv_grad_norm,
             pgd_iterations=args.pgd_iterations,
             pgd_epsilon=args.pgd_epsilon,
-            clip_to_pixel_range=not args.no_adv_clip,
+            clip_to_pixel_range=args.adv_clip,
         ),
         training=TrainingConfig(
             epochs=args.epochs,

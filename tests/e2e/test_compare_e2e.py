@@ -1,0 +1,59 @@
+"""`robustfx compare` on a slice of real digits, and the beans preset on beans-format data."""
+
+import json
+import os
+
+import pytest
+
+from robustfx.pipeline import cli
+from robustfx.pipeline.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
+
+pytestmark = [pytest.mark.e2e, pytest.mark.slow]
+
+
+def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path, capsys):
+    data_dir, _ = small_mnist
+    summary_path = tmp_path / "compare.json"
+    code = cli.main([
+        "compare", "--preset", "mnist", "--data-dir", data_dir, "--epochs", "1",
+        "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
+        "--output-dir", str(tmp_path / "out"), "--summary-json", str(summary_path),
+        "--epsilon-sweep", "0.5", "--min-clean-accuracy", "0", "--min-robust-accuracy", "0",
+    ])  # fmt: skip
+    assert code == 0
+    summary = json.loads(summary_path.read_text())
+    assert set(summary["models"]) == {"baseline", "adversarial", "pgd_adversarial"}
+    for row in summary["models"].values():
+        assert set(row) == {"clean_accuracy", "robust_accuracy", "transfer_accuracy", "report"}
+        assert set(row["robust_accuracy"]) == {"fgsm_linf_0.2", "pgd10_linf_0.2"}
+        assert os.path.isfile(row["report"])
+        assert 0.0 <= row["transfer_accuracy"] <= 1.0
+    baseline = summary["models"]["baseline"]
+    # White-box on the baseline and the write-ups' protocol (crafted against the baseline)
+    # are the same attack on the baseline: FGSM L-inf 0.2.
+    assert baseline["transfer_accuracy"] == baseline["robust_accuracy"]["fgsm_linf_0.2"]
+    for name in ("comparison.md", "comparison.png", "comparison.json"):
+        assert (tmp_path / "out" / name).stat().st_size > 200
+    table = capsys.readouterr().out
+    assert "| baseline |" in table and "| pgd_adversarial |" in table
+    assert "write-ups' protocol (nsl_linf_0.2 vs baseline)" in table
+
+
+def test_beans_preset_runs_end_to_end_on_beans_format_data(tmp_path):
+    data_dir = str(tmp_path / "tfds")
+    info = write_synthetic_beans(data_dir, {"train": 6, "validation": 3, "test": 3})
+    assert info.image_shape == (500, 500, 3) and info.class_names == BEANS_CLASSES
+    summary_path = tmp_path / "run.json"
+    code = cli.main([
+        "run", "--preset", "beans", "--data-dir", data_dir, "--epochs", "1",
+        "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
+        "--attack", "fgsm_linf_0.05", "--epsilon-sweep", "", "--summary-json", str(summary_path),
+        "--min-clean-accuracy", "0", "--min-robust-accuracy", "0",
+    ])  # fmt: skip
+    assert code == 0
+    summary = json.loads(summary_path.read_text())
+    assert summary["dataset"] == "beans"
+    assert summary["blessed"] is True
+    assert os.path.isfile(os.path.join(summary["pushed_model"], "saved_model.pb"))
+    report = open(summary["report"]).read()
+    assert "angular_leaf_spot" in report and "bean_rust" in report

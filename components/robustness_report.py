@@ -89,8 +89,9 @@ def plot_grid(samples: ReportSamples, path: str) -> None:
         _show(axes[0][i], samples.images[i], clean)
         _show(axes[1][i], samples.adversarial[i], attacked, "crimson" if wrong else "black")
     axes[0][0].text(-0.3, 0.5, "clean", transform=axes[0][0].transAxes, rotation=90, va="center")
-    axes[1][0].text(-0.3, 0.5, samples.attack_name, transform=axes[1][0].transAxes,
-                    rotation=90, va="center")  # fmt: skip
+    axes[1][0].text(
+        -0.3, 0.5, samples.attack_name, transform=axes[1][0].transAxes, rotation=90, va="center"
+    )
     _save(figure, path)
 
 
@@ -137,10 +138,11 @@ def _fmt(value) -> str:
 def _table(header: Sequence[str], rows: Sequence[Sequence], css: str = "") -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
     body = "".join(
-        "<tr>" + "".join(f"<td>{cell if isinstance(cell, str) else _fmt(cell)}</td>"
-                         for cell in row) + "</tr>"
+        "<tr>"
+        + "".join(f"<td>{cell if isinstance(cell, str) else _fmt(cell)}</td>" for cell in row)
+        + "</tr>"
         for row in rows
-    )  # fmt: skip
+    )
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
@@ -169,7 +171,7 @@ def metrics_rows(metrics_by_role: Mapping[str, dict], attack_names: Sequence[str
             "clean accuracy",
             candidate["clean_accuracy"],
             baseline["clean_accuracy"] if baseline else None,
-        )  # fmt: skip
+        )
     ]
     if candidate.get("transfer_accuracy") is not None:
         rows.append(
@@ -213,20 +215,34 @@ def render_report(
     if samples is not None and len(samples.labels):
         grid = os.path.join(output_dir, GRID_FILE)
         plot_grid(samples, grid)
-        figures.append((f"Clean and perturbed examples ({samples.attack_name}, crafted against "
-                        "the candidate; red = candidate fooled)", grid))  # fmt: skip
+        figures.append(
+            (
+                f"Clean and perturbed examples ({samples.attack_name}, crafted against "
+                "the candidate; red = candidate fooled)",
+                grid,
+            )
+        )
         activations = os.path.join(output_dir, ACTIVATIONS_FILE)
         if plot_activations(samples, activations):
-            figures.append(("Conv-layer activations (channel mean) before and after the "
-                            "perturbation", activations))  # fmt: skip
+            figures.append(
+                (
+                    "Conv-layer activations (channel mean) before and after the perturbation",
+                    activations,
+                )
+            )
 
     verdict_css = "blessed" if blessed else "not-blessed"
     verdict = "BLESSED" if blessed else "NOT BLESSED"
     rule_rows = [
-        [r["rule"], r["value"], r["threshold"], "pass" if r["passed"] else "<b>FAIL</b>",
-         html.escape(r["message"])]
+        [
+            r["rule"],
+            r["value"],
+            r["threshold"],
+            "pass" if r["passed"] else "<b>FAIL</b>",
+            html.escape(r["message"]),
+        ]
         for r in rules
-    ]  # fmt: skip
+    ]
     candidate = metrics_by_role["candidate"]
     class_rows = []
     for name, clean in candidate["per_class_clean_accuracy"].items():
@@ -247,13 +263,15 @@ def render_report(
             ["metric", "candidate", "baseline", "change"],
             metrics_rows(metrics_by_role, suite),
             "metrics",
-        ),  # fmt: skip
+        ),
         "<h2>Per-class accuracy (candidate)</h2>",
         _table(["class", "clean"] + list(suite), class_rows, "classes"),
     ]
     for caption, path in figures:
-        parts.append(f"<h2>{html.escape(caption)}</h2><img src='{_data_uri(path)}' "
-                     f"alt='{html.escape(os.path.basename(path))}'>")  # fmt: skip
+        parts.append(
+            f"<h2>{html.escape(caption)}</h2><img src='{_data_uri(path)}' "
+            f"alt='{html.escape(os.path.basename(path))}'>"
+        )
     parts.append("</body></html>")
     report = os.path.join(output_dir, REPORT_FILE)
     with open(report, "w") as f:

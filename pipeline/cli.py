@@ -326,6 +326,132 @@ def _add_gate_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_kubeflow_flags(parser: argparse.ArgumentParser) -> None:
+    from robustfx.kubeflow.config import ACCELERATOR_KINDS, BEAM_RUNNERS, KubeflowConfig
+
+    k = KubeflowConfig()
+    group = parser.add_argument_group("kubeflow")
+    group.add_argument("--output", required=True, help="Where the pipeline spec JSON goes.")
+    group.add_argument(
+        "--image",
+        default=k.image,
+        help="Container image built from kubeflow/Dockerfile, with registry and tag.",
+    )
+    group.add_argument(
+        "--kfp-pipeline-root", default=k.pipeline_root, help="Pipeline root the cluster writes to."
+    )
+    group.add_argument(
+        "--kfp-serving-dir",
+        default=k.serving_dir,
+        help="Serving directory the cluster pushes blessed models to.",
+    )
+    group.add_argument(
+        "--kfp-data-dir", default=k.data_dir, help="TFDS data directory as the cluster sees it."
+    )
+    group.add_argument(
+        "--beam-runner",
+        choices=BEAM_RUNNERS,
+        default=k.beam.runner,
+        help="Runner of ExampleGen, StatisticsGen, Transform and the evaluators.",
+    )
+    group.add_argument(
+        "--beam-option",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="Runner option, repeatable, e.g. project=p, region=r, "
+        "temp_location=gs://b/tmp (Dataflow); flink_master=host:8081 (Flink); "
+        "spark_master_url=spark://host:7077 (Spark).",
+    )
+    group.add_argument(
+        "--direct-num-workers",
+        type=int,
+        default=k.beam.direct_num_workers,
+        help="Workers of the direct runner inside a component's pod.",
+    )
+    group.add_argument(
+        "--accelerator-kind",
+        choices=ACCELERATOR_KINDS,
+        default=k.accelerator.kind,
+        help="Trainer accelerator.",
+    )
+    group.add_argument("--accelerator-type", default="", help="e.g. NVIDIA_TESLA_T4 or TPU_V3.")
+    group.add_argument(
+        "--accelerator-count",
+        type=int,
+        default=k.accelerator.count,
+        help="Accelerators for the Trainer pod.",
+    )
+    group.add_argument("--cpu-limit", type=float, default=0.0, help="Trainer vCPUs (0: default).")
+    group.add_argument(
+        "--memory-limit",
+        type=float,
+        default=0.0,
+        help="Trainer memory in GiB (0: cluster default).",
+    )
+
+
+def _key_values(items: Sequence[str], flag: str) -> dict:
+    pairs = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"{flag} {item!r} is not KEY=VALUE")
+        pairs[key] = value
+    return pairs
+
+
+def kubeflow_config_from_args(args: argparse.Namespace):
+    from robustfx.kubeflow.config import AcceleratorConfig, BeamConfig, KubeflowConfig
+
+    return KubeflowConfig(
+        image=args.image,
+        pipeline_root=args.kfp_pipeline_root,
+        serving_dir=args.kfp_serving_dir,
+        data_dir=args.kfp_data_dir,
+        beam=BeamConfig(
+            runner=args.beam_runner,
+            options=_key_values(args.beam_option, "--beam-option"),
+            direct_num_workers=args.direct_num_workers,
+        ),
+        accelerator=AcceleratorConfig(
+            kind=args.accelerator_kind,
+            type=args.accelerator_type,
+            count=args.accelerator_count,
+            cpu_limit=args.cpu_limit,
+            memory_limit=args.memory_limit,
+        ),
+    )
+
+
+def _add_schedule_flags(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--spec", required=True, help="The compiled pipeline spec (JSON).")
+    parser.add_argument(
+        "--host",
+        default=os.environ.get("KF_PIPELINES_ENDPOINT"),
+        help="KFP API URL, e.g. https://kfp.example.com/pipeline "
+        "(default: $KF_PIPELINES_ENDPOINT).",
+    )
+    parser.add_argument(
+        "--namespace",
+        default=os.environ.get("KF_PIPELINES_NAMESPACE", "kubeflow"),
+        help="Kubernetes namespace ($KF_PIPELINES_NAMESPACE).",
+    )
+    parser.add_argument(
+        "--token",
+        default=os.environ.get("KF_PIPELINES_TOKEN"),
+        help="Bearer token (default: $KF_PIPELINES_TOKEN).",
+    )
+    parser.add_argument("--experiment", default="robustfx", help="KFP experiment.")
+    parser.add_argument("--pipeline-name", default="robustfx", help="KFP pipeline name.")
+    parser.add_argument("--job-name", default="robustfx-nightly", help="Recurring run name.")
+    parser.add_argument(
+        "--cron",
+        default="0 0 3 * * *",
+        help="Schedule: 6-field KFP cron (seconds first) or standard 5-field.",
+    )
+
+
 def run_config_from_args(args: argparse.Namespace, suffix: str = "") -> RunConfig:
     """The typed RunConfig that the ``run`` flags describe (validated on construction).
 
@@ -448,6 +574,30 @@ def build_parser(defaults: RunConfig = _DEFAULTS) -> argparse.ArgumentParser:
     )
     _add_gate_flags(gate)
 
+    kfp_parser = commands.add_parser(
+        "kfp", help="Kubeflow Pipelines: compile and schedule.", formatter_class=_Formatter
+    )
+    kfp_commands = kfp_parser.add_subparsers(dest="kfp_command", metavar="ACTION", required=True)
+    kfp_compile = kfp_commands.add_parser(
+        "compile",
+        help="Compile the pipeline to a KFP v2 pipeline spec (JSON).",
+        description="Compiles the same create_pipeline with TFX's KubeflowV2DagRunner. "
+        "Dataset metadata is read from --data-dir (a local copy); the cluster reads the "
+        "shards from --kfp-data-dir.",
+        formatter_class=_Formatter,
+    )
+    _add_run_flags(kfp_compile, defaults)
+    _add_kubeflow_flags(kfp_compile)
+    kfp_schedule = kfp_commands.add_parser(
+        "schedule",
+        help="Upload a compiled spec and create a recurring run.",
+        description="Uploads the spec (a new version when the pipeline exists) and creates a "
+        "recurring run. Host, namespace and token also come from KF_PIPELINES_ENDPOINT, "
+        "KF_PIPELINES_NAMESPACE and KF_PIPELINES_TOKEN.",
+        formatter_class=_Formatter,
+    )
+    _add_schedule_flags(kfp_schedule)
+
     data = commands.add_parser("data", help="Manage datasets.", formatter_class=_Formatter)
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)
     prepare = data_commands.add_parser(
@@ -530,6 +680,45 @@ def _command_gate(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def _command_kfp_compile(args: argparse.Namespace) -> int:
+    from robustfx.kubeflow.compile import compile_pipeline
+    from robustfx.pipeline.datasets import locate_dataset
+
+    kubeflow = kubeflow_config_from_args(args)
+    config = run_config_from_args(args)
+    dataset = locate_dataset(config.data.dataset, config.data.data_dir)
+    path = compile_pipeline(config, dataset, kubeflow, args.output)
+    print(f"KFP v2 pipeline spec written to {path} (image {kubeflow.image})")
+    return EXIT_OK
+
+
+def _command_kfp_schedule(args: argparse.Namespace) -> int:
+    from robustfx.kubeflow.config import ScheduleConfig
+    from robustfx.kubeflow.schedule import ScheduleError, schedule
+
+    if not args.host:
+        raise ConfigError("--host is required (or set KF_PIPELINES_ENDPOINT)")
+    config = ScheduleConfig(
+        host=args.host,
+        cron=args.cron,
+        namespace=args.namespace,
+        experiment=args.experiment,
+        pipeline_name=args.pipeline_name,
+        job_name=args.job_name,
+        token=args.token,
+    )
+    try:
+        result = schedule(args.spec, config)
+    except ScheduleError as error:
+        print(f"robustfx: kfp error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"scheduled {config.job_name} ({result.cron}) in experiment {config.experiment}: "
+        f"pipeline {result.pipeline_id}, recurring run {result.recurring_run_id}"
+    )
+    return EXIT_OK
+
+
 def _command_data_prepare(args: argparse.Namespace) -> int:
     from robustfx.pipeline.prepare_data import prepare_mnist_5k
 
@@ -550,9 +739,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         ("run", None): _command_run,
         ("compare", None): _command_compare,
         ("gate", None): _command_gate,
+        ("kfp", "compile"): _command_kfp_compile,
+        ("kfp", "schedule"): _command_kfp_schedule,
         ("data", "prepare"): _command_data_prepare,
     }
-    handler = handlers[(args.command, getattr(args, "data_command", None))]
+    action = getattr(args, "data_command", None) or getattr(args, "kfp_command", None)
+    handler = handlers[(args.command, action)]
     try:
         return handler(args)
     except ConfigError as error:

@@ -62,8 +62,11 @@ def save_for_evaluation(model, uri) -> str:
     signatures the evaluators need; returns the artifact dir."""
     from robustfx.trainer.export import image_signatures
 
-    model.save(os.path.join(uri, "Format-Serving"), save_format="tf",
-               signatures=image_signatures(model, model.input_shape[1:]))  # fmt: skip
+    model.save(
+        os.path.join(uri, "Format-Serving"),
+        save_format="tf",
+        signatures=image_signatures(model, model.input_shape[1:]),
+    )
     return str(uri)
 
 

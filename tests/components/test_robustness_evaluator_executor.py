@@ -30,11 +30,20 @@ def transformed_examples(tmp_path_factory, mnist_arrays):
     options = tf.io.TFRecordOptions(compression_type="GZIP")
     with tf.io.TFRecordWriter(str(uri / "Split-test" / "data.gz"), options) as writer:
         for image, label in zip(images[:150], labels[:150], strict=True):
-            example = tf.train.Example(features=tf.train.Features(feature={
-                "image": tf.train.Feature(float_list=tf.train.FloatList(
-                    value=(image.astype(np.float32) / 255.0).reshape(-1))),
-                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
-            }))  # fmt: skip
+            example = tf.train.Example(
+                features=tf.train.Features(
+                    feature={
+                        "image": tf.train.Feature(
+                            float_list=tf.train.FloatList(
+                                value=(image.astype(np.float32) / 255.0).reshape(-1)
+                            )
+                        ),
+                        "label": tf.train.Feature(
+                            int64_list=tf.train.Int64List(value=[int(label)])
+                        ),
+                    }
+                )
+            )
             writer.write(example.SerializeToString())
     artifact = standard_artifacts.Examples()
     artifact.uri = str(uri)
@@ -89,8 +98,14 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     assert candidate["num_examples"] == 150
     assert candidate["clean_accuracy"] > 0.6
     attacks = candidate["attacks"]
-    assert set(attacks) == {"fgsm_linf_0.2", "fgsm_linf_0.1", "fgsm_linf_0",
-                            "pgd5_linf_0.2", "pgd5_linf_0.1", "pgd5_linf_0"}  # fmt: skip
+    assert set(attacks) == {
+        "fgsm_linf_0.2",
+        "fgsm_linf_0.1",
+        "fgsm_linf_0",
+        "pgd5_linf_0.2",
+        "pgd5_linf_0.1",
+        "pgd5_linf_0",
+    }
     # epsilon = 0 is exactly clean accuracy; the ball holds; PGD is no weaker than FGSM.
     assert attacks["fgsm_linf_0"]["robust_accuracy"] == candidate["clean_accuracy"]
     assert attacks["pgd5_linf_0"]["robust_accuracy"] == candidate["clean_accuracy"]
@@ -123,13 +138,14 @@ def test_baseline_regression_is_not_blessed(
         attacks=SUITE[:1],
         thresholds=ThresholdConfig(
             min_clean_accuracy=0.0, min_robust_accuracy={"fgsm_linf_0.2": 0.0}
-        ),  # fmt: skip
+        ),
         epsilon_sweep=(),
         report_examples=0,
     )
     candidate, baseline = _model(untrained_model_dir, 9), _model(trained_model_dir, 3)
-    evaluation, blessing = _run(tmp_path, transformed_examples, candidate, config,
-                                baseline=baseline, tfma_blessed=True)  # fmt: skip
+    evaluation, blessing = _run(
+        tmp_path, transformed_examples, candidate, config, baseline=baseline, tfma_blessed=True
+    )
     assert blessing.get_int_custom_property("blessed") == 0
     assert blessing.get_int_custom_property("baseline_model_id") == 3
     rules = json.loads(open(os.path.join(blessing.uri, spec.NOT_BLESSED_FILE)).read())
@@ -145,8 +161,7 @@ def test_model_without_attack_signature_is_a_clear_error(tmp_path, transformed_e
     module.f = tf.function(lambda x: x * 2, input_signature=[tf.TensorSpec([None], tf.float32)])
     uri = tmp_path / "model"
     tf.saved_model.save(module, str(uri / "Format-Serving"), signatures={"other": module.f})
-    config = EvaluationConfig(attacks=SUITE[:1],
-                              thresholds=ThresholdConfig(min_robust_accuracy={}))  # fmt: skip
+    config = EvaluationConfig(attacks=SUITE[:1], thresholds=ThresholdConfig(min_robust_accuracy={}))
     with pytest.raises(ModelSignatureError, match="has no 'serving_transformed' signature"):
         _run(tmp_path, transformed_examples, _model(str(uri), 1), config)
     assert not os.path.exists(tmp_path / "blessing" / spec.BLESSED_FILE)

@@ -38,9 +38,14 @@ def _metrics(clean, fgsm, pgd):
 
 METRICS = {"candidate": _metrics(0.97, 0.85, 0.39), "baseline": _metrics(0.96, 0.45, 0.05)}
 RULES = [
-    {"rule": "min_robust_accuracy[fgsm_linf_0.2]", "value": 0.85, "threshold": 0.7,
-     "passed": True, "message": "robust accuracy fgsm_linf_0.2 0.8500 vs minimum 0.7000: passes"},
-]  # fmt: skip
+    {
+        "rule": "min_robust_accuracy[fgsm_linf_0.2]",
+        "value": 0.85,
+        "threshold": 0.7,
+        "passed": True,
+        "message": "robust accuracy fgsm_linf_0.2 0.8500 vs minimum 0.7000: passes",
+    },
+]
 SUITE = ["fgsm_linf_0.2", "pgd10_linf_0.2"]
 
 
@@ -81,8 +86,11 @@ def test_report_writes_html_and_plots(tmp_path, rng):
         str(tmp_path), METRICS, RULES, True, SUITE, _samples(rng)
     )
     text = open(path).read()
-    for name in (robustness_report.CURVES_FILE, robustness_report.GRID_FILE,
-                 robustness_report.ACTIVATIONS_FILE):  # fmt: skip
+    for name in (
+        robustness_report.CURVES_FILE,
+        robustness_report.GRID_FILE,
+        robustness_report.ACTIVATIONS_FILE,
+    ):
         assert os.path.getsize(tmp_path / name) > 5000
     assert text.count("data:image/png;base64,") == 3
     assert "BLESSED" in text and "pgd10_linf_0.2: robust accuracy" in text
@@ -109,19 +117,32 @@ def test_report_renders_in_headless_chromium(tmp_path, rng):
     )
     chromium = _chromium()
     assert chromium, "chromium is required here but not installed"
-    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-             "--disable-background-networking", "--disable-component-update", "--disable-sync",
-             f"--user-data-dir={tmp_path / 'profile'}"]  # fmt: skip
+    flags = [
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        f"--user-data-dir={tmp_path / 'profile'}",
+    ]
     shot = tmp_path / "shot.png"
     subprocess.run(
         [chromium, *flags, f"--screenshot={shot}", "--window-size=1200,2400", f"file://{path}"],
-        check=True, capture_output=True, timeout=120,
-    )  # fmt: skip
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
     pixels = np.asarray(Image.open(shot).convert("L"), dtype=np.float32)
     assert pixels.std() > 10, "screenshot is blank"
     assert (pixels < 128).mean() > 0.01, "almost nothing dark was drawn"
     dom = subprocess.run(
         [chromium, *flags, "--dump-dom", f"file://{path}"],
-        check=True, capture_output=True, text=True, timeout=120,
-    ).stdout  # fmt: skip
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    ).stdout
     assert "NOT BLESSED" in dom and "clean accuracy" in dom and "0.9700" in dom

@@ -57,9 +57,14 @@ def _evaluate(files, model_dir, reference_dir):
         report_examples=0,
     )
     result = executor.evaluate(
-        beam.Pipeline, files, model_dir, config, [str(d) for d in range(10)],
-        reference_model_dir=reference_dir, raw_image_shape=(28, 28, 1),
-    )  # fmt: skip
+        beam.Pipeline,
+        files,
+        model_dir,
+        config,
+        [str(d) for d in range(10)],
+        reference_model_dir=reference_dir,
+        raw_image_shape=(28, 28, 1),
+    )
     return result.metrics["candidate"]
 
 

@@ -14,12 +14,31 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path, capsys):
     data_dir, _ = small_mnist
     summary_path = tmp_path / "compare.json"
-    code = cli.main([
-        "compare", "--preset", "mnist", "--data-dir", data_dir, "--epochs", "1",
-        "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
-        "--output-dir", str(tmp_path / "out"), "--summary-json", str(summary_path),
-        "--epsilon-sweep", "0.5", "--min-clean-accuracy", "0", "--min-robust-accuracy", "0",
-    ])  # fmt: skip
+    code = cli.main(
+        [
+            "compare",
+            "--preset",
+            "mnist",
+            "--data-dir",
+            data_dir,
+            "--epochs",
+            "1",
+            "--pipeline-root",
+            str(tmp_path / "root"),
+            "--serving-dir",
+            str(tmp_path / "serving"),
+            "--output-dir",
+            str(tmp_path / "out"),
+            "--summary-json",
+            str(summary_path),
+            "--epsilon-sweep",
+            "0.5",
+            "--min-clean-accuracy",
+            "0",
+            "--min-robust-accuracy",
+            "0",
+        ]
+    )
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert set(summary["models"]) == {"baseline", "adversarial", "pgd_adversarial"}
@@ -44,12 +63,31 @@ def test_beans_preset_runs_end_to_end_on_beans_format_data(tmp_path):
     info = write_synthetic_beans(data_dir, {"train": 6, "validation": 3, "test": 3})
     assert info.image_shape == (500, 500, 3) and info.class_names == BEANS_CLASSES
     summary_path = tmp_path / "run.json"
-    code = cli.main([
-        "run", "--preset", "beans", "--data-dir", data_dir, "--epochs", "1",
-        "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
-        "--attack", "fgsm_linf_0.05", "--epsilon-sweep", "", "--summary-json", str(summary_path),
-        "--min-clean-accuracy", "0", "--min-robust-accuracy", "0",
-    ])  # fmt: skip
+    code = cli.main(
+        [
+            "run",
+            "--preset",
+            "beans",
+            "--data-dir",
+            data_dir,
+            "--epochs",
+            "1",
+            "--pipeline-root",
+            str(tmp_path / "root"),
+            "--serving-dir",
+            str(tmp_path / "serving"),
+            "--attack",
+            "fgsm_linf_0.05",
+            "--epsilon-sweep",
+            "",
+            "--summary-json",
+            str(summary_path),
+            "--min-clean-accuracy",
+            "0",
+            "--min-robust-accuracy",
+            "0",
+        ]
+    )
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert summary["dataset"] == "beans"

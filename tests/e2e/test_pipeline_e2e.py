@@ -29,16 +29,23 @@ def _run(data_dir, root, serving, summary, *flags):
     return cli.main(
         [
             "run",
-            "--data-dir", data_dir,
-            "--pipeline-name", PIPELINE_NAME,
-            "--pipeline-root", str(root / "pipeline_root"),
-            "--serving-dir", str(serving),
-            "--summary-json", str(summary),
-            "--epochs", "2",
-            "--min-clean-accuracy", "0.5",
+            "--data-dir",
+            data_dir,
+            "--pipeline-name",
+            PIPELINE_NAME,
+            "--pipeline-root",
+            str(root / "pipeline_root"),
+            "--serving-dir",
+            str(serving),
+            "--summary-json",
+            str(summary),
+            "--epochs",
+            "2",
+            "--min-clean-accuracy",
+            "0.5",
             *flags,
         ]
-    )  # fmt: skip
+    )
 
 
 def _artifact_root(tmp_path_factory):
@@ -148,9 +155,21 @@ def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_m
 def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mnist, capsys):
     root, _, summary = first_run
     data_dir, _ = small_mnist
-    code = cli.main(["gate", "--pipeline-root", str(root / "pipeline_root"), "--data-dir",
-                     data_dir, "--attack", "fgsm_linf_0.2", "--threshold", "clean=0.5",
-                     "--threshold", "fgsm_linf_0.2=0.01"])  # fmt: skip
+    code = cli.main(
+        [
+            "gate",
+            "--pipeline-root",
+            str(root / "pipeline_root"),
+            "--data-dir",
+            data_dir,
+            "--attack",
+            "fgsm_linf_0.2",
+            "--threshold",
+            "clean=0.5",
+            "--threshold",
+            "fgsm_linf_0.2=0.01",
+        ]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     # The blessed model is the Trainer's output that was pushed.

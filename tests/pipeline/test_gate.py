@@ -10,8 +10,9 @@ from robustfx.pipeline.config import ConfigError, EvaluationConfig
 
 def _gate(small_mnist, *flags):
     data_dir, _ = small_mnist
-    return cli.main(["gate", "--data-dir", data_dir, "--attack", "fgsm_linf_0.1",
-                     "--batch-size", "100", *flags])  # fmt: skip
+    return cli.main(
+        ["gate", "--data-dir", data_dir, "--attack", "fgsm_linf_0.1", "--batch-size", "100", *flags]
+    )
 
 
 def test_pass_exits_0_and_writes_markdown_and_json(
@@ -21,8 +22,17 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     step_summary.write_text("earlier step\n")
     monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(step_summary))
     out = tmp_path / "gate.json"
-    code = _gate(small_mnist, "--model", trained_model_dir, "--threshold", "clean=0.6",
-                 "--threshold", "fgsm_linf_0.1=0.05", "--summary-json", str(out))  # fmt: skip
+    code = _gate(
+        small_mnist,
+        "--model",
+        trained_model_dir,
+        "--threshold",
+        "clean=0.6",
+        "--threshold",
+        "fgsm_linf_0.1=0.05",
+        "--summary-json",
+        str(out),
+    )
     assert code == cli.EXIT_OK
     result = json.loads(out.read_text())
     assert result["passed"] is True
@@ -38,8 +48,15 @@ def test_pass_exits_0_and_writes_markdown_and_json(
 
 
 def test_fail_exits_1_and_lists_every_failed_rule(small_mnist, trained_model_dir, capsys):
-    code = _gate(small_mnist, "--model", trained_model_dir, "--threshold", "clean=0.999",
-                 "--threshold", "fgsm_linf_0.1=0.99")  # fmt: skip
+    code = _gate(
+        small_mnist,
+        "--model",
+        trained_model_dir,
+        "--threshold",
+        "clean=0.999",
+        "--threshold",
+        "fgsm_linf_0.1=0.99",
+    )
     assert code == cli.EXIT_FAILED
     err = capsys.readouterr().err
     assert "FAILED min_clean_accuracy:" in err and "vs threshold 0.9990" in err
@@ -50,9 +67,19 @@ def test_baseline_regression_is_caught_by_the_change_threshold(
     small_mnist, trained_model_dir, untrained_model_dir, tmp_path, capsys
 ):
     out = tmp_path / "gate.json"
-    code = _gate(small_mnist, "--model", untrained_model_dir, "--baseline", trained_model_dir,
-                 "--threshold", "clean=0", "--threshold", "fgsm_linf_0.1=0",
-                 "--summary-json", str(out))  # fmt: skip
+    code = _gate(
+        small_mnist,
+        "--model",
+        untrained_model_dir,
+        "--baseline",
+        trained_model_dir,
+        "--threshold",
+        "clean=0",
+        "--threshold",
+        "fgsm_linf_0.1=0",
+        "--summary-json",
+        str(out),
+    )
     assert code == cli.EXIT_FAILED
     failed = {rule["rule"] for rule in json.loads(out.read_text())["rules"] if not rule["passed"]}
     assert "max_clean_drop" in failed

@@ -1,0 +1,70 @@
+"""Compiles the one ``create_pipeline`` graph into a KFP v2 pipeline spec (JSON).
+
+Uses TFX's ``KubeflowV2DagRunner`` (the KFP v1 runner is gone from TFX 1.16). The container
+image runs the project installed as a package, so the spec refers to model code by dotted path
+(``robustfx.trainer.run.run_fn``), never by a file that must be copied along.
+"""
+
+import dataclasses
+import os
+
+from kfp.pipeline_spec import pipeline_spec_pb2
+from tfx import v1 as tfx
+
+from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig
+from robustfx.pipeline.config import DataConfig, RunConfig
+from robustfx.pipeline.datasets import DatasetInfo
+from robustfx.pipeline.pipeline import create_pipeline
+
+_ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+
+
+def trainer_resources(accelerator: AcceleratorConfig) -> _ResourceSpec:
+    """The Trainer pod's ResourceSpec (vCPU, memory, and GPU/TPU type and count)."""
+    spec = _ResourceSpec(cpu_limit=accelerator.cpu_limit, memory_limit=accelerator.memory_limit)
+    if accelerator.kind != "none":
+        spec.accelerator.type = accelerator.type
+        spec.accelerator.count = accelerator.count
+    return spec
+
+
+def compile_pipeline(
+    config: RunConfig, dataset: DatasetInfo, kubeflow: KubeflowConfig, output_path: str
+) -> str:
+    """Writes the KFP v2 pipeline spec for ``config`` to ``output_path``; returns the path.
+
+    Args:
+      config: the run config; its paths are replaced by the cluster paths of ``kubeflow``.
+      dataset: the dataset's metadata, read from a local copy; the pipeline reads the shards
+        from the same dataset under ``kubeflow.data_dir``.
+      kubeflow: image, remote paths, Beam runner and Trainer resources.
+      output_path: where the JSON goes.
+    """
+    remote_dataset = dataclasses.replace(
+        dataset,
+        directory="/".join([kubeflow.data_dir.rstrip("/"), dataset.name, dataset.version]),
+    )
+    cluster_config = dataclasses.replace(
+        config,
+        pipeline_root=kubeflow.pipeline_root,
+        serving_dir=kubeflow.serving_dir,
+        data=DataConfig(
+            dataset=config.data.dataset, data_dir=kubeflow.data_dir, resize=config.data.resize
+        ),
+        beam_args=kubeflow.beam.args(),
+    )
+    pipeline = create_pipeline(cluster_config, remote_dataset)
+    for component in pipeline.components:
+        if component.id == "Trainer":
+            component.with_platform_config(trainer_resources(kubeflow.accelerator))
+    output_dir, filename = os.path.split(os.path.abspath(output_path))
+    os.makedirs(output_dir, exist_ok=True)
+    runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
+        config=tfx.orchestration.experimental.KubeflowV2DagRunnerConfig(
+            default_image=kubeflow.image
+        ),
+        output_dir=output_dir,
+        output_filename=filename,
+    )
+    runner.run(pipeline, write_out=True)
+    return os.path.join(output_dir, filename)

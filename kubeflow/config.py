@@ -1,0 +1,185 @@
+"""Typed configuration for running the pipeline on Kubeflow Pipelines (KFP v2).
+
+Everything cluster-specific lives here: the container image, remote paths, the Trainer's
+accelerators, the Beam runner of the data-heavy components, and the schedule. Values are
+validated at construction, before anything is compiled or sent.
+"""
+
+import dataclasses
+import re
+from typing import Dict, Optional, Tuple
+
+from robustfx.pipeline.config import ConfigError
+
+BEAM_RUNNERS = ("direct", "dataflow", "flink", "spark")
+ACCELERATOR_KINDS = ("none", "gpu", "tpu")
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ConfigError(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class BeamConfig:
+    """Where Beam-based components (ExampleGen, StatisticsGen, Transform, the evaluators) run.
+
+    Attributes:
+      runner: direct (in the component's pod), dataflow, flink or spark.
+      options: extra runner options, e.g. {'project': 'p', 'region': 'europe-west4',
+        'temp_location': 'gs://b/tmp'} for Dataflow or {'flink_master': 'host:8081'} for Flink.
+      direct_num_workers: workers of the direct runner.
+    """
+
+    runner: str = "direct"
+    options: Dict[str, str] = dataclasses.field(default_factory=dict)
+    direct_num_workers: int = 1
+
+    def __post_init__(self) -> None:
+        _require(
+            self.runner in BEAM_RUNNERS,
+            f"beam runner={self.runner!r} is unknown: use one of {', '.join(BEAM_RUNNERS)}",
+        )
+        _require(
+            isinstance(self.direct_num_workers, int) and self.direct_num_workers >= 1,
+            f"beam direct_num_workers={self.direct_num_workers!r} must be an integer >= 1",
+        )
+        required = {
+            "dataflow": ("project", "region", "temp_location"),
+            "flink": ("flink_master",),
+            "spark": ("spark_master_url",),
+        }.get(self.runner, ())
+        missing = [key for key in required if not self.options.get(key)]
+        _require(not missing, f"beam runner {self.runner} needs option(s) {', '.join(missing)}")
+
+    def args(self) -> Tuple[str, ...]:
+        """The Beam pipeline arguments."""
+        if self.runner == "direct":
+            base = [
+                "--runner=DirectRunner",
+                "--direct_running_mode=multi_processing",
+                f"--direct_num_workers={self.direct_num_workers}",
+            ]
+        else:
+            base = [f"--runner={self.runner.capitalize()}Runner"]
+            if self.runner == "flink":
+                base.append("--environment_type=LOOPBACK")
+        return tuple(base + [f"--{key}={value}" for key, value in sorted(self.options.items())])
+
+
+@dataclasses.dataclass(frozen=True)
+class AcceleratorConfig:
+    """The Trainer pod's resources. Its distribution strategy follows what the pod reports."""
+
+    kind: str = "none"  # none, gpu or tpu
+    type: str = ""  # e.g. NVIDIA_TESLA_T4, TPU_V3
+    count: int = 0
+    cpu_limit: float = 0.0  # vCPUs; 0 leaves the cluster default
+    memory_limit: float = 0.0  # GiB; 0 leaves the cluster default
+
+    def __post_init__(self) -> None:
+        _require(
+            self.kind in ACCELERATOR_KINDS,
+            f"accelerator kind={self.kind!r} is unknown: use one of {', '.join(ACCELERATOR_KINDS)}",
+        )
+        _require(
+            isinstance(self.count, int) and self.count >= 0,
+            f"accelerator count={self.count!r} is invalid: it must be an integer >= 0",
+        )
+        _require(self.cpu_limit >= 0, f"cpu_limit={self.cpu_limit} must be >= 0")
+        _require(self.memory_limit >= 0, f"memory_limit={self.memory_limit} must be >= 0")
+        if self.kind != "none":
+            _require(self.count >= 1, f"accelerator kind={self.kind} needs count >= 1")
+            _require(bool(self.type), f"accelerator kind={self.kind} needs a type")
+
+
+_CRON_RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7))  # sec min hour dom mon dow
+_CRON_NAMES = {
+    4: "JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC",
+    5: "SUN|MON|TUE|WED|THU|FRI|SAT",
+}
+
+
+def _check_cron_part(index: int, field: str, part: str) -> None:
+    low, high = _CRON_RANGES[index]
+    match = re.fullmatch(r"(\*|\?|[0-9A-Za-z]+(?:-[0-9A-Za-z]+)?)(?:/(\d+))?", part)
+    _require(match is not None, f"cron field {index + 1} {field!r} is malformed")
+    values = [] if match.group(1) in ("*", "?") else match.group(1).split("-")
+    for value in values:
+        if value.isdigit():
+            _require(
+                low <= int(value) <= high,
+                f"cron field {index + 1} value {value} is outside [{low}, {high}]",
+            )
+        else:
+            names = _CRON_NAMES.get(index, "")
+            _require(
+                bool(names) and re.fullmatch(names, value.upper()) is not None,
+                f"cron field {index + 1} value {value!r} is not valid",
+            )
+    if match.group(2) is not None:
+        _require(int(match.group(2)) >= 1, f"cron field {index + 1} step must be >= 1")
+
+
+def normalize_cron(expression: str) -> str:
+    """Validates a cron expression and returns KFP's 6-field form (seconds first).
+
+    A standard 5-field expression ('0 3 * * *') gets a leading '0' seconds field.
+
+    Raises:
+      ConfigError: naming the bad field.
+    """
+    fields = expression.split()
+    _require(
+        len(fields) in (5, 6),
+        f"cron expression {expression!r} must have 5 or 6 fields, it has {len(fields)}",
+    )
+    if len(fields) == 5:
+        fields = ["0"] + fields
+    for index, field in enumerate(fields):
+        for part in field.split(","):
+            _check_cron_part(index, field, part)
+    return " ".join(fields)
+
+
+@dataclasses.dataclass(frozen=True)
+class KubeflowConfig:
+    """Kubeflow Pipelines deployment settings."""
+
+    image: str = "robustfx:0.1.0"  # built from kubeflow/Dockerfile and pushed to a registry
+    pipeline_root: str = "gs://YOUR_BUCKET/robustfx/pipeline_root"
+    serving_dir: str = "gs://YOUR_BUCKET/robustfx/serving"
+    data_dir: str = "gs://YOUR_BUCKET/tensorflow_datasets"
+    beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
+    accelerator: AcceleratorConfig = dataclasses.field(default_factory=AcceleratorConfig)
+    output_filename: str = "robustfx_pipeline.json"
+
+    def __post_init__(self) -> None:
+        _require(
+            bool(re.fullmatch(r"[\w.\-/:@]+", self.image or "")),
+            f"image={self.image!r} is not a container image reference",
+        )
+        for name in ("pipeline_root", "serving_dir", "data_dir"):
+            _require(bool(getattr(self, name)), f"kubeflow {name} is empty")
+
+
+@dataclasses.dataclass(frozen=True)
+class ScheduleConfig:
+    """Where and when `robustfx kfp schedule` runs the compiled pipeline."""
+
+    host: str
+    cron: str = "0 0 3 * * *"  # nightly at 03:00
+    namespace: str = "kubeflow"
+    experiment: str = "robustfx"
+    pipeline_name: str = "robustfx"
+    job_name: str = "robustfx-nightly"
+    token: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        _require(
+            bool(re.match(r"^https?://", self.host or "")),
+            f"host={self.host!r} must be an http(s) URL of the KFP API",
+        )
+        object.__setattr__(self, "cron", normalize_cron(self.cron))
+        _require(bool(self.experiment), "experiment is empty")
+        _require(bool(self.pipeline_name), "pipeline name is empty")

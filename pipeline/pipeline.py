@@ -10,7 +10,9 @@ from typing import List, Optional
 
 import tensorflow_model_analysis as tfma
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 
+from robustfx.components import atomic_pusher
 from robustfx.components.robustness_evaluator import RobustnessEvaluator
 from robustfx.pipeline.config import AdversarialConfig, RunConfig
 from robustfx.pipeline.datasets import DatasetInfo
@@ -201,13 +203,15 @@ def create_pipeline(
     robustness_evaluator = RobustnessEvaluator(**robustness_evaluator_inputs).with_id(
         ROBUSTNESS_EVALUATOR_ID
     )
-    # Copies the model to a new version directory of the serving dir, only when blessed.
+    # Pushes the model to a new version directory of the serving dir, atomically, and only
+    # when the RobustnessEvaluator blessed it.
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],
         model_blessing=robustness_evaluator.outputs["blessing"],
         push_destination=tfx.proto.PushDestination(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
+        custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
     )
     return tfx.dsl.Pipeline(
         pipeline_name=config.pipeline_name,

@@ -1,0 +1,83 @@
+"""A Pusher executor whose pushes are atomic: written aside, then renamed into place.
+
+TFX's filesystem Pusher copies the model straight into ``<serving>/<version>/`` (it copies
+``saved_model.pb`` last), so a crash mid-copy leaves a partial directory that a model server
+polling the serving directory may try to load. Here the model is copied into a hidden staging
+directory beside the versions and renamed to its version number only once complete. Earlier
+versions stay untouched and servable throughout. The blessing check is TFX's own.
+"""
+
+import os
+import shutil
+import time
+from typing import Any, Dict, List
+
+from tfx import types
+from tfx.components.pusher import executor as tfx_pusher
+from tfx.dsl.io import fileio
+from tfx.proto import pusher_pb2
+from tfx.types import artifact_utils, standard_component_specs
+from tfx.utils import io_utils, proto_utils
+
+STAGING_PREFIX = ".incomplete-"
+
+
+def push_atomically(model_dir: str, base_directory: str, version: str) -> str:
+    """Copies ``model_dir`` to ``base_directory/version`` so that it appears complete or not
+    at all; returns the version directory.
+
+    Raises:
+      FileExistsError: that version already exists (it is never overwritten).
+    """
+    destination = os.path.join(base_directory, version)
+    if fileio.exists(destination):
+        raise FileExistsError(f"serving version {destination} already exists")
+    fileio.makedirs(base_directory)
+    staging = os.path.join(base_directory, f"{STAGING_PREFIX}{version}")
+    if fileio.exists(staging):  # left by an earlier crash
+        fileio.rmtree(staging)
+    try:
+        io_utils.copy_dir(model_dir, staging)
+        fileio.rename(staging, destination)  # atomic on a local filesystem
+    except BaseException:
+        if os.path.isdir(staging):
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return destination
+
+
+def _new_version(base_directory: str) -> str:
+    """A Unix-time version, bumped past any existing one (two pushes in one second)."""
+    version = int(time.time())
+    while fileio.exists(os.path.join(base_directory, str(version))):
+        version += 1
+    return str(version)
+
+
+class Executor(tfx_pusher.Executor):
+    """TFX's Pusher, with the filesystem push made atomic."""
+
+    def Do(
+        self,
+        input_dict: Dict[str, List[types.Artifact]],
+        output_dict: Dict[str, List[types.Artifact]],
+        exec_properties: Dict[str, Any],
+    ) -> None:
+        self._log_startup(input_dict, output_dict, exec_properties)
+        model_push = artifact_utils.get_single_instance(
+            output_dict[standard_component_specs.PUSHED_MODEL_KEY]
+        )
+        if not self.CheckBlessing(input_dict):
+            self._MarkNotPushed(model_push)
+            return
+        destination = pusher_pb2.PushDestination()
+        proto_utils.json_to_proto(
+            exec_properties[standard_component_specs.PUSH_DESTINATION_KEY], destination
+        )
+        if destination.WhichOneof("destination") != "filesystem":
+            raise NotImplementedError("only filesystem push destinations are supported")
+        base = destination.filesystem.base_directory
+        version = _new_version(base)
+        pushed = push_atomically(self.GetModelPath(input_dict), base, version)
+        io_utils.copy_dir(self.GetModelPath(input_dict), model_push.uri)
+        self._MarkPushed(model_push, pushed_destination=pushed, pushed_version=version)

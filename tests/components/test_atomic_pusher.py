@@ -1,0 +1,77 @@
+"""The atomic Pusher: blessed models appear whole or not at all; unblessed never appear."""
+
+import os
+from unittest import mock
+
+import pytest
+from tfx.proto import pusher_pb2
+from tfx.types import standard_artifacts, standard_component_specs
+from tfx.utils import proto_utils
+
+from robustfx.components import atomic_pusher
+
+
+def _model(tmp_path):
+    model = standard_artifacts.Model()
+    model.uri = str(tmp_path / "model")
+    serving = tmp_path / "model" / "Format-Serving"
+    (serving / "variables").mkdir(parents=True)
+    (serving / "saved_model.pb").write_bytes(b"graph")
+    (serving / "variables" / "variables.index").write_bytes(b"weights")
+    return model
+
+
+def _push(tmp_path, serving_dir, blessed):
+    blessing = standard_artifacts.ModelBlessing()
+    blessing.uri = str(tmp_path / "blessing")
+    blessing.set_int_custom_property("blessed", int(blessed))
+    pushed = standard_artifacts.PushedModel()
+    pushed.uri = str(tmp_path / "pushed")
+    destination = pusher_pb2.PushDestination(
+        filesystem=pusher_pb2.PushDestination.Filesystem(base_directory=str(serving_dir))
+    )
+    atomic_pusher.Executor().Do(
+        {"model": [_model(tmp_path)], "model_blessing": [blessing]},
+        {standard_component_specs.PUSHED_MODEL_KEY: [pushed]},
+        {standard_component_specs.PUSH_DESTINATION_KEY: proto_utils.proto_to_json(destination)},
+    )
+    return pushed
+
+
+def test_blessed_model_is_pushed_to_a_new_version(tmp_path):
+    serving = tmp_path / "serving"
+    (serving / "100").mkdir(parents=True)  # an earlier version stays
+    pushed = _push(tmp_path, serving, blessed=True)
+    destination = pushed.get_string_custom_property("pushed_destination")
+    assert pushed.get_int_custom_property("pushed") == 1
+    assert os.path.basename(destination).isdigit()
+    assert open(os.path.join(destination, "saved_model.pb"), "rb").read() == b"graph"
+    assert sorted(os.listdir(serving)) == sorted(["100", os.path.basename(destination)])
+
+
+def test_unblessed_model_never_appears(tmp_path):
+    serving = tmp_path / "serving"
+    pushed = _push(tmp_path, serving, blessed=False)
+    assert pushed.get_int_custom_property("pushed") == 0
+    assert not serving.exists() or os.listdir(serving) == []
+
+
+def test_a_crash_mid_copy_leaves_no_version_and_keeps_the_previous(tmp_path):
+    serving = tmp_path / "serving"
+    (serving / "100").mkdir(parents=True)
+    real_copy = atomic_pusher.io_utils.copy_dir
+
+    def copy_then_die(source, destination):
+        real_copy(source, destination)
+        raise KeyboardInterrupt("killed mid-push")
+
+    with mock.patch.object(atomic_pusher.io_utils, "copy_dir", side_effect=copy_then_die):
+        with pytest.raises(KeyboardInterrupt):
+            _push(tmp_path, serving, blessed=True)
+    assert os.listdir(serving) == ["100"]
+
+
+def test_an_existing_version_is_never_overwritten(tmp_path):
+    (tmp_path / "serving" / "7").mkdir(parents=True)
+    with pytest.raises(FileExistsError):
+        atomic_pusher.push_atomically(str(tmp_path / "model"), str(tmp_path / "serving"), "7")

@@ -98,7 +98,8 @@ def plot_grid(samples: ReportSamples, path: str) -> None:
 def plot_activations(samples: ReportSamples, path: str, rows: int = 3) -> bool:
     """Per example: clean and perturbed image, then each conv layer's mean activation map
     before and after the perturbation. Returns False when the model exported none."""
-    layers = list(samples.activations_clean)
+    # Signature outputs come back sorted by name; show the layers in network order.
+    layers = sorted(samples.activations_clean, key=lambda n: (len(n), n))
     if not layers:
         return False
     rows = min(rows, len(samples.labels))

@@ -111,7 +111,7 @@ def plot(models: Dict[str, dict], path: str) -> None:
     axis.set_xticklabels(columns, fontsize=8)
     axis.set_ylim(0, 1.08)
     axis.set_ylabel("accuracy")
-    axis.legend(fontsize=8)
+    axis.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.12), ncol=len(models))
     figure.savefig(path, dpi=110, bbox_inches="tight")
     plt.close(figure)
 

@@ -11,34 +11,23 @@ from robustfx.pipeline.synthetic_beans import BEANS_CLASSES, write_synthetic_bea
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
+def _main(command, preset, data_dir, tmp_path, *flags):
+    """One epoch, thresholds at zero: these tests check the plumbing, not the accuracy."""
+    return cli.main(
+        [command, "--preset", preset, "--data-dir", data_dir, "--epochs", "1",
+         "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
+         "--min-clean-accuracy", "0", "--min-robust-accuracy", "0", *flags]
+    )  # fmt: skip
+
+
 def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path, capsys):
     data_dir, _ = small_mnist
     summary_path = tmp_path / "compare.json"
-    code = cli.main(
-        [
-            "compare",
-            "--preset",
-            "mnist",
-            "--data-dir",
-            data_dir,
-            "--epochs",
-            "1",
-            "--pipeline-root",
-            str(tmp_path / "root"),
-            "--serving-dir",
-            str(tmp_path / "serving"),
-            "--output-dir",
-            str(tmp_path / "out"),
-            "--summary-json",
-            str(summary_path),
-            "--epsilon-sweep",
-            "0.5",
-            "--min-clean-accuracy",
-            "0",
-            "--min-robust-accuracy",
-            "0",
-        ]
-    )
+    code = _main(
+        "compare", "mnist", data_dir, tmp_path,
+        "--output-dir", str(tmp_path / "out"), "--summary-json", str(summary_path),
+        "--epsilon-sweep", "0.5",
+    )  # fmt: skip
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert set(summary["models"]) == {"baseline", "adversarial", "pgd_adversarial"}
@@ -63,31 +52,10 @@ def test_beans_preset_runs_end_to_end_on_beans_format_data(tmp_path):
     info = write_synthetic_beans(data_dir, {"train": 6, "validation": 3, "test": 3})
     assert info.image_shape == (500, 500, 3) and info.class_names == BEANS_CLASSES
     summary_path = tmp_path / "run.json"
-    code = cli.main(
-        [
-            "run",
-            "--preset",
-            "beans",
-            "--data-dir",
-            data_dir,
-            "--epochs",
-            "1",
-            "--pipeline-root",
-            str(tmp_path / "root"),
-            "--serving-dir",
-            str(tmp_path / "serving"),
-            "--attack",
-            "fgsm_linf_0.05",
-            "--epsilon-sweep",
-            "",
-            "--summary-json",
-            str(summary_path),
-            "--min-clean-accuracy",
-            "0",
-            "--min-robust-accuracy",
-            "0",
-        ]
-    )
+    code = _main(
+        "run", "beans", data_dir, tmp_path,
+        "--attack", "fgsm_linf_0.05", "--epsilon-sweep", "", "--summary-json", str(summary_path),
+    )  # fmt: skip
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert summary["dataset"] == "beans"

@@ -30,18 +30,18 @@ COMPONENTS = [
 ]
 
 
+def _compile(data_dir, output, *flags):
+    return cli.main(["kfp", "compile", "--data-dir", data_dir, "--output", str(output), *flags])
+
+
 @pytest.fixture(scope="module")
 def spec(small_mnist, tmp_path_factory):
     data_dir, _ = small_mnist
     output = tmp_path_factory.mktemp("kfp") / "pipeline.json"
-    code = cli.main(
-        [
-            "kfp",
-            "compile",
-            "--data-dir",
-            data_dir,
-            "--output",
-            str(output),
+    code = _compile(
+        data_dir,
+        output,
+        *[
             "--image",
             "europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3",
             "--kfp-pipeline-root",
@@ -66,7 +66,7 @@ def spec(small_mnist, tmp_path_factory):
             "2",
             "--memory-limit",
             "16",
-        ]
+        ],
     )
     assert code == 0
     return output, json.loads(output.read_text())
@@ -226,18 +226,7 @@ def test_bad_cron_is_rejected_before_anything_is_sent(spec, capsys, flags, messa
 def test_negative_accelerator_count_is_rejected_before_compiling(small_mnist, tmp_path, capsys):
     data_dir, _ = small_mnist
     output = tmp_path / "p.json"
-    code = cli.main(
-        [
-            "kfp",
-            "compile",
-            "--data-dir",
-            data_dir,
-            "--output",
-            str(output),
-            "--accelerator-count",
-            "-1",
-        ]
-    )
+    code = _compile(data_dir, output, "--accelerator-count", "-1")
     assert code == cli.EXIT_USAGE
     assert "accelerator count=-1" in capsys.readouterr().err
     assert not output.exists()

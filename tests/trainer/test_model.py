@@ -130,3 +130,13 @@ def test_asking_for_missing_hardware_fails_loudly():
         strategy_lib.select_strategy("gpu", list_gpus=lambda: [], environ={})
     with pytest.raises(RuntimeError, match="no TPU"):
         strategy_lib.select_strategy("tpu", resolve_tpu=lambda: None, environ={})
+
+
+def test_non_finite_loss_stops_training_with_a_clear_error():
+    from robustfx.trainer.run import NonFiniteLossError, StopOnNonFiniteLoss
+
+    base = model_lib.build_cnn(ModelConfig(conv_filters=(4,), dense_units=8), (8, 8, 1), 3)
+    model_lib.compile_for_training(base, 1e-3)
+    images = np.full((8, 8, 8, 1), np.nan, np.float32)
+    with pytest.raises(NonFiniteLossError, match="training loss became nan at batch 0"):
+        base.fit(images, np.zeros(8), batch_size=4, callbacks=[StopOnNonFiniteLoss()], verbose=0)

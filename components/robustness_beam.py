@@ -53,7 +53,8 @@ def load_logits_fn(model_dir: str):
 
 
 class _ModelUnderAttack:
-    """One loaded model with its compiled attacks."""
+    """One loaded model with its attacks, each fused with its measurements into one traced
+    function: attack, predictions under attack, the noise control and the applied norms."""
 
     def __init__(self, model_dir: str, attacks: Sequence[AttackConfig], seed: int):
         import tensorflow as tf
@@ -61,40 +62,62 @@ class _ModelUnderAttack:
         from robustfx.components import attacks as attack_lib
 
         self.logits_fn, self.image_shape = load_logits_fn(model_dir)
-        self._attacks = {
-            attack.name: (
-                attack,
-                attack_lib.compile_attack(attack, self.logits_fn, seed, self.image_shape),
-            )
-            for attack in attacks
-        }
-        images = [tf.TensorSpec([None, *self.image_shape], tf.float32)]
-        self._predict = tf.function(
-            lambda x: tf.argmax(self.logits_fn(x), axis=-1), input_signature=images
-        )
-        self._noise = {
-            attack.name: tf.function(
-                lambda x, a=attack: attack_lib.random_noise(x, a.epsilon, a.norm, seed),
-                input_signature=images,
-            )
-            for attack in attacks
-        }
-        self._norm = attack_lib.perturbation_norm
+        signature = [
+            tf.TensorSpec([None, *self.image_shape], tf.float32),
+            tf.TensorSpec([None], tf.int64),
+        ]
+
+        def predict(x):
+            return tf.argmax(self.logits_fn(x), axis=-1)
+
+        def measured(attack: AttackConfig):
+            @tf.function(input_signature=signature)
+            def run(images, labels):
+                adversarial = attack_lib.run_attack(attack, self.logits_fn, images, labels, seed)
+                noisy = attack_lib.random_noise(images, attack.epsilon, attack.norm, seed)
+                return {
+                    "predictions": predict(adversarial),
+                    "noise_predictions": predict(noisy),
+                    "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
+                }
+
+            return run
+
+        self._attacks = {attack.name: measured(attack) for attack in attacks}
+        self._predict = tf.function(predict, input_signature=signature[:1])
 
     def count(
         self, images, labels, num_classes: int, transfer_images=None
     ) -> robustness_metrics.RobustnessCounts:
-        attacked = {}
-        for name, (attack, attack_fn) in self._attacks.items():
-            adversarial = attack_fn(images, labels)
-            attacked[name] = {
-                "predictions": self._predict(adversarial).numpy(),
-                "noise_predictions": self._predict(self._noise[name](images)).numpy(),
-                "norms": self._norm(adversarial, images, attack.norm).numpy(),
-            }
+        attacked = {
+            name: {key: value.numpy() for key, value in run(images, labels).items()}
+            for name, run in self._attacks.items()
+        }
         transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
         return robustness_metrics.count_batch(
             labels.numpy(), self._predict(images).numpy(), attacked, num_classes, transfer
+        )
+
+
+def check_signature(model_dir: str) -> None:
+    """Fails fast, without loading variables, when a SavedModel lacks the attack signature.
+
+    Raises:
+      ModelSignatureError: no SavedModel there, or no ``serving_transformed`` signature.
+    """
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    path = os.path.join(model_dir, "saved_model.pb")
+    if not os.path.isfile(path):
+        raise ModelSignatureError(f"{model_dir} is not a SavedModel (no saved_model.pb)")
+    saved = saved_model_pb2.SavedModel()
+    with open(path, "rb") as f:
+        saved.ParseFromString(f.read())
+    signatures = sorted(set().union(*(g.signature_def.keys() for g in saved.meta_graphs)))
+    if features.TRANSFORMED_SIGNATURE not in signatures:
+        raise ModelSignatureError(
+            f"model {model_dir} has no '{features.TRANSFORMED_SIGNATURE}' signature (it has "
+            f"{signatures}): export it with robustfx.trainer.export"
         )
 
 

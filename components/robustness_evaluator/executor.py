@@ -87,11 +87,9 @@ def evaluate(
     if baseline_model_dir:
         model_dirs[BASELINE] = baseline_model_dir
     # Fail fast, before Beam starts, when a model lacks the attack signature.
-    for directory in [
-        *model_dirs.values(),
-        *([reference_model_dir] if reference_model_dir else []),
-    ]:
-        robustness_beam.load_logits_fn(directory)
+    for directory in [*model_dirs.values(), reference_model_dir]:
+        if directory:
+            robustness_beam.check_signature(directory)
     with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
         output_path = os.path.join(scratch, "counts.jsonl")
         with make_pipeline() as pipeline:

@@ -1,0 +1,403 @@
+"""The performance suite: what robustness costs, and where the time goes.
+
+Every figure is a ratio of two measurements taken side by side in this one run on this one
+machine (interleaved where it matters), reported as the median of several repetitions with
+min and max. Results go to benchmarks/results.json.
+
+  .venv/bin/python benchmarks/run.py            # everything (about 20 minutes on 2 cores)
+  .venv/bin/python benchmarks/run.py --only adv_training_step_ratio
+"""
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from typing import Callable, Dict, List
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+
+
+def summary(values: List[float], **extra) -> dict:
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "repetitions": len(values),
+        **extra,
+    }
+
+
+def _mnist(data_dir: str):
+    from robustfx.pipeline.prepare_data import prepare_mnist_5k
+
+    return prepare_mnist_5k(data_dir)
+
+
+def _arrays():
+    from robustfx.pipeline.prepare_data import load_mnist_5k, split_mnist_5k
+
+    images, labels = load_mnist_5k()
+    splits = split_mnist_5k(images, labels)
+    (x, y), (xt, yt) = splits["train"], splits["test"]
+    return x.astype("float32") / 255.0, y, xt.astype("float32") / 255.0, yt
+
+
+def _step_time(model, batch: dict, steps: int, dict_input: bool) -> float:
+    """Seconds per training step, steady state (one warm-up epoch first)."""
+    import tensorflow as tf
+
+    if dict_input:
+        data = tf.data.Dataset.from_tensors(batch).repeat()
+    else:
+        data = tf.data.Dataset.from_tensors((batch["image"], batch["label"])).repeat()
+    model.fit(data, steps_per_epoch=5, epochs=1, verbose=0)  # trace and warm up
+    start = time.perf_counter()
+    model.fit(data, steps_per_epoch=steps, epochs=1, verbose=0)
+    return (time.perf_counter() - start) / steps
+
+
+def training_step_ratio(pgd_iterations: int, repetitions: int, steps: int) -> dict:
+    """NSL adversarial training step time over a clean step: same CNN, batch and data."""
+    from robustfx.pipeline.config import AdversarialConfig, ModelConfig
+    from robustfx.trainer import model as model_lib
+
+    x, y, _, _ = _arrays()
+    batch = {"image": x[:32], "label": y[:32]}
+    ratios = []
+    for _ in range(repetitions):  # clean and adversarial interleaved, fresh models each time
+        clean = model_lib.build_cnn(ModelConfig(), (28, 28, 1), 10)
+        model_lib.compile_for_training(clean, 1e-3)
+        adv_config = AdversarialConfig(
+            pgd_iterations=pgd_iterations, pgd_epsilon=0.2 if pgd_iterations > 1 else None
+        )
+        adv = model_lib.wrap_adversarial(
+            model_lib.build_cnn(ModelConfig(), (28, 28, 1), 10), adv_config
+        )
+        model_lib.compile_for_training(adv, 1e-3)
+        clean_time = _step_time(clean, batch, steps, dict_input=False)
+        adv_time = _step_time(adv, batch, steps, dict_input=True)
+        ratios.append(adv_time / clean_time)
+    bound = 2.0 if pgd_iterations == 1 else pgd_iterations + 1.0
+    return summary(ratios, natural_bound=bound, pgd_iterations=pgd_iterations)
+
+
+def _trained_model_dir(workdir: str) -> str:
+    import tensorflow as tf
+
+    from robustfx.pipeline.config import ModelConfig
+    from robustfx.trainer.export import image_signatures
+    from robustfx.trainer.model import build_cnn
+
+    path = os.path.join(workdir, "model")
+    if not os.path.isdir(path):
+        x, y, _, _ = _arrays()
+        model = build_cnn(ModelConfig(), (28, 28, 1), 10)
+        model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+        model.fit(x, y, epochs=1, batch_size=64, verbose=0)
+        model.save(path, save_format="tf", signatures=image_signatures(model, (28, 28, 1)))
+    return path
+
+
+def _reference_throughput(model_dir: str, attack_name: str, batch_size: int) -> float:
+    """Examples/s of the minimal in-memory loop: one tf.function per batch that attacks and
+    predicts, on arrays already in memory."""
+    import tensorflow as tf
+
+    from robustfx.components.attacks import compile_attack
+    from robustfx.components.robustness_beam import load_logits_fn
+    from robustfx.pipeline.config import AttackConfig
+
+    _, _, xt, yt = _arrays()
+    logits_fn, shape = load_logits_fn(model_dir)
+    attack = compile_attack(AttackConfig.from_name(attack_name), logits_fn, 0, shape)
+    predict = tf.function(lambda v: tf.argmax(logits_fn(v), axis=-1))
+    batches = [
+        (tf.constant(xt[i : i + batch_size]), tf.constant(yt[i : i + batch_size]))
+        for i in range(0, len(yt), batch_size)
+    ]
+    for images, labels in batches[:1]:  # trace
+        predict(attack(images, labels))
+    start = time.perf_counter()
+    correct = 0
+    for images, labels in batches:
+        correct += int(tf.reduce_sum(tf.cast(predict(attack(images, labels)) == labels, tf.int32)))
+    return len(yt) / (time.perf_counter() - start)
+
+
+def _evaluator_seconds(model_dir: str, info, attack_name: str, workers: int = 1) -> tuple:
+    """(examples, seconds) of the RobustnessEvaluator's Beam evaluation on the raw test split,
+    including Beam start-up, model loading and tracing."""
+    from robustfx.pipeline.config import AttackConfig, EvaluationConfig, ThresholdConfig
+    from robustfx.pipeline.gate import run_gate
+
+    config = EvaluationConfig(
+        attacks=(AttackConfig.from_name(attack_name),),
+        thresholds=ThresholdConfig(min_robust_accuracy={}),
+        epsilon_sweep=(),
+        batch_size=128,
+        report_examples=0,
+    )
+    mode = "in_memory" if workers == 1 else "multi_processing"
+    args = [
+        "--runner=DirectRunner",
+        f"--direct_running_mode={mode}",
+        f"--direct_num_workers={workers}",
+    ]
+    start = time.perf_counter()
+    result = run_gate(model_dir, info, "test", config, beam_args=args)
+    return result.metrics["candidate"]["num_examples"], time.perf_counter() - start
+
+
+def evaluator_vs_reference(workdir: str, info, repetitions: int) -> dict:
+    """Evaluator throughput over the minimal in-memory loop's, on the same model and data.
+
+    The evaluator's steady-state throughput is the marginal rate between the 1x and 4x split
+    (its fixed start-up cost cancels); its end-to-end rate on the 1x split is reported too.
+    """
+    model_dir = _trained_model_dir(workdir)
+    big = _x4_dataset(workdir, info)
+    out = {}
+    for attack in ("fgsm_linf_0.2", "pgd10_linf_0.2"):
+        steady, end_to_end, fixed = [], [], []
+        for _ in range(repetitions):
+            n1, t1 = _evaluator_seconds(model_dir, info, attack)
+            n4, t4 = _evaluator_seconds(model_dir, big, attack)
+            reference = _reference_throughput(model_dir, attack, 128)
+            steady.append(((n4 - n1) / (t4 - t1)) / reference)
+            end_to_end.append((n1 / t1) / reference)
+            fixed.append(t1 - n1 * (t4 - t1) / (n4 - n1))
+        out[attack] = summary(
+            steady,
+            end_to_end_ratio_1x=statistics.median(end_to_end),
+            fixed_seconds=statistics.median(fixed),
+        )
+    return {
+        **out["pgd10_linf_0.2"],
+        "per_attack": out,
+        "target": 0.8,
+        "note": "steady state; per batch the evaluator also runs the clean pass, the "
+        "random-noise control and the perturbation norms, which the reference "
+        "loop (attack and predict only) does not",
+    }
+
+
+def _run_cli(args: List[str], env: Dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-m", "robustfx.pipeline.cli", *args],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    return time.perf_counter() - start
+
+
+_SCRIPT = r"""
+import time, sys
+import robustfx
+import numpy as np, tensorflow as tf
+from robustfx.pipeline.config import AdversarialConfig, ModelConfig, AttackConfig
+from robustfx.pipeline.prepare_data import load_mnist_5k, split_mnist_5k
+from robustfx.trainer import model as m
+from robustfx.components.attacks import run_attack
+start = time.perf_counter()
+s = split_mnist_5k(*load_mnist_5k())
+x, y = s["train"][0] / 255.0, s["train"][1]
+xt, yt = s["test"][0].astype("float32") / 255.0, s["test"][1]
+tf.keras.utils.set_random_seed(42)
+base = m.build_cnn(ModelConfig(), (28, 28, 1), 10)
+adv = m.wrap_adversarial(base, AdversarialConfig())
+m.compile_for_training(adv, 1e-3)
+adv.fit({"image": x.astype("float32"), "label": y}, batch_size=32, epochs=5, verbose=0)
+for name in ("fgsm_linf_0.2", "pgd10_linf_0.2"):
+    for i in range(0, 1000, 128):
+        xi, yi = tf.constant(xt[i:i+128]), tf.constant(yt[i:i+128])
+        run_attack(AttackConfig.from_name(name), base, xi, yi)
+print(time.perf_counter() - start)
+"""
+
+
+def pipeline_overhead(workdir: str, data_dir: str) -> dict:
+    """Full local pipeline vs a plain in-process script doing the same training, evaluation
+    and attacks; then a second, fully cached pipeline run."""
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+    root = os.path.join(workdir, "pipeline")
+    shutil.rmtree(root, ignore_errors=True)
+    args = [
+        "run",
+        "--data-dir",
+        data_dir,
+        "--pipeline-root",
+        os.path.join(root, "root"),
+        "--serving-dir",
+        os.path.join(root, "serving"),
+        "--epsilon-sweep",
+        "",
+        "--min-clean-accuracy",
+        "0",
+        "--min-robust-accuracy",
+        "0",
+    ]
+    first = _run_cli(args, env)
+    cached = _run_cli(args, env)
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", _SCRIPT],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    script = time.perf_counter() - start
+    return {
+        "pipeline_vs_script_time_ratio": summary(
+            [first / script], pipeline_s=first, script_s=script
+        ),
+        "cached_rerun_fraction": summary(
+            [cached / first], first_s=first, cached_s=cached, target=0.10
+        ),
+        "component_seconds": _component_seconds(os.path.join(root, "root", "metadata.sqlite")),
+    }
+
+
+def _component_seconds(metadata_path: str) -> Dict[str, float]:
+    from ml_metadata.metadata_store import metadata_store
+    from tfx.orchestration import metadata
+
+    store = metadata_store.MetadataStore(metadata.sqlite_metadata_connection_config(metadata_path))
+    types = {t.id: t.name.rsplit(".", 1)[-1] for t in store.get_execution_types()}
+    seconds: Dict[str, float] = {}
+    for execution in store.get_executions():
+        name = types[execution.type_id]
+        span = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
+        seconds[name] = round(seconds.get(name, 0.0) + span, 2)
+    return seconds
+
+
+_RSS_CHILD = r"""
+import sys, resource
+import robustfx
+from robustfx.pipeline.datasets import read_dataset_info
+from robustfx.pipeline.config import AttackConfig, EvaluationConfig, ThresholdConfig
+from robustfx.pipeline.gate import run_gate
+info = read_dataset_info(sys.argv[2])
+config = EvaluationConfig(attacks=(AttackConfig.from_name("fgsm_linf_0.2"),),
+    thresholds=ThresholdConfig(min_robust_accuracy={}), epsilon_sweep=(), report_examples=0)
+run_gate(sys.argv[1], info, "test", config, beam_args=["--runner=DirectRunner"])
+print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+"""
+
+
+def _x4_dataset(workdir: str, info):
+    """The dataset with its test split repeated 4 times (same metadata otherwise)."""
+    import tensorflow as tf
+
+    from robustfx.pipeline.datasets import read_dataset_info
+
+    big = os.path.join(workdir, "x4", info.name, info.version)
+    if not os.path.isdir(big):
+        shutil.copytree(info.directory, big)
+        source = os.path.join(info.directory, f"{info.name}-test.tfrecord-00000-of-00001")
+        target = os.path.join(big, f"{info.name}-test.tfrecord-00000-of-00001")
+        with tf.io.TFRecordWriter(target) as writer:
+            for _ in range(4):
+                for record in tf.data.TFRecordDataset(source):
+                    writer.write(record.numpy())
+    return read_dataset_info(big)
+
+
+def evaluator_memory(workdir: str, info, repetitions: int) -> dict:
+    """Peak RSS of the evaluator on the test split at 1x and at 4x its size."""
+    model_dir = _trained_model_dir(workdir)
+    big = _x4_dataset(workdir, info)
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1", TF_CPP_MIN_LOG_LEVEL="3")
+
+    def peak(version_dir: str) -> float:
+        out = subprocess.run(
+            [sys.executable, "-c", _RSS_CHILD, model_dir, version_dir],
+            check=True,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+        return float(out.strip().splitlines()[-1]) / 1024.0  # MiB
+
+    ratios, small, large = [], [], []
+    for _ in range(repetitions):
+        small.append(peak(info.directory))
+        large.append(peak(big.directory))
+        ratios.append(large[-1] / small[-1])
+    return summary(
+        ratios,
+        peak_rss_mib_1x=statistics.median(small),
+        peak_rss_mib_4x=statistics.median(large),
+        target=1.2,
+    )
+
+
+def beam_scaling(workdir: str, info, repetitions: int) -> dict:
+    """Evaluator throughput with direct_num_workers=2 over 1 (multi-processing runner), on the
+    4x split so that start-up weighs less."""
+    model_dir = _trained_model_dir(workdir)
+    big = _x4_dataset(workdir, info)
+    ratios = []
+    for _ in range(repetitions):
+        n1, one = _evaluator_seconds(model_dir, big, "pgd10_linf_0.2", workers=1)
+        n2, two = _evaluator_seconds(model_dir, big, "pgd10_linf_0.2", workers=2)
+        ratios.append((n2 / two) / (n1 / one))
+    return summary(
+        ratios,
+        machine_cores=os.cpu_count(),
+        note="evaluator only; Transform scaling is not measured yet",
+    )
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--only", action="append", help="Run only these result keys.")
+    parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument("--output", default=os.path.join(HERE, "results.json"))
+    args = parser.parse_args(argv)
+    workdir = os.path.join(HERE, "out")
+    data_dir = os.path.join(workdir, "tfds")
+    info = _mnist(data_dir)
+    reps = args.repetitions
+    suite: Dict[str, Callable[[], dict]] = {
+        "adv_training_step_ratio": lambda: training_step_ratio(1, reps, 60),
+        "pgd_training_step_ratio": lambda: training_step_ratio(5, reps, 20),
+        "evaluator_vs_reference_throughput": lambda: evaluator_vs_reference(workdir, info, reps),
+        "evaluator_peak_rss_ratio_4x": lambda: evaluator_memory(workdir, info, reps),
+        "beam_scaling_2_vs_1": lambda: beam_scaling(workdir, info, reps),
+        "pipeline": lambda: pipeline_overhead(workdir, data_dir),
+    }
+    results = {}
+    if os.path.isfile(args.output):
+        with open(args.output) as f:
+            results = json.load(f)
+    for key, measure in suite.items():
+        if args.only and key not in args.only:
+            continue
+        print(f"measuring {key} ...", flush=True)
+        value = measure()
+        results.update(value if key == "pipeline" else {key: value})
+        print(json.dumps({key: value}, indent=1), flush=True)
+        with open(args.output, "w") as f:  # keep what is measured even if a later one fails
+            json.dump(results, f, indent=2, sort_keys=True)
+    results["machine"] = {"cores": os.cpu_count(), "date": time.strftime("%Y-%m-%d")}
+    with open(args.output, "w") as f:
+        json.dump(results, f, indent=2, sort_keys=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -648,6 +648,7 @@ def _command_compare(args: argparse.Namespace) -> int:
 
 def _command_gate(args: argparse.Namespace) -> int:
     from robustfx.pipeline import gate
+    from robustfx.pipeline.data_check import check_dataset
     from robustfx.pipeline.datasets import locate_dataset
 
     config = gate.gate_config(
@@ -660,6 +661,8 @@ def _command_gate(args: argparse.Namespace) -> int:
     model = gate.resolve_model(args.model, args.pipeline_root)
     baseline = gate.resolve_model(args.baseline, None) if args.baseline else None
     dataset = locate_dataset(args.dataset, os.path.abspath(args.data_dir))
+    if args.split in dataset.splits:  # run_gate names an unknown split
+        check_dataset(dataset, [args.split])
     result = gate.run_gate(
         model, dataset, args.split, config, baseline, args.beam_arg or _DEFAULTS.beam_args
     )

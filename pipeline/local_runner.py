@@ -12,6 +12,7 @@ from typing import Optional
 from tfx import v1 as tfx
 
 from robustfx.pipeline.config import DEFAULT_DATASET, ConfigError, RunConfig
+from robustfx.pipeline.data_check import check_dataset
 from robustfx.pipeline.datasets import DatasetInfo, locate_dataset
 from robustfx.pipeline.pipeline import ROBUSTNESS_EVALUATOR_ID, Comparison, create_pipeline
 from robustfx.pipeline.run_summary import RunSummary, summarize_run
@@ -46,6 +47,7 @@ def resolve_dataset(config: RunConfig, prepare_default: bool = True) -> DatasetI
 def run_pipeline(config: RunConfig, comparison: Optional[Comparison] = None) -> DatasetInfo:
     """Checks everything it can, then runs the pipeline with LocalDagRunner."""
     dataset = resolve_dataset(config)
+    check_dataset(dataset)
     check_writable_dir("pipeline_root", config.pipeline_root)
     check_writable_dir("serving_dir", config.serving_dir)
     pipeline = create_pipeline(

@@ -1,0 +1,131 @@
+"""Bad data is named by shard, record, field and value before any component runs."""
+
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from robustfx.pipeline import cli, prepare_data
+from robustfx.pipeline.data_check import check_dataset
+from robustfx.pipeline.datasets import DatasetError
+
+
+@pytest.fixture
+def dataset(tmp_path, mnist_arrays):
+    """A fresh copy of a tiny real-digit dataset that each test may damage."""
+    images, labels = mnist_arrays["train"]
+    splits = {"train": (images[:30], labels[:30]), "test": (images[30:40], labels[30:40])}
+    data_dir = str(tmp_path / "tfds")
+    info = prepare_data.write_image_dataset(
+        "mnist_5k", "1.0.0", splits, [str(d) for d in range(10)], data_dir
+    )
+    return data_dir, info
+
+
+def _shard(info, split):
+    return os.path.join(info.directory, f"{info.name}-{split}.tfrecord-00000-of-00001")
+
+
+def _rewrite(info, split, change):
+    """Rewrites a split's shard with ``change(index, example)`` applied to each record."""
+    path = _shard(info, split)
+    records = [tf.train.Example.FromString(r.numpy()) for r in tf.data.TFRecordDataset(path)]
+    with tf.io.TFRecordWriter(path) as writer:
+        for index, example in enumerate(records):
+            change(index, example)
+            writer.write(example.SerializeToString())
+
+
+def test_clean_dataset_passes(dataset):
+    check_dataset(dataset[1])
+
+
+def test_corrupt_shard_is_named(dataset):
+    _, info = dataset
+    path = _shard(info, "train")
+    data = bytearray(open(path, "rb").read())
+    data[len(data) // 2] ^= 0xFF
+    open(path, "wb").write(bytes(data))
+    with pytest.raises(
+        DatasetError, match=r"shard mnist_5k-train.tfrecord-00000-of-00001 is corrupt"
+    ):
+        check_dataset(info)
+
+
+def _drop(feature):
+    def change(index, example):
+        if index == 3:
+            del example.features.feature[feature]
+
+    return change
+
+
+@pytest.mark.parametrize("feature", ["image", "label"])
+def test_record_without_a_feature(dataset, feature):
+    _, info = dataset
+    _rewrite(info, "test", _drop(feature))
+    with pytest.raises(DatasetError, match=rf"record 3: no '{feature}'"):
+        check_dataset(info)
+
+
+def test_undecodable_image(dataset):
+    def change(index, example):
+        if index == 5:
+            example.features.feature["image"].bytes_list.value[0] = b"\x89PNG broken"
+
+    _, info = dataset
+    _rewrite(info, "train", change)
+    with pytest.raises(DatasetError, match=r"record 5: 'image' does not decode"):
+        check_dataset(info)
+
+
+def test_image_size_or_channels_differ_from_metadata(dataset):
+    def change(index, example):
+        if index == 0:
+            rgb = tf.io.encode_png(np.zeros((28, 28, 3), np.uint8)).numpy()
+            example.features.feature["image"].bytes_list.value[0] = rgb
+
+    _, info = dataset
+    _rewrite(info, "test", change)
+    with pytest.raises(DatasetError, match=r"image shape \(28, 28, 3\) differs .* \(28, 28, 1\)"):
+        check_dataset(info)
+
+
+def test_label_outside_the_classes(dataset):
+    def change(index, example):
+        if index == 2:
+            example.features.feature["label"].int64_list.value[0] = 12
+
+    _, info = dataset
+    _rewrite(info, "train", change)
+    with pytest.raises(DatasetError, match=r"record 2: label 12 outside \[0, 10\)"):
+        check_dataset(info)
+
+
+def test_empty_split(dataset):
+    _, info = dataset
+    with tf.io.TFRecordWriter(_shard(info, "test")):
+        pass
+    with pytest.raises(DatasetError, match="split 'test' is empty"):
+        check_dataset(info)
+
+
+def test_run_stops_before_any_component_and_writes_nothing(dataset, tmp_path, capsys):
+    data_dir, info = dataset
+    _rewrite(info, "train", _drop("label"))
+    code = cli.main(
+        [
+            "run",
+            "--data-dir",
+            data_dir,
+            "--pipeline-root",
+            str(tmp_path / "root"),
+            "--serving-dir",
+            str(tmp_path / "serving"),
+        ]
+    )
+    assert code == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert "has bad data" in err and "record 3: no 'label' integer" in err
+    assert not (tmp_path / "root").exists() and not (tmp_path / "serving").exists()

@@ -15,6 +15,7 @@ from robustfx.pipeline.config import DEFAULT_DATASET, ConfigError, RunConfig
 from robustfx.pipeline.data_check import check_dataset
 from robustfx.pipeline.datasets import DatasetInfo, locate_dataset
 from robustfx.pipeline.pipeline import ROBUSTNESS_EVALUATOR_ID, Comparison, create_pipeline
+from robustfx.pipeline.run_lock import exclusive_run
 from robustfx.pipeline.run_summary import RunSummary, summarize_run
 
 
@@ -58,7 +59,8 @@ def run_pipeline(config: RunConfig, comparison: Optional[Comparison] = None) -> 
         ),
         comparison=comparison,
     )
-    tfx.orchestration.LocalDagRunner().run(pipeline)
+    with exclusive_run(config.pipeline_root):
+        tfx.orchestration.LocalDagRunner().run(pipeline)
     return dataset
 
 

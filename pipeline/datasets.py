@@ -42,10 +42,6 @@ class DatasetInfo:
         return f"{self.name}-{split}.{self.file_format}*"
 
     @property
-    def train_split(self) -> str:
-        return "train"
-
-    @property
     def validation_split(self) -> str:
         """The split Trainer validates on: 'validation' when there is one, else 'test'."""
         return "validation" if "validation" in self.splits else "test"

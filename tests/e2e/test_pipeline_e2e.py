@@ -8,8 +8,6 @@ and must push nothing and record why.
 
 import json
 import os
-import pathlib
-import shutil
 import subprocess
 import sys
 
@@ -22,51 +20,7 @@ from robustfx.pipeline.run_summary import node_outputs, open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
-PIPELINE_NAME = "robustfx-e2e"
-
-
-def _run(data_dir, root, serving, summary, *flags):
-    return cli.main(
-        [
-            "run",
-            "--data-dir",
-            data_dir,
-            "--pipeline-name",
-            PIPELINE_NAME,
-            "--pipeline-root",
-            str(root / "pipeline_root"),
-            "--serving-dir",
-            str(serving),
-            "--summary-json",
-            str(summary),
-            "--epochs",
-            "2",
-            "--min-clean-accuracy",
-            "0.5",
-            *flags,
-        ]
-    )
-
-
-def _artifact_root(tmp_path_factory):
-    """Where the run writes. CI sets ROBUSTFX_E2E_ARTIFACTS so that it can gate the model
-    this test produced once the suite is done (see .ci/run)."""
-    keep = os.environ.get("ROBUSTFX_E2E_ARTIFACTS")
-    if not keep:
-        return tmp_path_factory.mktemp("e2e")
-    shutil.rmtree(keep, ignore_errors=True)
-    os.makedirs(keep)
-    return pathlib.Path(keep)
-
-
-@pytest.fixture(scope="module")
-def first_run(small_mnist, tmp_path_factory):
-    data_dir, info = small_mnist
-    root = _artifact_root(tmp_path_factory)
-    summary = root / "summary.json"
-    code = _run(data_dir, root, root / "serving", summary, "--min-robust-accuracy", "0.05")
-    assert code == 0
-    return root, info, json.loads(summary.read_text())
+PIPELINE_NAME = "robustfx-e2e"  # as in conftest.py
 
 
 def test_run_blesses_and_pushes_a_versioned_model(first_run):
@@ -123,12 +77,12 @@ def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run, shar
     assert result["signatures"] == ["conv_activations", "serving_default", "serving_transformed"]
 
 
-def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist):
+def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist, run_pipeline):
     root, _, _ = first_run
     data_dir, _ = small_mnist
     serving = root / "serving-strict"
     summary_path = root / "strict.json"
-    code = _run(data_dir, root, serving, summary_path, "--min-robust-accuracy", "0.999")
+    code = run_pipeline(data_dir, root, serving, summary_path, "--min-robust-accuracy", "0.999")
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert summary["blessed"] is False

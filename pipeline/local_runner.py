@@ -48,9 +48,9 @@ def resolve_dataset(config: RunConfig, prepare_default: bool = True) -> DatasetI
 def run_pipeline(config: RunConfig, comparison: Optional[Comparison] = None) -> DatasetInfo:
     """Checks everything it can, then runs the pipeline with LocalDagRunner."""
     dataset = resolve_dataset(config)
-    check_dataset(dataset)
     check_writable_dir("pipeline_root", config.pipeline_root)
     check_writable_dir("serving_dir", config.serving_dir)
+    check_dataset(dataset, cache_dir=os.path.join(config.pipeline_root, ".data_checks"))
     pipeline = create_pipeline(
         config,
         dataset,

@@ -111,21 +111,25 @@ def test_empty_split(dataset):
         check_dataset(info)
 
 
-def test_run_stops_before_any_component_and_writes_nothing(dataset, tmp_path, capsys):
+def test_run_stops_before_any_component_and_writes_no_model(dataset, tmp_path, capsys):
     data_dir, info = dataset
     _rewrite(info, "train", _drop("label"))
+    root, serving = tmp_path / "root", tmp_path / "serving"
     code = cli.main(
-        [
-            "run",
-            "--data-dir",
-            data_dir,
-            "--pipeline-root",
-            str(tmp_path / "root"),
-            "--serving-dir",
-            str(tmp_path / "serving"),
-        ]
+        ["run", "--data-dir", data_dir, "--pipeline-root", str(root), "--serving-dir", str(serving)]
     )
     assert code == cli.EXIT_USAGE
     err = capsys.readouterr().err
     assert "has bad data" in err and "record 3: no 'label' integer" in err
-    assert not (tmp_path / "root").exists() and not (tmp_path / "serving").exists()
+    assert os.listdir(serving) == []
+    assert os.listdir(root) == []  # no component ran, no check was remembered
+
+
+def test_passing_check_is_remembered_until_a_shard_changes(dataset, tmp_path):
+    _, info = dataset
+    cache = str(tmp_path / "checks")
+    check_dataset(info, cache_dir=cache)
+    assert len(os.listdir(cache)) == 1
+    _rewrite(info, "test", _drop("image"))  # rewriting changes size and mtime
+    with pytest.raises(DatasetError, match="no 'image' bytes"):
+        check_dataset(info, cache_dir=cache)

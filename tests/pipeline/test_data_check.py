@@ -69,37 +69,38 @@ def test_record_without_a_feature(dataset, feature):
         check_dataset(info)
 
 
-def test_undecodable_image(dataset):
-    def change(index, example):
-        if index == 5:
-            example.features.feature["image"].bytes_list.value[0] = b"\x89PNG broken"
+def _replace(index, feature, kind, value):
+    def change(record_index, example):
+        if record_index == index:
+            getattr(example.features.feature[feature], kind).value[0] = value
 
+    return change
+
+
+_RGB_PNG = tf.io.encode_png(np.zeros((28, 28, 3), np.uint8)).numpy()
+
+
+@pytest.mark.parametrize(
+    "split, change, message",
+    [
+        (
+            "train",
+            _replace(5, "image", "bytes_list", b"\x89PNG broken"),
+            r"record 5: 'image' does not decode",
+        ),
+        (
+            "test",
+            _replace(0, "image", "bytes_list", _RGB_PNG),
+            r"record 0: image shape \(28, 28, 3\) differs .* \(28, 28, 1\)",
+        ),
+        ("train", _replace(2, "label", "int64_list", 12), r"record 2: label 12 outside \[0, 10\)"),
+    ],
+    ids=["undecodable-image", "wrong-channels", "label-out-of-range"],
+)
+def test_bad_values_are_named_by_record(dataset, split, change, message):
     _, info = dataset
-    _rewrite(info, "train", change)
-    with pytest.raises(DatasetError, match=r"record 5: 'image' does not decode"):
-        check_dataset(info)
-
-
-def test_image_size_or_channels_differ_from_metadata(dataset):
-    def change(index, example):
-        if index == 0:
-            rgb = tf.io.encode_png(np.zeros((28, 28, 3), np.uint8)).numpy()
-            example.features.feature["image"].bytes_list.value[0] = rgb
-
-    _, info = dataset
-    _rewrite(info, "test", change)
-    with pytest.raises(DatasetError, match=r"image shape \(28, 28, 3\) differs .* \(28, 28, 1\)"):
-        check_dataset(info)
-
-
-def test_label_outside_the_classes(dataset):
-    def change(index, example):
-        if index == 2:
-            example.features.feature["label"].int64_list.value[0] = 12
-
-    _, info = dataset
-    _rewrite(info, "train", change)
-    with pytest.raises(DatasetError, match=r"record 2: label 12 outside \[0, 10\)"):
+    _rewrite(info, split, change)
+    with pytest.raises(DatasetError, match=message):
         check_dataset(info)
 
 

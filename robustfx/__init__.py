@@ -10,6 +10,10 @@ when Keras is first touched.
 """
 
 import os
+import warnings
+
+# Google's client libraries warn on every import that Python 3.10 is old; TFX 1.16 needs 3.10.
+warnings.filterwarnings("ignore", message="You are using a non-supported Python version")
 
 # Must happen before TensorFlow or Keras is first imported anywhere in the process.
 os.environ.setdefault("TF_USE_LEGACY_KERAS", "1")

@@ -52,10 +52,8 @@ def read_examples(file_pattern: str, count: int, image_shape: Sequence[int]):
     return batch[features.IMAGE_KEY], batch[features.LABEL_KEY]
 
 
-def _activations(model_dir: str, images) -> Dict[str, np.ndarray]:
-    import tensorflow as tf
-
-    signature = tf.saved_model.load(model_dir).signatures.get(features.ACTIVATIONS_SIGNATURE)
+def _activations(saved_model, images) -> Dict[str, np.ndarray]:
+    signature = saved_model.signatures.get(features.ACTIVATIONS_SIGNATURE)
     if signature is None:  # models exported elsewhere may lack it; the report says so
         return {}
     return {name: value.numpy() for name, value in signature(image=images).items()}
@@ -88,8 +86,8 @@ def collect_samples(
         labels=labels.numpy(),
         candidate_clean=predict(logits_fn, images),
         candidate_adversarial=predict(logits_fn, adversarial),
-        activations_clean=_activations(model_dir, images),
-        activations_adversarial=_activations(model_dir, adversarial),
+        activations_clean=_activations(logits_fn.saved_model, images),
+        activations_adversarial=_activations(logits_fn.saved_model, adversarial),
     )
     if baseline_model_dir:
         baseline_fn, _ = load_logits_fn(baseline_model_dir)

@@ -24,11 +24,20 @@ class ModelSignatureError(ValueError):
     """The SavedModel lacks the signature that white-box attacks differentiate through."""
 
 
+def _missing_signature(model_dir: str, signatures) -> ModelSignatureError:
+    return ModelSignatureError(
+        f"model {model_dir} has no '{features.TRANSFORMED_SIGNATURE}' signature (it has "
+        f"{sorted(signatures)}): export it with robustfx.trainer.export"
+    )
+
+
 def load_logits_fn(model_dir: str):
     """Loads a SavedModel's transformed-image signature as ``images -> logits``.
 
     Returns:
-      (logits_fn, image_shape) where image_shape is (height, width, channels).
+      (logits_fn, image_shape) where image_shape is (height, width, channels), and
+      ``logits_fn.saved_model`` is the loaded SavedModel (its other signatures are usable,
+      and holding it keeps the signature alive).
 
     Raises:
       ModelSignatureError: the model has no ``serving_transformed`` signature.
@@ -38,17 +47,14 @@ def load_logits_fn(model_dir: str):
     loaded = tf.saved_model.load(model_dir)
     signature = loaded.signatures.get(features.TRANSFORMED_SIGNATURE)
     if signature is None:
-        raise ModelSignatureError(
-            f"model {model_dir} has no '{features.TRANSFORMED_SIGNATURE}' signature (it has "
-            f"{sorted(loaded.signatures)}): export it with robustfx.trainer.export"
-        )
+        raise _missing_signature(model_dir, loaded.signatures)
     _, kwargs = signature.structured_input_signature
     image_spec = kwargs[features.IMAGE_KEY]
 
     def logits_fn(images):
         return signature(**{features.IMAGE_KEY: images})[features.LOGITS_KEY]
 
-    logits_fn.keep_alive = loaded  # the signature dies with the loaded object
+    logits_fn.saved_model = loaded
     return logits_fn, tuple(int(side) for side in image_spec.shape[1:])
 
 
@@ -113,12 +119,9 @@ def check_signature(model_dir: str) -> None:
     saved = saved_model_pb2.SavedModel()
     with open(path, "rb") as f:
         saved.ParseFromString(f.read())
-    signatures = sorted(set().union(*(g.signature_def.keys() for g in saved.meta_graphs)))
+    signatures = set().union(*(g.signature_def.keys() for g in saved.meta_graphs))
     if features.TRANSFORMED_SIGNATURE not in signatures:
-        raise ModelSignatureError(
-            f"model {model_dir} has no '{features.TRANSFORMED_SIGNATURE}' signature (it has "
-            f"{signatures}): export it with robustfx.trainer.export"
-        )
+        raise _missing_signature(model_dir, signatures)
 
 
 class AttackBatchesFn(beam.DoFn):

@@ -385,13 +385,24 @@ def add_kubeflow_flags(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _key_values(items: Sequence[str], flag: str) -> dict:
+def parse_key_values(
+    items: Sequence[str], flag: str, convert=str, example: str = "KEY=VALUE"
+) -> dict:
+    """``['a=1', 'b=2']`` -> ``{'a': convert('1'), 'b': convert('2')}``.
+
+    Raises:
+      ConfigError: an item lacks '=' or a key, or its value does not convert.
+    """
     pairs = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ConfigError(f"{flag} {item!r} is not KEY=VALUE")
-        pairs[key] = value
+        try:
+            converted = convert(value)
+        except ValueError:
+            sep = ""
+        if not sep or not key.strip():
+            raise ConfigError(f"{flag} {item!r} is not {example}")
+        pairs[key.strip()] = converted
     return pairs
 
 
@@ -405,7 +416,7 @@ def kubeflow_config_from_args(args: argparse.Namespace):
         data_dir=args.kfp_data_dir,
         beam=BeamConfig(
             runner=args.beam_runner,
-            options=_key_values(args.beam_option, "--beam-option"),
+            options=parse_key_values(args.beam_option, "--beam-option"),
             direct_num_workers=args.direct_num_workers,
         ),
         accelerator=AcceleratorConfig(

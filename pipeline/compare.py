@@ -18,7 +18,6 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from robustfx.components.robustness_evaluator import spec as evaluator_spec  # noqa: E402
 from robustfx.pipeline.config import RunConfig  # noqa: E402
 from robustfx.pipeline.local_runner import run_pipeline  # noqa: E402
 from robustfx.pipeline.pipeline import (  # noqa: E402
@@ -28,7 +27,7 @@ from robustfx.pipeline.pipeline import (  # noqa: E402
     Comparison,
 )
 from robustfx.pipeline.presets import pgd_training  # noqa: E402
-from robustfx.pipeline.run_summary import node_outputs, open_store  # noqa: E402
+from robustfx.pipeline.run_summary import latest_evaluation, open_store, report_path  # noqa: E402
 
 # Model key in the summary -> the evaluator that attacked it.
 EVALUATORS = {
@@ -61,14 +60,10 @@ def collect(config: RunConfig) -> Dict[str, dict]:
     store = open_store(config.metadata_path)
     models = {}
     for key, node_id in EVALUATORS.items():
-        evaluations = node_outputs(
-            store, config.pipeline_name, node_id, evaluator_spec.EVALUATION_KEY
-        )
-        if not evaluations:
-            continue
-        with open(os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)) as f:
-            models[key] = _model_row(json.load(f))
-        models[key]["report"] = os.path.join(evaluations[-1].uri, "report.html")
+        found = latest_evaluation(store, config.pipeline_name, node_id)
+        if found is not None:
+            evaluation, result = found
+            models[key] = {**_model_row(result), "report": report_path(evaluation)}
     return models
 
 

@@ -14,6 +14,7 @@ import apache_beam as beam
 
 from robustfx.components.robustness_evaluator import executor as evaluator
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
+from robustfx.pipeline.cli_flags import parse_key_values
 from robustfx.pipeline.config import (
     AttackConfig,
     ConfigError,
@@ -33,18 +34,9 @@ class GateInputError(ConfigError):
 
 def parse_thresholds(items: Sequence[str]) -> Dict[str, float]:
     """``['clean=0.95', 'fgsm_linf_0.2=0.8']`` -> ``{'clean': 0.95, 'fgsm_linf_0.2': 0.8}``."""
-    thresholds = {}
-    for item in items:
-        name, sep, value = item.partition("=")
-        try:
-            thresholds[name.strip()] = float(value)
-        except ValueError:
-            sep = ""
-        if not sep or not name.strip():
-            raise ConfigError(
-                f"--threshold {item!r} is not NAME=VALUE, e.g. clean=0.95 or fgsm_linf_0.2=0.8"
-            )
-    return thresholds
+    return parse_key_values(
+        items, "--threshold", float, "NAME=VALUE, e.g. clean=0.95 or fgsm_linf_0.2=0.8"
+    )
 
 
 def gate_config(

@@ -7,7 +7,7 @@ from anything the runner remembers, so it is the same whether a component ran or
 import dataclasses
 import json
 import os
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -111,19 +111,34 @@ def _int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[i
     return value.int_value if value.HasField("int_value") else None
 
 
+def latest_evaluation(
+    store: metadata_store.MetadataStore, pipeline_name: str, evaluator_id: str
+) -> Optional[Tuple[metadata_store_pb2.Artifact, dict]]:
+    """(evaluation artifact, its metrics.json) of ``evaluator_id`` in the latest run."""
+    evaluations = node_outputs(store, pipeline_name, evaluator_id, evaluator_spec.EVALUATION_KEY)
+    if not evaluations:
+        return None
+    with open(os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)) as f:
+        return evaluations[-1], json.load(f)
+
+
+def report_path(evaluation: metadata_store_pb2.Artifact) -> Optional[str]:
+    """The HTML report the RobustnessEvaluator recorded on its evaluation artifact."""
+    return evaluation.custom_properties["report"].string_value or None
+
+
 def summarize_run(
     metadata_path: str, pipeline_name: str, dataset: str, evaluator_id: str
 ) -> RunSummary:
     """Reads the latest run's RobustnessEvaluator and Pusher outputs."""
     store = open_store(metadata_path)
-    evaluations = node_outputs(store, pipeline_name, evaluator_id, evaluator_spec.EVALUATION_KEY)
-    if not evaluations:
+    found = latest_evaluation(store, pipeline_name, evaluator_id)
+    if found is None:
         raise RuntimeError(
             f"the latest run of {pipeline_name} recorded no robustness evaluation: "
             "it failed before the RobustnessEvaluator; see the log above"
         )
-    with open(os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)) as f:
-        result = json.load(f)
+    evaluation, result = found
     candidate = result["metrics"]["candidate"]
     pushed_model = None
     for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
@@ -138,5 +153,5 @@ def summarize_run(
         blessed=bool(result["blessed"]),
         reasons=list(result["reasons"]),
         pushed_model=pushed_model,
-        report=evaluations[-1].custom_properties["report"].string_value or None,
+        report=report_path(evaluation),
     )

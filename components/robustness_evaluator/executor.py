@@ -182,16 +182,20 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         baseline = baselines[0] if baselines else None
         evaluation = artifact_utils.get_single_instance(output_dict[spec.EVALUATION_KEY])
         blessing = artifact_utils.get_single_instance(output_dict[spec.BLESSING_KEY])
+        files = _split_files(examples, config.split)
+        model_dir = path_utils.serving_model_path(model.uri)
+        baseline_dir = _optional_model_dir(baselines)
+        seed = exec_properties.get(spec.SEED_KEY) or 0
 
         result = evaluate(
             self._make_beam_pipeline,
-            _split_files(examples, config.split),
-            path_utils.serving_model_path(model.uri),
+            files,
+            model_dir,
             config,
             class_names,
-            baseline_model_dir=_optional_model_dir(baselines),
+            baseline_model_dir=baseline_dir,
             tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
-            seed=exec_properties.get(spec.SEED_KEY) or 0,
+            seed=seed,
             reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
         )
         fileio.makedirs(evaluation.uri)
@@ -202,13 +206,13 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         samples = None
         if config.report_examples:
             samples = report_samples.collect_samples(
-                _split_files(examples, config.split),
-                path_utils.serving_model_path(model.uri),
+                files,
+                model_dir,
                 config.attacks[0],
                 class_names,
                 config.report_examples,
-                baseline_model_dir=_optional_model_dir(baselines),
-                seed=exec_properties.get(spec.SEED_KEY) or 0,
+                baseline_model_dir=baseline_dir,
+                seed=seed,
             )
         report = robustness_report.render_report(
             evaluation.uri,

@@ -11,10 +11,15 @@ packages use) to site-packages, and every import in the project is absolute unde
 from setuptools import setup
 
 _SUBPACKAGES = {
-    "pipeline": "pipeline",
+    "base": "base",
+    "trainer": "trainer",
+    "robustness": "robustness",
     "components": "components",
     "components.robustness_evaluator": "components/robustness_evaluator",
-    "trainer": "trainer",
+    "pipeline": "pipeline",
+    "pipeline.data": "pipeline/data",
+    "pipeline.graph": "pipeline/graph",
+    "pipeline.cli": "pipeline/cli",
     "kubeflow": "kubeflow",
 }
 
@@ -40,6 +45,6 @@ setup(
         "dill",
         "matplotlib",
     ],
-    extras_require={"test": ["pytest", "ruff"]},
-    entry_points={"console_scripts": ["robustfx=robustfx.pipeline.cli:main"]},
+    extras_require={"test": ["pytest", "ruff", "import-linter"]},
+    entry_points={"console_scripts": ["robustfx=robustfx.pipeline.cli.main:main"]},
 )

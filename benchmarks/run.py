@@ -35,13 +35,13 @@ def summary(values: List[float], **extra) -> dict:
 
 
 def _mnist(data_dir: str):
-    from robustfx.pipeline.prepare_data import prepare_mnist_5k
+    from robustfx.pipeline.data.prepare_data import prepare_mnist_5k
 
     return prepare_mnist_5k(data_dir)
 
 
 def _arrays():
-    from robustfx.pipeline.prepare_data import load_mnist_5k, split_mnist_5k
+    from robustfx.pipeline.data.prepare_data import load_mnist_5k, split_mnist_5k
 
     images, labels = load_mnist_5k()
     splits = split_mnist_5k(images, labels)
@@ -65,7 +65,7 @@ def _step_time(model, batch: dict, steps: int, dict_input: bool) -> float:
 
 def training_step_ratio(pgd_iterations: int, repetitions: int, steps: int) -> dict:
     """NSL adversarial training step time over a clean step: same CNN, batch and data."""
-    from robustfx.pipeline.config import AdversarialConfig, ModelConfig
+    from robustfx.base.training_config import AdversarialConfig, ModelConfig
     from robustfx.trainer import model as model_lib
 
     x, y, _, _ = _arrays()
@@ -91,7 +91,7 @@ def training_step_ratio(pgd_iterations: int, repetitions: int, steps: int) -> di
 def _trained_model_dir(workdir: str) -> str:
     import tensorflow as tf
 
-    from robustfx.pipeline.config import ModelConfig
+    from robustfx.base.training_config import ModelConfig
     from robustfx.trainer.export import image_signatures
     from robustfx.trainer.model import build_cnn
 
@@ -110,9 +110,9 @@ def _reference_throughput(model_dir: str, attack_name: str, batch_size: int) -> 
     predicts, on arrays already in memory."""
     import tensorflow as tf
 
-    from robustfx.components.attacks import compile_attack
-    from robustfx.components.robustness_beam import load_logits_fn
-    from robustfx.pipeline.config import AttackConfig
+    from robustfx.base.attack_config import AttackConfig
+    from robustfx.robustness.attacks import compile_attack
+    from robustfx.robustness.saved_models import load_logits_fn
 
     _, _, xt, yt = _arrays()
     logits_fn, shape = load_logits_fn(model_dir)
@@ -155,7 +155,8 @@ def _transformed_examples(workdir: str, info, copies: int) -> str:
 
 
 def _evaluation_config(attack_name: str):
-    from robustfx.pipeline.config import AttackConfig, EvaluationConfig, ThresholdConfig
+    from robustfx.base.attack_config import AttackConfig
+    from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
 
     return EvaluationConfig(
         attacks=(AttackConfig.from_name(attack_name),),
@@ -180,7 +181,7 @@ def _evaluator_seconds(model_dir: str, files: str, attack_name: str, workers: in
     transformed examples, including Beam start-up, model loading and tracing."""
     import apache_beam as beam
 
-    from robustfx.components.robustness_evaluator.executor import evaluate
+    from robustfx.robustness.evaluation import evaluate
 
     options = beam.options.pipeline_options.PipelineOptions(_beam_args(workers))
     start = time.perf_counter()
@@ -230,7 +231,7 @@ def evaluator_vs_reference(workdir: str, info, repetitions: int) -> dict:
 def _run_cli(args: List[str], env: Dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "robustfx.pipeline.cli", *args],
+        [sys.executable, "-m", "robustfx.pipeline.cli.main", *args],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -243,10 +244,11 @@ _SCRIPT = r"""
 import time, sys
 import robustfx
 import numpy as np, tensorflow as tf
-from robustfx.pipeline.config import AdversarialConfig, ModelConfig, AttackConfig
-from robustfx.pipeline.prepare_data import load_mnist_5k, split_mnist_5k
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.training_config import AdversarialConfig, ModelConfig
+from robustfx.pipeline.data.prepare_data import load_mnist_5k, split_mnist_5k
 from robustfx.trainer import model as m
-from robustfx.components.attacks import run_attack
+from robustfx.robustness.attacks import run_attack
 start = time.perf_counter()
 s = split_mnist_5k(*load_mnist_5k())
 x, y = s["train"][0] / 255.0, s["train"][1]
@@ -277,7 +279,7 @@ def pipeline_overhead(workdir: str, data_dir: str) -> dict:
     shutil.rmtree(root, ignore_errors=True)
     args = ["run", "--data-dir", data_dir, "--pipeline-root", os.path.join(root, "root"),
             "--serving-dir", os.path.join(root, "serving"), "--epsilon-sweep", "",
-            "--min-clean-accuracy", "0", "--min-robust-accuracy", "0"]  # fmt: skip
+            "--threshold", "clean=0", "--threshold", "fgsm_linf_0.2=0"]  # fmt: skip
     first = _run_cli(args, env)
     with_new_baseline = _run_cli(args, env)
     unchanged = _run_cli(args, env)
@@ -323,9 +325,10 @@ def _component_seconds(metadata_path: str) -> Dict[str, float]:
 _RSS_CHILD = r"""
 import sys, resource
 import robustfx
-from robustfx.pipeline.datasets import read_dataset_info
-from robustfx.pipeline.config import AttackConfig, EvaluationConfig, ThresholdConfig
-from robustfx.pipeline.gate import run_gate
+from robustfx.pipeline.data.datasets import read_dataset_info
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
+from robustfx.pipeline.cli.gate import run_gate
 info = read_dataset_info(sys.argv[2])
 config = EvaluationConfig(attacks=(AttackConfig.from_name("fgsm_linf_0.2"),),
     thresholds=ThresholdConfig(min_robust_accuracy={}), epsilon_sweep=(), report_examples=0)
@@ -338,7 +341,7 @@ def _x4_dataset(workdir: str, info):
     """The dataset with its test split repeated 4 times (same metadata otherwise)."""
     import tensorflow as tf
 
-    from robustfx.pipeline.datasets import read_dataset_info
+    from robustfx.pipeline.data.datasets import read_dataset_info
 
     big = os.path.join(workdir, "x4", info.name, info.version)
     if not os.path.isdir(big):

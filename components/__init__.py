@@ -1,1 +1,2 @@
-"""Custom TFX components of robustfx and the pure libraries they call."""
+"""Custom TFX components: the RobustnessEvaluator (spec, component, executor) and the atomic
+Pusher executor. Glue only: they unpack artifacts and call the robustness library."""

@@ -11,10 +11,10 @@ import os
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 
+from robustfx.base.run_config import DataConfig, RunConfig
 from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig
-from robustfx.pipeline.config import DataConfig, RunConfig
-from robustfx.pipeline.datasets import DatasetInfo
-from robustfx.pipeline.pipeline import create_pipeline
+from robustfx.pipeline.data.datasets import DatasetInfo
+from robustfx.pipeline.graph.production import create_pipeline
 
 _ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 

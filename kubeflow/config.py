@@ -7,17 +7,13 @@ validated at construction, before anything is compiled or sent.
 
 import dataclasses
 import re
-from typing import Dict, Optional, Tuple
+from typing import ClassVar, Dict, Optional, Tuple
 
-from robustfx.pipeline.config import ConfigError
+from robustfx.base.settings import setting
+from robustfx.base.validation import require as _require
 
 BEAM_RUNNERS = ("direct", "dataflow", "flink", "spark")
 ACCELERATOR_KINDS = ("none", "gpu", "tpu")
-
-
-def _require(condition: bool, message: str) -> None:
-    if not condition:
-        raise ConfigError(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,9 +27,25 @@ class BeamConfig:
       direct_num_workers: workers of the direct runner.
     """
 
-    runner: str = "direct"
-    options: Dict[str, str] = dataclasses.field(default_factory=dict)
-    direct_num_workers: int = 1
+    CLI_GROUP: ClassVar[str] = "kubeflow: Beam"
+
+    runner: str = setting(
+        "direct",
+        flag="--beam-runner",
+        choices=BEAM_RUNNERS,
+        help="Runner of ExampleGen, StatisticsGen, Transform and the evaluators.",
+    )
+    options: Dict[str, str] = setting(
+        flag="--beam-option",
+        repeat=True,
+        metavar="KEY=VALUE",
+        default_factory=dict,
+        help="Runner option, repeatable, e.g. project=p, region=r, temp_location=gs://b/tmp "
+        "(Dataflow); flink_master=host:8081 (Flink); spark_master_url=spark://host:7077 (Spark).",
+    )
+    direct_num_workers: int = setting(
+        1, flag="--direct-num-workers", help="Workers of the direct runner inside a pod."
+    )
 
     def __post_init__(self) -> None:
         _require(
@@ -71,11 +83,17 @@ class BeamConfig:
 class AcceleratorConfig:
     """The Trainer pod's resources. Its distribution strategy follows what the pod reports."""
 
-    kind: str = "none"  # none, gpu or tpu
-    type: str = ""  # e.g. NVIDIA_TESLA_T4, TPU_V3
-    count: int = 0
-    cpu_limit: float = 0.0  # vCPUs; 0 leaves the cluster default
-    memory_limit: float = 0.0  # GiB; 0 leaves the cluster default
+    CLI_GROUP: ClassVar[str] = "kubeflow: Trainer resources"
+
+    kind: str = setting(
+        "none", flag="--accelerator-kind", choices=ACCELERATOR_KINDS, help="Trainer accelerator."
+    )
+    type: str = setting("", flag="--accelerator-type", help="e.g. NVIDIA_TESLA_T4 or TPU_V3.")
+    count: int = setting(0, flag="--accelerator-count", help="Accelerators for the Trainer pod.")
+    cpu_limit: float = setting(0.0, flag="--cpu-limit", help="Trainer vCPUs (0: cluster default).")
+    memory_limit: float = setting(
+        0.0, flag="--memory-limit", help="Trainer memory in GiB (0: cluster default)."
+    )
 
     def __post_init__(self) -> None:
         _require(
@@ -146,13 +164,33 @@ def normalize_cron(expression: str) -> str:
 class KubeflowConfig:
     """Kubeflow Pipelines deployment settings."""
 
-    image: str = "robustfx:0.1.0"  # built from kubeflow/Dockerfile and pushed to a registry
-    pipeline_root: str = "gs://YOUR_BUCKET/robustfx/pipeline_root"
-    serving_dir: str = "gs://YOUR_BUCKET/robustfx/serving"
-    data_dir: str = "gs://YOUR_BUCKET/tensorflow_datasets"
-    beam: BeamConfig = dataclasses.field(default_factory=BeamConfig)
-    accelerator: AcceleratorConfig = dataclasses.field(default_factory=AcceleratorConfig)
-    output_filename: str = "robustfx_pipeline.json"
+    CLI_GROUP: ClassVar[str] = "kubeflow"
+
+    image: str = setting(
+        "robustfx:0.1.0",
+        flag="--image",
+        help="Container image built from kubeflow/Dockerfile, with registry and tag.",
+    )
+    pipeline_root: str = setting(
+        "gs://YOUR_BUCKET/robustfx/pipeline_root",
+        flag="--kfp-pipeline-root",
+        help="Pipeline root the cluster writes to.",
+    )
+    serving_dir: str = setting(
+        "gs://YOUR_BUCKET/robustfx/serving",
+        flag="--kfp-serving-dir",
+        help="Serving directory the cluster pushes blessed models to.",
+    )
+    data_dir: str = setting(
+        "gs://YOUR_BUCKET/tensorflow_datasets",
+        flag="--kfp-data-dir",
+        help="TFDS data directory as the cluster sees it.",
+    )
+    beam: BeamConfig = setting(default_factory=BeamConfig, help="Beam runner.")
+    accelerator: AcceleratorConfig = setting(
+        default_factory=AcceleratorConfig, help="Trainer resources."
+    )
+    output_filename: str = setting("robustfx_pipeline.json", help="Spec file name.")
 
     def __post_init__(self) -> None:
         _require(
@@ -167,15 +205,31 @@ class KubeflowConfig:
 class ScheduleConfig:
     """Where and when `robustfx kfp schedule` runs the compiled pipeline."""
 
-    host: str
-    cron: str = "0 0 3 * * *"  # nightly at 03:00
-    namespace: str = "kubeflow"
-    experiment: str = "robustfx"
-    pipeline_name: str = "robustfx"
-    job_name: str = "robustfx-nightly"
-    token: Optional[str] = None
+    CLI_GROUP: ClassVar[str] = "schedule"
+
+    host: str = setting(
+        "",
+        flag="--host",
+        env="KF_PIPELINES_ENDPOINT",
+        help="KFP API URL, e.g. https://kfp.example.com/pipeline (required).",
+    )
+    cron: str = setting(
+        "0 0 3 * * *",
+        flag="--cron",
+        help="Schedule: 6-field KFP cron (seconds first) or standard 5-field.",
+    )
+    namespace: str = setting(
+        "kubeflow", flag="--namespace", env="KF_PIPELINES_NAMESPACE", help="Kubernetes namespace."
+    )
+    experiment: str = setting("robustfx", flag="--experiment", help="KFP experiment.")
+    pipeline_name: str = setting("robustfx", flag="--pipeline-name", help="KFP pipeline name.")
+    job_name: str = setting("robustfx-nightly", flag="--job-name", help="Recurring run name.")
+    token: Optional[str] = setting(
+        None, flag="--token", env="KF_PIPELINES_TOKEN", help="Bearer token."
+    )
 
     def __post_init__(self) -> None:
+        _require(bool(self.host), "host is required: give --host or set KF_PIPELINES_ENDPOINT")
         _require(
             bool(re.match(r"^https?://", self.host or "")),
             f"host={self.host!r} must be an http(s) URL of the KFP API",

@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 from typing import Optional
 
+from robustfx.base.validation import ConfigError
 from robustfx.kubeflow.config import ScheduleConfig
-from robustfx.pipeline.config import ConfigError
 
 
 class ScheduleError(RuntimeError):

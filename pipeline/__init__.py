@@ -1,1 +1,2 @@
-"""The pipeline graph, its typed configuration, the local runner and the command line."""
+"""Orchestration: the TFX graph and its runners (``graph``), dataset preparation and checks
+(``data``) and the ``robustfx`` command line (``cli``)."""

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import robustfx  # noqa: F401  (pins Keras 2 before any test imports TensorFlow)
-from robustfx.pipeline import prepare_data
+from robustfx.pipeline.data import prepare_data
 
 SMALL_TRAIN, SMALL_TEST = 800, 200
 
@@ -80,7 +80,7 @@ def trained_model_dir(tmp_path_factory, mnist_arrays):
     """A small CNN trained for two epochs on 1,500 real digits, exported for evaluation."""
     import tensorflow as tf
 
-    from robustfx.pipeline.config import ModelConfig
+    from robustfx.base.training_config import ModelConfig
     from robustfx.trainer.model import build_cnn
 
     tf.keras.utils.set_random_seed(1)
@@ -96,7 +96,7 @@ def untrained_model_dir(tmp_path_factory):
     """The same CNN, untrained: a candidate that regresses against any trained baseline."""
     import tensorflow as tf
 
-    from robustfx.pipeline.config import ModelConfig
+    from robustfx.base.training_config import ModelConfig
     from robustfx.trainer.model import build_cnn
 
     tf.keras.utils.set_random_seed(2)

@@ -18,15 +18,15 @@ import tensorflow as tf
 import tensorflow_transform as tft
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.trainer import features
+from robustfx.base import keys
 from robustfx.trainer.model import conv_layer_names
 
 
 def _prediction_outputs(logits: tf.Tensor) -> dict:
     return {
-        features.LOGITS_KEY: logits,
-        features.PROBABILITIES_KEY: tf.nn.softmax(logits, axis=-1),
-        features.CLASSES_KEY: tf.argmax(logits, axis=-1),
+        keys.LOGITS_KEY: logits,
+        keys.PROBABILITIES_KEY: tf.nn.softmax(logits, axis=-1),
+        keys.CLASSES_KEY: tf.argmax(logits, axis=-1),
     }
 
 
@@ -39,21 +39,19 @@ def export_serving_model(
     """Saves ``base_model`` as a SavedModel with all three signatures."""
     base_model.tft_layer = tft_output.transform_features_layer()
     raw_spec = tft_output.raw_feature_spec()
-    raw_spec.pop(features.LABEL_KEY, None)
+    raw_spec.pop(keys.LABEL_KEY, None)
 
-    @tf.function(
-        input_signature=[tf.TensorSpec([None], tf.string, name=features.SERVING_INPUT_KEY)]
-    )
+    @tf.function(input_signature=[tf.TensorSpec([None], tf.string, name=keys.SERVING_INPUT_KEY)])
     def serve_examples(serialized: tf.Tensor) -> dict:
         parsed = tf.io.parse_example(serialized, raw_spec)
         transformed = base_model.tft_layer(parsed)
-        logits = base_model(transformed[features.IMAGE_KEY], training=False)
+        logits = base_model(transformed[keys.IMAGE_KEY], training=False)
         outputs = _prediction_outputs(logits)
-        del outputs[features.LOGITS_KEY]
+        del outputs[keys.LOGITS_KEY]
         return outputs
 
     signatures = {
-        features.SERVING_SIGNATURE: serve_examples.get_concrete_function(),
+        keys.SERVING_SIGNATURE: serve_examples.get_concrete_function(),
         **image_signatures(base_model, image_shape),
     }
     base_model.save(export_dir, save_format="tf", signatures=signatures)
@@ -61,7 +59,7 @@ def export_serving_model(
 
 def image_signatures(base_model: tf.keras.Model, image_shape: Sequence[int]) -> dict:
     """The signatures on transformed images: predictions (with logits) and activations."""
-    image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name=features.IMAGE_KEY)
+    image_spec = tf.TensorSpec([None, *image_shape], tf.float32, name=keys.IMAGE_KEY)
 
     @tf.function(input_signature=[image_spec])
     def serve_transformed(image: tf.Tensor) -> dict:
@@ -80,6 +78,6 @@ def image_signatures(base_model: tf.keras.Model, image_shape: Sequence[int]) -> 
         return dict(zip(conv_names, outputs, strict=True))
 
     return {
-        features.TRANSFORMED_SIGNATURE: serve_transformed.get_concrete_function(),
-        features.ACTIVATIONS_SIGNATURE: conv_activations.get_concrete_function(),
+        keys.TRANSFORMED_SIGNATURE: serve_transformed.get_concrete_function(),
+        keys.ACTIVATIONS_SIGNATURE: conv_activations.get_concrete_function(),
     }

@@ -5,8 +5,9 @@ from typing import Sequence
 import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.pipeline.config import NSL_NORM_NAMES, AdversarialConfig, ModelConfig
-from robustfx.trainer import features
+from robustfx.base import keys
+from robustfx.base.training_config import AdversarialConfig, ModelConfig
+from robustfx.base.validation import NSL_NORM_NAMES
 from robustfx.trainer.nsl_compat import load_nsl
 
 
@@ -19,14 +20,14 @@ def build_cnn(config: ModelConfig, input_shape: Sequence[int], num_classes: int)
       num_classes: number of output logits.
 
     Returns:
-      A functional Keras model whose single input is named ``features.IMAGE_KEY`` (NSL feeds
+      A functional Keras model whose single input is named ``keys.IMAGE_KEY`` (NSL feeds
       it by that name) and whose output is unnormalized logits.
     """
     if len(input_shape) != 3 or any(not side or side < 1 for side in input_shape):
         raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
-    inputs = tf.keras.Input(shape=tuple(input_shape), dtype=tf.float32, name=features.IMAGE_KEY)
+    inputs = tf.keras.Input(shape=tuple(input_shape), dtype=tf.float32, name=keys.IMAGE_KEY)
     x = inputs
     last = len(config.conv_filters) - 1
     for index, filters in enumerate(config.conv_filters):
@@ -37,7 +38,7 @@ def build_cnn(config: ModelConfig, input_shape: Sequence[int], num_classes: int)
             x = tf.keras.layers.MaxPooling2D(config.pool_size, name=f"pool{index + 1}")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     x = tf.keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
-    logits = tf.keras.layers.Dense(num_classes, name=features.LOGITS_KEY)(x)
+    logits = tf.keras.layers.Dense(num_classes, name=keys.LOGITS_KEY)(x)
     return tf.keras.Model(inputs=inputs, outputs=logits, name="cnn")
 
 
@@ -60,9 +61,7 @@ def make_adv_config(config: AdversarialConfig):
     if config.clip_to_pixel_range:
         # Keyed by feature: NSL files a scalar bound under the key '' and, with dictionary
         # inputs, silently never applies it.
-        kwargs.update(
-            clip_value_min={features.IMAGE_KEY: 0.0}, clip_value_max={features.IMAGE_KEY: 1.0}
-        )
+        kwargs.update(clip_value_min={keys.IMAGE_KEY: 0.0}, clip_value_max={keys.IMAGE_KEY: 1.0})
     return nsl.configs.make_adv_reg_config(**kwargs)
 
 
@@ -77,7 +76,7 @@ def wrap_adversarial(base_model: tf.keras.Model, config: AdversarialConfig) -> t
         return base_model
     nsl = load_nsl()
     return nsl.keras.AdversarialRegularization(
-        base_model, label_keys=[features.LABEL_KEY], adv_config=make_adv_config(config)
+        base_model, label_keys=[keys.LABEL_KEY], adv_config=make_adv_config(config)
     )
 
 

@@ -15,22 +15,8 @@ from typing import Any, Dict, Optional, Sequence
 import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.trainer import features
-
-
-def output_image_shape(
-    image_shape: Sequence[Optional[int]], resize: Optional[Sequence[int]]
-) -> list:
-    """The (height, width, channels) that Transform emits."""
-    height, width, channels = image_shape
-    if resize:
-        height, width = resize
-    if not height or not width or not channels:
-        raise ValueError(
-            f"image shape {list(image_shape)} has unknown sides: set resize (--resize HxW) "
-            "so every image gets the same shape"
-        )
-    return [int(height), int(width), int(channels)]
+from robustfx.base import keys
+from robustfx.trainer.custom_config import output_image_shape
 
 
 def decode_images(
@@ -93,12 +79,12 @@ def check_labels(labels: tf.Tensor, num_classes: int) -> tf.Tensor:
 def preprocessing_fn(inputs: Dict[str, tf.Tensor], custom_config: Dict[str, Any]) -> Dict:
     """TFT preprocessing: ``{'image': float32[H, W, C] in [0, 1], 'label': int64}``."""
     outputs = {
-        features.IMAGE_KEY: decode_images(
-            inputs[features.IMAGE_KEY], custom_config["image_shape"], custom_config.get("resize")
+        keys.IMAGE_KEY: decode_images(
+            inputs[keys.IMAGE_KEY], custom_config["image_shape"], custom_config.get("resize")
         )
     }
-    if features.LABEL_KEY in inputs:  # absent when serving
-        outputs[features.LABEL_KEY] = check_labels(
-            inputs[features.LABEL_KEY], int(custom_config["num_classes"])
+    if keys.LABEL_KEY in inputs:  # absent when serving
+        outputs[keys.LABEL_KEY] = check_labels(
+            inputs[keys.LABEL_KEY], int(custom_config["num_classes"])
         )
     return outputs

@@ -16,39 +16,12 @@ import tensorflow_transform as tft
 from tfx_bsl.public import tfxio
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.pipeline.config import (
-    AdversarialConfig,
-    ModelConfig,
-    TrainingConfig,
-    from_dict,
-    to_dict,
-)
-from robustfx.trainer import features
+from robustfx.base import keys
+from robustfx.base.serialization import from_dict
+from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
 from robustfx.trainer.export import export_serving_model
 from robustfx.trainer.model import build_cnn, compile_for_training, wrap_adversarial
 from robustfx.trainer.strategy import select_strategy
-
-
-def trainer_custom_config(
-    model: ModelConfig,
-    adversarial: AdversarialConfig,
-    training: TrainingConfig,
-    image_shape: Sequence[int],
-    num_classes: int,
-) -> Dict[str, Any]:
-    """The JSON-ready ``custom_config`` that ``run_fn`` reads back."""
-    return {
-        "model": to_dict(model),
-        "adversarial": to_dict(adversarial),
-        "training": to_dict(training),
-        "image_shape": [int(side) for side in image_shape],
-        "num_classes": int(num_classes),
-    }
-
-
-def steps_per_epoch(num_examples: int, batch_size: int) -> int:
-    """Batches in one pass over ``num_examples`` (the last partial batch counts)."""
-    return max(1, math.ceil(num_examples / batch_size))
 
 
 class NonFiniteLossError(RuntimeError):
@@ -89,15 +62,15 @@ def make_dataset(
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=features.LABEL_KEY, shuffle_seed=seed
+            batch_size=batch_size, label_key=keys.LABEL_KEY, shuffle_seed=seed
         ),
         tft_output.transformed_metadata.schema,
     )
 
     def to_model_input(batch_features: Dict[str, tf.Tensor], label: tf.Tensor):
-        image = batch_features[features.IMAGE_KEY]
+        image = batch_features[keys.IMAGE_KEY]
         if label_in_features:
-            return {features.IMAGE_KEY: image, features.LABEL_KEY: label}
+            return {keys.IMAGE_KEY: image, keys.LABEL_KEY: label}
         return image, label
 
     return dataset.map(to_model_input).prefetch(tf.data.AUTOTUNE)

@@ -7,8 +7,9 @@ from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
 
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.serialization import to_dict
 from robustfx.components.robustness_evaluator import executor, spec
-from robustfx.pipeline.config import EvaluationConfig, to_dict
 
 
 class RobustnessEvaluator(base_beam_component.BaseBeamComponent):

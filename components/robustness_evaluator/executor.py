@@ -4,12 +4,10 @@
 maths, the counting and the blessing rules live in pure modules beside this package.
 """
 
-import dataclasses
 import json
 import logging
 import os
-import tempfile
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
@@ -17,104 +15,12 @@ from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
-from robustfx.components import (
-    blessing_rules,
-    report_samples,
-    robustness_beam,
-    robustness_report,
-)
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.pipeline.config import EvaluationConfig, from_dict
-
-CANDIDATE, BASELINE = "candidate", "baseline"
-
-
-@dataclasses.dataclass
-class EvaluationResult:
-    """What one evaluation found, as plain data."""
-
-    metrics: Dict[str, dict]  # role ('candidate', 'baseline') -> metrics
-    rules: List[blessing_rules.RuleResult]
-    blessed: bool
-    suite: List[str]  # the configured attacks; metrics also hold their epsilon sweeps
-
-    @property
-    def reasons(self) -> List[str]:
-        """Why the model was not blessed; empty when it was."""
-        return blessing_rules.failure_reasons(self.rules)
-
-    def to_dict(self) -> dict:
-        return {
-            "suite": self.suite,
-            "blessed": self.blessed,
-            "reasons": self.reasons,
-            "rules": [rule.to_dict() for rule in self.rules],
-            "metrics": self.metrics,
-        }
-
-
-def evaluate(
-    make_pipeline: Any,
-    example_files: str,
-    model_dir: str,
-    config: EvaluationConfig,
-    class_names: Sequence[str],
-    baseline_model_dir: Optional[str] = None,
-    tfma_blessed: Optional[bool] = None,
-    seed: int = 0,
-    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
-    expected_examples: Optional[int] = None,
-    reference_model_dir: Optional[str] = None,
-) -> EvaluationResult:
-    """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
-
-    Args:
-      make_pipeline: returns a fresh ``beam.Pipeline`` (with the pipeline's Beam args).
-      example_files: glob of serialized transformed examples.
-      model_dir: the candidate SavedModel.
-      config: attacks, thresholds and batch size.
-      class_names: from the dataset metadata.
-      baseline_model_dir: the blessed baseline SavedModel, if there is one.
-      tfma_blessed: the TFMA Evaluator's verdict, if it ran.
-      seed: seeds random starts and the noise control.
-      raw_image_shape: set when the examples are raw TFDS records (see
-        ``robustness_beam.evaluate_models``).
-      expected_examples: the number of examples, for progress lines.
-      reference_model_dir: when set, also run the write-ups' transfer protocol: examples
-        crafted against this model, reported apart as ``transfer_accuracy``.
-    """
-    model_dirs = {CANDIDATE: model_dir}
-    if baseline_model_dir:
-        model_dirs[BASELINE] = baseline_model_dir
-    # Fail fast, before Beam starts, when a model lacks the attack signature.
-    for directory in [*model_dirs.values(), reference_model_dir]:
-        if directory:
-            robustness_beam.check_signature(directory)
-    with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
-        output_path = os.path.join(scratch, "counts.jsonl")
-        with make_pipeline() as pipeline:
-            robustness_beam.evaluate_models(
-                pipeline,
-                example_files,
-                model_dirs,
-                config.all_attacks(),
-                len(class_names),
-                config.batch_size,
-                output_path,
-                seed,
-                raw_image_shape,
-                expected_examples,
-                reference_model_dir,
-                config.transfer_config(),
-            )
-        counts = robustness_beam.read_counts(output_path)
-    metrics = robustness_beam.finalize(counts, list(model_dirs), class_names)
-    rules = blessing_rules.evaluate_rules(
-        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed
-    )
-    return EvaluationResult(
-        metrics, rules, blessing_rules.is_blessed(rules), [a.name for a in config.attacks]
-    )
+from robustfx.robustness import beam_evaluation, report_samples
+from robustfx.robustness.evaluation import EvaluationResult, evaluate
+from robustfx.robustness.report import render_report
 
 
 def _split_files(examples: types.Artifact, split: str) -> str:
@@ -158,7 +64,7 @@ def _write_blessing(
 
 
 def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -> None:
-    for key, value in robustness_beam.summarize(result.metrics).items():
+    for key, value in beam_evaluation.summarize(result.metrics).items():
         artifact.set_float_custom_property(key, float(value))
 
 
@@ -214,7 +120,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 baseline_model_dir=baseline_dir,
                 seed=seed,
             )
-        report = robustness_report.render_report(
+        report = render_report(
             evaluation.uri,
             result.metrics,
             [rule.to_dict() for rule in result.rules],

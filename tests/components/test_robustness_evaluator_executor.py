@@ -9,14 +9,13 @@ import pytest
 import tensorflow as tf
 from tfx.types import standard_artifacts
 
-from robustfx.components.robustness_beam import ModelSignatureError
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
+from robustfx.base.serialization import to_dict
 from robustfx.components.robustness_evaluator import executor, spec
-from robustfx.pipeline.config import (
-    AttackConfig,
-    EvaluationConfig,
-    ThresholdConfig,
-    to_dict,
-)
+from robustfx.robustness.saved_models import ModelSignatureError
+
+BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
 
 CLASSES = [str(d) for d in range(10)]
 
@@ -127,7 +126,7 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
         candidate["clean_accuracy"]
     )
     report = open(os.path.join(evaluation.uri, "report.html")).read()
-    assert "BLESSED" in report and report.count("data:image/png") == 3
+    assert BLESSED_VERDICT in report and report.count("data:image/png") == 3
 
 
 def test_baseline_regression_is_not_blessed(

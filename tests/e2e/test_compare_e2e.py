@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from robustfx.pipeline import cli
-from robustfx.pipeline.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
+from robustfx.pipeline.cli import main as cli
+from robustfx.pipeline.data.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -16,7 +16,7 @@ def _main(command, preset, data_dir, tmp_path, *flags):
     return cli.main(
         [command, "--preset", preset, "--data-dir", data_dir, "--epochs", "1",
          "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
-         "--min-clean-accuracy", "0", "--min-robust-accuracy", "0", *flags]
+         "--threshold", "clean=0", "--threshold", "fgsm_linf_0.2=0", *flags]
     )  # fmt: skip
 
 

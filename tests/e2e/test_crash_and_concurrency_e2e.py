@@ -11,8 +11,9 @@ import time
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from robustfx.pipeline import cli
-from robustfx.pipeline.run_summary import open_store
+from robustfx.pipeline.cli import commands
+from robustfx.pipeline.cli import main as cli
+from robustfx.pipeline.graph.run_summary import open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 NAME = "robustfx-crash"
@@ -37,14 +38,14 @@ def test_sigkill_during_training_then_rerun(small_mnist, tmp_path, capsys, first
     data_dir, _ = small_mnist
     root = tmp_path
     first = subprocess.Popen(
-        [sys.executable, "-m", "robustfx.pipeline.cli", *_flags(data_dir, root, run_flags)],
+        [sys.executable, "-m", "robustfx.pipeline.cli.main", *_flags(data_dir, root, run_flags)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         _wait_for(root / "pipeline_root" / "Trainer" / "model_run", first)
         time.sleep(3)  # well inside the fit loop
         # A second run on the same root while the first trains: refused, clearly.
-        assert cli.main(_flags(data_dir, root, run_flags)) == cli.EXIT_USAGE
+        assert cli.main(_flags(data_dir, root, run_flags)) == commands.EXIT_USAGE
         assert "is in use by a running pipeline (pid" in capsys.readouterr().err
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=60)

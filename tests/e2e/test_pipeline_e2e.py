@@ -15,12 +15,13 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from robustfx.components.robustness_evaluator import spec
-from robustfx.pipeline import cli
-from robustfx.pipeline.run_summary import node_outputs, open_store
+from robustfx.pipeline.cli import main as cli
+from robustfx.pipeline.graph.run_summary import node_outputs, open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 PIPELINE_NAME = "robustfx-e2e"  # as in conftest.py
+BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
 
 
 def test_run_blesses_and_pushes_a_versioned_model(first_run):
@@ -34,7 +35,7 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     )
     assert summary["robust_accuracy"]["fgsm_linf_0.2"] < summary["clean_accuracy"]
     report = open(summary["report"]).read()
-    assert "BLESSED" in report and report.count("data:image/png;base64,") == 3
+    assert BLESSED_VERDICT in report and report.count("data:image/png;base64,") == 3
     pushed = summary["pushed_model"]
     assert os.path.dirname(pushed) == str(root / "serving")
     assert os.path.basename(pushed).isdigit()
@@ -45,6 +46,7 @@ _CLASSIFY = """
 import json, sys
 import numpy as np
 import tensorflow as tf
+
 model = tf.saved_model.load(sys.argv[1])
 records = list(tf.data.TFRecordDataset(sys.argv[2:]))
 labels = [int(tf.io.parse_single_example(
@@ -82,7 +84,7 @@ def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_m
     data_dir, _ = small_mnist
     serving = root / "serving-strict"
     summary_path = root / "strict.json"
-    code = run_pipeline(data_dir, root, serving, summary_path, "--min-robust-accuracy", "0.999")
+    code = run_pipeline(data_dir, root, serving, summary_path, "--threshold", "fgsm_linf_0.2=0.999")
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert summary["blessed"] is False

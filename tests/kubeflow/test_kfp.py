@@ -9,9 +9,10 @@ import sys
 
 import pytest
 
+from robustfx.base.validation import ConfigError
 from robustfx.kubeflow.config import AcceleratorConfig, BeamConfig, ScheduleConfig, normalize_cron
-from robustfx.pipeline import cli
-from robustfx.pipeline.config import ConfigError
+from robustfx.pipeline.cli import commands
+from robustfx.pipeline.cli import main as cli
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kfp import FakeKfp  # noqa: E402
@@ -197,13 +198,13 @@ def test_existing_pipeline_gets_a_new_version(spec):
 def test_server_errors_give_a_clear_message(spec, capsys, status, message):
     path, _ = spec
     with FakeKfp(fail_with=status) as kfp:
-        assert _schedule(path, kfp.url) == cli.EXIT_FAILED
+        assert _schedule(path, kfp.url) == commands.EXIT_FAILED
     assert message in capsys.readouterr().err
 
 
 def test_unreachable_host(spec, capsys):
     path, _ = spec
-    assert _schedule(path, "http://127.0.0.1:9") == cli.EXIT_FAILED
+    assert _schedule(path, "http://127.0.0.1:9") == commands.EXIT_FAILED
     assert "cannot reach KFP at http://127.0.0.1:9" in capsys.readouterr().err
 
 
@@ -218,7 +219,7 @@ def test_unreachable_host(spec, capsys):
 def test_bad_cron_is_rejected_before_anything_is_sent(spec, capsys, flags, message):
     path, _ = spec
     with FakeKfp() as kfp:
-        assert _schedule(path, kfp.url, *flags) == cli.EXIT_USAGE
+        assert _schedule(path, kfp.url, *flags) == commands.EXIT_USAGE
     assert kfp.requests == []
     assert message in capsys.readouterr().err
 
@@ -227,7 +228,7 @@ def test_negative_accelerator_count_is_rejected_before_compiling(small_mnist, tm
     data_dir, _ = small_mnist
     output = tmp_path / "p.json"
     code = _compile(data_dir, output, "--accelerator-count", "-1")
-    assert code == cli.EXIT_USAGE
+    assert code == commands.EXIT_USAGE
     assert "accelerator count=-1" in capsys.readouterr().err
     assert not output.exists()
 

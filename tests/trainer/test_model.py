@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from robustfx.pipeline.config import AdversarialConfig, ModelConfig
+from robustfx.base.training_config import AdversarialConfig, ModelConfig
 from robustfx.trainer import model as model_lib
 from robustfx.trainer import strategy as strategy_lib
 
@@ -137,6 +137,8 @@ def test_non_finite_loss_stops_training_with_a_clear_error():
 
     base = model_lib.build_cnn(ModelConfig(conv_filters=(4,), dense_units=8), (8, 8, 1), 3)
     model_lib.compile_for_training(base, 1e-3)
-    images = np.full((8, 8, 8, 1), np.nan, np.float32)
+    # NaN logits (ReLU kernels may map NaN inputs to 0, so poison the output layer itself).
+    base.get_layer("logits").bias.assign(np.full(3, np.nan, np.float32))
+    images = np.zeros((8, 8, 8, 1), np.float32)
     with pytest.raises(NonFiniteLossError, match="training loss became nan at batch 0"):
         base.fit(images, np.zeros(8), batch_size=4, callbacks=[StopOnNonFiniteLoss()], verbose=0)

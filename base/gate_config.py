@@ -1,0 +1,43 @@
+"""``GateConfig``: what ``robustfx gate`` judges, on which data, with which suite."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import ClassVar, Optional, Tuple
+
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.run_config import DIRECT_RUNNER_ARGS, DataConfig
+from robustfx.base.settings import setting
+
+
+@dataclasses.dataclass(frozen=True)
+class GateConfig:
+    """A CI model gate: one candidate, an optional production baseline, the suite and data."""
+
+    CLI_GROUP: ClassVar[str] = "models (give exactly one of --model and --pipeline-root)"
+
+    model: Optional[str] = setting(
+        None, flag="--model", help="SavedModel directory of the candidate."
+    )
+    pipeline_root: Optional[str] = setting(
+        None,
+        flag="--pipeline-root",
+        help="Use the newest model the RobustnessEvaluator blessed under this pipeline root.",
+    )
+    baseline: Optional[str] = setting(
+        None, flag="--baseline", help="SavedModel directory of the production model."
+    )
+    data: DataConfig = setting(default_factory=DataConfig, help="The dataset.")
+    evaluation: EvaluationConfig = setting(
+        default_factory=lambda: EvaluationConfig(report_examples=0), help="The evaluation."
+    )
+    beam_args: Tuple[str, ...] = setting(
+        DIRECT_RUNNER_ARGS,
+        flag="--beam-arg",
+        repeat=True,
+        metavar="ARG",
+        help="Beam pipeline argument, repeatable. Giving any replaces the defaults.",
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "beam_args", tuple(self.beam_args))

@@ -1,0 +1,89 @@
+"""Named presets reproducing the two write-ups the project grew from.
+
+* ``mnist``: TensorFlow's NSL adversarial-learning tutorial (its ``HParams``).
+* ``beans``: the article on the beans leaf dataset. The article scales pixels by /500, which
+  is a bug (8-bit pixels top out at 255); the preset, like all of robustfx, divides by 255.
+
+A preset fills the model, training and adversarial configs; explicit flags still win.
+"""
+
+import dataclasses
+from typing import Dict, Optional, Tuple
+
+from robustfx.base.run_config import DataConfig, RunConfig
+from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
+from robustfx.base.validation import ConfigError
+
+
+@dataclasses.dataclass(frozen=True)
+class Preset:
+    """A write-up's settings."""
+
+    dataset: str
+    model: ModelConfig
+    training: TrainingConfig
+    adversarial: AdversarialConfig
+    resize: Optional[Tuple[int, int]] = None
+    description: str = ""
+
+
+PRESETS: Dict[str, Preset] = {
+    "mnist": Preset(
+        dataset="mnist_5k",
+        model=ModelConfig(conv_filters=(32, 64, 64), kernel_size=3, pool_size=2, dense_units=64),
+        training=TrainingConfig(epochs=5, batch_size=32),
+        adversarial=AdversarialConfig(multiplier=0.2, adv_step_size=0.2, adv_grad_norm="linf"),
+        description="NSL tutorial: conv 32/64/64, dense 64, batch 32, 5 epochs, "
+        "multiplier 0.2, step 0.2, L-infinity",
+    ),
+    "beans": Preset(
+        dataset="beans",
+        model=ModelConfig(
+            conv_filters=(16, 32, 32),
+            kernel_size=3,
+            pool_size=2,
+            pool_after_last_conv=True,
+            dense_units=64,
+        ),
+        training=TrainingConfig(epochs=5, batch_size=28),
+        adversarial=AdversarialConfig(multiplier=0.2, adv_step_size=0.2, adv_grad_norm="linf"),
+        description="beans article: 500x500x3, conv 16/32/32 each pooled, dense 64, batch 28, "
+        "5 epochs, multiplier 0.2, step 0.2, L-infinity; pixels /255 (the article's /500 is "
+        "a bug)",
+    ),
+}
+
+
+def get_preset(name: str) -> Preset:
+    if name not in PRESETS:
+        raise ConfigError(f"preset {name!r} is unknown: use one of {', '.join(sorted(PRESETS))}")
+    return PRESETS[name]
+
+
+# PGD adversarial training, the third model of `robustfx compare`: 5 projected steps of 0.05
+# inside an L-infinity ball of 0.2 (NSL's pgd_iterations / pgd_epsilon).
+def pgd_training(adversarial: AdversarialConfig) -> AdversarialConfig:
+    return dataclasses.replace(
+        adversarial,
+        enabled=True,
+        adv_step_size=0.05,
+        pgd_iterations=5,
+        pgd_epsilon=adversarial.adv_step_size,
+    )
+
+
+def with_preset(config: RunConfig, name: Optional[str]) -> RunConfig:
+    """``config`` with a preset's dataset, model, training and adversarial settings."""
+    if not name:
+        return config
+    preset = get_preset(name)
+    return dataclasses.replace(
+        config,
+        data=DataConfig(dataset=preset.dataset, resize=preset.resize),
+        model=preset.model,
+        training=preset.training,
+        adversarial=preset.adversarial,
+        pipeline_name="",
+        pipeline_root="",
+        serving_dir="",
+    )

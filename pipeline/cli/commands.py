@@ -1,0 +1,148 @@
+"""One handler per ``robustfx`` command: build the typed configs from the parsed flags, call
+the layer below, print the result. Heavy imports happen inside the handlers."""
+
+import argparse
+import json
+import os
+import sys
+from typing import Optional
+
+from robustfx.base.gate_config import GateConfig
+from robustfx.base.presets import with_preset
+from robustfx.base.run_config import DataConfig, RunConfig
+from robustfx.pipeline.cli.flags import config_from_args
+from robustfx.robustness.saved_models import ModelSignatureError
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+COMPARE = "compare"
+GATE_SKIP = ("data.resize", "evaluation.report_examples")
+
+
+def run_defaults(preset: Optional[str] = None, experiment: str = "") -> RunConfig:
+    """The defaults of ``run`` (and, with ``experiment``, of ``compare``), with a preset."""
+    return with_preset(RunConfig(experiment=experiment), preset)
+
+
+def run_config(args: argparse.Namespace) -> RunConfig:
+    """The typed RunConfig that the ``run``/``compare``/``kfp compile`` flags describe."""
+    experiment = COMPARE if args.command == COMPARE else ""
+    return config_from_args(RunConfig, args, run_defaults(args.preset, experiment))
+
+
+def gate_config(args: argparse.Namespace) -> GateConfig:
+    return config_from_args(GateConfig, args, skip=GATE_SKIP)
+
+
+def write_json(path: str, payload: dict) -> None:
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+# Errors about a model (not the command line) that still exit with the usage code 2.
+MODEL_ERRORS = (ModelSignatureError,)
+
+
+def command_run(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.graph.local_runner import run_local
+
+    summary = run_local(run_config(args))
+    print(summary.render())
+    if args.summary_json:
+        write_json(args.summary_json, summary.to_dict())
+    return EXIT_OK
+
+
+def command_compare(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.cli.compare import run_compare
+
+    config = run_config(args)
+    output_dir = os.path.abspath(
+        args.output_dir or os.path.join("runs", config.data.tag, "compare")
+    )
+    summary = run_compare(config, with_pgd=not args.no_pgd, output_dir=output_dir)
+    print(summary.pop("markdown"))
+    print(f"table, plot and reports: {output_dir}")
+    if args.summary_json:
+        write_json(args.summary_json, summary)
+    return EXIT_OK
+
+
+def command_gate(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.cli import gate
+    from robustfx.pipeline.data.data_check import check_dataset
+    from robustfx.pipeline.data.datasets import locate_dataset
+
+    config = gate_config(args)
+    split = config.evaluation.split
+    model = gate.resolve_model(config.model, config.pipeline_root)
+    baseline = gate.resolve_model(config.baseline, None) if config.baseline else None
+    dataset = locate_dataset(config.data.dataset, config.data.data_dir)
+    if split in dataset.splits:  # run_gate names an unknown split
+        check_dataset(dataset, [split])
+    result = gate.run_gate(model, dataset, split, config.evaluation, baseline, config.beam_args)
+    markdown = gate.to_markdown(result, model, baseline, dataset.name, split)
+    print(markdown)
+    step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
+    if step_summary:
+        with open(step_summary, "a") as f:
+            f.write(markdown)
+    if args.summary_json:
+        write_json(args.summary_json, gate.to_json(result, model, baseline, dataset.name, split))
+    if result.blessed:
+        return EXIT_OK
+    for line in gate.failed_rules(result):
+        print(f"robustfx gate: FAILED {line}", file=sys.stderr)
+    return EXIT_FAILED
+
+
+def command_kfp_compile(args: argparse.Namespace) -> int:
+    from robustfx.kubeflow.compile import compile_pipeline
+    from robustfx.kubeflow.config import KubeflowConfig
+    from robustfx.pipeline.data.datasets import locate_dataset
+
+    kubeflow = config_from_args(KubeflowConfig, args)
+    config = run_config(args)
+    dataset = locate_dataset(config.data.dataset, config.data.data_dir)
+    path = compile_pipeline(config, dataset, kubeflow, args.output)
+    print(f"KFP v2 pipeline spec written to {path} (image {kubeflow.image})")
+    return EXIT_OK
+
+
+def command_kfp_schedule(args: argparse.Namespace) -> int:
+    from robustfx.kubeflow.config import ScheduleConfig
+    from robustfx.kubeflow.schedule import ScheduleError, schedule
+
+    config = config_from_args(ScheduleConfig, args)
+    try:
+        result = schedule(args.spec, config)
+    except ScheduleError as error:
+        print(f"robustfx: kfp error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+    print(
+        f"scheduled {config.job_name} ({result.cron}) in experiment {config.experiment}: "
+        f"pipeline {result.pipeline_id}, recurring run {result.recurring_run_id}"
+    )
+    return EXIT_OK
+
+
+def command_data_prepare(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.data.prepare_data import prepare_mnist_5k
+
+    data = config_from_args(DataConfig, args, skip=("dataset", "resize"))
+    info = prepare_mnist_5k(data.data_dir, force=args.force)
+    splits = ", ".join(f"{name}={count}" for name, count in sorted(info.splits.items()))
+    print(f"{info.name} {info.version} ready at {info.directory} ({splits})")
+    return EXIT_OK
+
+
+HANDLERS = {
+    ("run", None): command_run,
+    ("compare", None): command_compare,
+    ("gate", None): command_gate,
+    ("kfp", "compile"): command_kfp_compile,
+    ("kfp", "schedule"): command_kfp_schedule,
+    ("data", "prepare"): command_data_prepare,
+}

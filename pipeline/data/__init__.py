@@ -1,0 +1,1 @@
+"""TFDS datasets: reading their metadata, writing the offline default, checking records."""

@@ -1,0 +1,175 @@
+"""White-box adversarial attacks: FGSM and PGD under L-infinity and L2, as pure TF functions.
+
+Every attack works on a differentiable ``logits_fn(images) -> logits`` (a Keras model, or the
+``serving_transformed`` signature of a loaded SavedModel), images in [0, 1] of shape
+[batch, height, width, channels] and integer labels. The result always lies inside the
+epsilon ball around the input and inside the valid pixel range, and epsilon = 0 returns the
+input unchanged.
+"""
+
+from typing import Callable, Optional, Sequence
+
+import tensorflow as tf
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base.attack_config import AttackConfig
+
+LogitsFn = Callable[[tf.Tensor], tf.Tensor]
+PIXEL_MIN, PIXEL_MAX = 0.0, 1.0
+_TINY = 1e-12
+
+
+def _per_example_l2(x: tf.Tensor) -> tf.Tensor:
+    """L2 norm of each example, shaped to broadcast against ``x``."""
+    axes = list(range(1, len(x.shape)))
+    return tf.sqrt(tf.reduce_sum(tf.square(x), axis=axes, keepdims=True))
+
+
+def loss_gradient(logits_fn: LogitsFn, images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+    """Gradient of the summed cross-entropy with respect to the images.
+
+    The sum (not the mean) keeps each example's gradient independent of the batch size.
+    """
+    with tf.GradientTape() as tape:
+        tape.watch(images)
+        logits = logits_fn(images)
+        loss = tf.reduce_sum(
+            tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=tf.cast(labels, tf.int64), logits=logits
+            )
+        )
+    return tape.gradient(loss, images)
+
+
+def steepest_direction(gradient: tf.Tensor, norm: str) -> tf.Tensor:
+    """The unit-norm ascent direction: sign(g) for L-infinity, g / ||g||_2 for L2."""
+    if norm == "linf":
+        return tf.sign(gradient)
+    return gradient / tf.maximum(_per_example_l2(gradient), _TINY)
+
+
+def project(delta: tf.Tensor, epsilon: float, norm: str) -> tf.Tensor:
+    """Projects a perturbation onto the epsilon ball of ``norm``."""
+    if norm == "linf":
+        return tf.clip_by_value(delta, -epsilon, epsilon)
+    scale = tf.minimum(1.0, epsilon / tf.maximum(_per_example_l2(delta), _TINY))
+    return delta * scale
+
+
+def _clip_pixels(images: tf.Tensor) -> tf.Tensor:
+    return tf.clip_by_value(images, PIXEL_MIN, PIXEL_MAX)
+
+
+def fgsm(
+    logits_fn: LogitsFn, images: tf.Tensor, labels: tf.Tensor, epsilon: float, norm: str
+) -> tf.Tensor:
+    """Fast gradient (sign) method: one step of length epsilon, then pixel clipping."""
+    gradient = loss_gradient(logits_fn, images, labels)
+    return _clip_pixels(images + epsilon * steepest_direction(gradient, norm))
+
+
+def random_in_ball(
+    shape: tf.TensorShape, epsilon: float, norm: str, seed: Optional[int] = None
+) -> tf.Tensor:
+    """Random perturbations: uniform in the L-infinity cube, or uniform on the L2 sphere's
+    directions with radius drawn so points are uniform in the ball."""
+    if norm == "linf":
+        return tf.random.uniform(shape, -epsilon, epsilon, seed=seed)
+    direction = tf.random.normal(shape, seed=seed)
+    direction = direction / tf.maximum(_per_example_l2(direction), _TINY)
+    dims = tf.cast(tf.reduce_prod(shape[1:]), tf.float32)
+    radius_shape = [shape[0]] + [1] * (len(shape) - 1)
+    radius = epsilon * tf.pow(tf.random.uniform(radius_shape, seed=seed), 1.0 / dims)
+    return direction * radius
+
+
+def random_noise(
+    images: tf.Tensor, epsilon: float, norm: str, seed: Optional[int] = None
+) -> tf.Tensor:
+    """The random-noise control: a random corner of the L-infinity cube (each pixel moved by
+    exactly +-epsilon), or a random direction of L2 length epsilon; then pixel clipping.
+    At full epsilon the noise is as large as the attack's, so a model hurt more by it than
+    by the attack has gradients that do not point where its errors are (gradient masking).
+    """
+    if norm == "linf":
+        signs = tf.sign(tf.random.uniform(tf.shape(images), -1.0, 1.0, seed=seed))
+        return _clip_pixels(images + epsilon * signs)
+    direction = tf.random.normal(tf.shape(images), seed=seed)
+    return _clip_pixels(images + epsilon * steepest_direction(direction, "l2"))
+
+
+def pgd(
+    logits_fn: LogitsFn,
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    epsilon: float,
+    norm: str,
+    steps: int,
+    step_size: float,
+    random_start: bool = False,
+    seed: Optional[int] = None,
+) -> tf.Tensor:
+    """Projected gradient descent (Madry et al.): ``steps`` ascent steps, each projected back
+    onto the epsilon ball and the pixel range."""
+    adversarial = images
+    if random_start:
+        adversarial = _clip_pixels(images + random_in_ball(tf.shape(images), epsilon, norm, seed))
+    for _ in range(steps):
+        gradient = loss_gradient(logits_fn, adversarial, labels)
+        stepped = adversarial + step_size * steepest_direction(gradient, norm)
+        adversarial = _clip_pixels(images + project(stepped - images, epsilon, norm))
+    return adversarial
+
+
+def run_attack(
+    config: AttackConfig,
+    logits_fn: LogitsFn,
+    images: tf.Tensor,
+    labels: tf.Tensor,
+    seed: Optional[int] = None,
+) -> tf.Tensor:
+    """Runs the attack that ``config`` names."""
+    if config.method == "fgsm":
+        return fgsm(logits_fn, images, labels, config.epsilon, config.norm)
+    return pgd(
+        logits_fn,
+        images,
+        labels,
+        config.epsilon,
+        config.norm,
+        config.steps,
+        config.effective_step_size,
+        config.random_start,
+        seed,
+    )
+
+
+def compile_attack(
+    config: AttackConfig,
+    logits_fn: LogitsFn,
+    seed: Optional[int] = None,
+    image_shape: Optional[Sequence[int]] = None,
+):
+    """``run_attack`` as one traced ``tf.function(images, labels)``, built once and reused
+    for every batch (the PGD loop unrolls at trace time). With ``image_shape`` the trace
+    takes any batch size, so a short last batch does not trigger a second trace."""
+    signature = None
+    if image_shape is not None:
+        signature = [
+            tf.TensorSpec([None, *image_shape], tf.float32),
+            tf.TensorSpec([None], tf.int64),
+        ]
+
+    @tf.function(input_signature=signature, reduce_retracing=True)
+    def attack(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
+        return run_attack(config, logits_fn, images, labels, seed)
+
+    return attack
+
+
+def perturbation_norm(adversarial: tf.Tensor, images: tf.Tensor, norm: str) -> tf.Tensor:
+    """Per-example size of the perturbation actually applied, in the attack's norm."""
+    delta = tf.reshape(adversarial - images, [tf.shape(images)[0], -1])
+    if norm == "linf":
+        return tf.reduce_max(tf.abs(delta), axis=1)
+    return tf.norm(delta, axis=1)

@@ -1,0 +1,236 @@
+"""The robustness evaluation as a Beam pipeline: it scales like the rest of TFX.
+
+Serialized transformed examples are batched; each worker loads the SavedModels once
+(``DoFn.setup``), runs the clean pass, every attack and its random-noise control on each
+batch, and emits mergeable counts. Counts are summed per model, so memory does not grow with
+the split. The same code runs on the DirectRunner, Dataflow, Flink or Spark through the Beam
+args the pipeline gives.
+"""
+
+import json
+import logging
+import os
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import apache_beam as beam
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base import keys
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.serialization import to_dict
+from robustfx.base.training_config import AdversarialConfig
+from robustfx.robustness import metrics as robustness_metrics
+from robustfx.robustness.saved_models import ModelSignatureError, load_logits_fn
+
+
+class _ModelUnderAttack:
+    """One loaded model with its attacks, each fused with its measurements into one traced
+    function: attack, predictions under attack, the noise control and the applied norms."""
+
+    def __init__(self, model_dir: str, attacks: Sequence[AttackConfig], seed: int):
+        import tensorflow as tf
+
+        from robustfx.robustness import attacks as attack_lib
+
+        self.logits_fn, self.image_shape = load_logits_fn(model_dir)
+        signature = [
+            tf.TensorSpec([None, *self.image_shape], tf.float32),
+            tf.TensorSpec([None], tf.int64),
+        ]
+
+        def predict(x):
+            return tf.argmax(self.logits_fn(x), axis=-1)
+
+        def measured(attack: AttackConfig):
+            @tf.function(input_signature=signature)
+            def run(images, labels):
+                adversarial = attack_lib.run_attack(attack, self.logits_fn, images, labels, seed)
+                noisy = attack_lib.random_noise(images, attack.epsilon, attack.norm, seed)
+                return {
+                    "predictions": predict(adversarial),
+                    "noise_predictions": predict(noisy),
+                    "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
+                }
+
+            return run
+
+        self._attacks = {attack.name: measured(attack) for attack in attacks}
+        self._predict = tf.function(predict, input_signature=signature[:1])
+
+    def count(
+        self, images, labels, num_classes: int, transfer_images=None
+    ) -> robustness_metrics.RobustnessCounts:
+        attacked = {
+            name: {key: value.numpy() for key, value in run(images, labels).items()}
+            for name, run in self._attacks.items()
+        }
+        transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
+        return robustness_metrics.count_batch(
+            labels.numpy(), self._predict(images).numpy(), attacked, num_classes, transfer
+        )
+
+
+class AttackBatchesFn(beam.DoFn):
+    """Batches of serialized examples in; ``(model_role, counts_dict)`` pairs out."""
+
+    def __init__(
+        self,
+        model_dirs: Mapping[str, str],
+        attacks: Sequence[AttackConfig],
+        num_classes: int,
+        seed: int,
+        raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+        expected_examples: Optional[int] = None,
+        reference_model_dir: Optional[str] = None,
+        transfer: Optional[AdversarialConfig] = None,
+    ):
+        self._model_dirs = dict(model_dirs)
+        self._reference_dir = reference_model_dir
+        self._transfer_dict = to_dict(transfer) if transfer else None
+        self._crafter = None
+        self._attack_dicts = [to_dict(attack) for attack in attacks]
+        self._num_classes = num_classes
+        self._seed = seed
+        self._raw_image_shape = list(raw_image_shape) if raw_image_shape else None
+        self._expected = expected_examples
+        self._models: Dict[str, _ModelUnderAttack] = {}
+        self._seen = 0
+
+    def setup(self) -> None:
+        import tensorflow as tf
+
+        tf.random.set_seed(self._seed)
+        attacks = [AttackConfig(**attack) for attack in self._attack_dicts]
+        self._models = {
+            role: _ModelUnderAttack(model_dir, attacks, self._seed)
+            for role, model_dir in self._model_dirs.items()
+        }
+        if self._reference_dir:
+            from robustfx.robustness.transfer import TransferCrafter, keras_view
+
+            reference_fn, reference_shape = load_logits_fn(self._reference_dir)
+            self._crafter = TransferCrafter(
+                keras_view(reference_fn, reference_shape),
+                AdversarialConfig(**self._transfer_dict),
+            )
+        shapes = {role: model.image_shape for role, model in self._models.items()}
+        if len(set(shapes.values())) > 1:
+            raise ModelSignatureError(f"models take different image shapes: {shapes}")
+        self._model_shape = next(iter(shapes.values()))
+        image_feature = (
+            tf.io.FixedLenFeature([], tf.string)
+            if self._raw_image_shape
+            else tf.io.FixedLenFeature(self._model_shape, tf.float32)
+        )
+        self._feature_spec = {
+            keys.IMAGE_KEY: image_feature,
+            keys.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+        }
+
+    def _images(self, parsed):
+        if not self._raw_image_shape:
+            return parsed[keys.IMAGE_KEY]
+        from robustfx.trainer.preprocessing import decode_images
+
+        # Raw TFDS records: decode exactly as Transform does, resized to the model's input.
+        height, width, _ = self._model_shape
+        resize = None if list(self._raw_image_shape[:2]) == [height, width] else [height, width]
+        return decode_images(parsed[keys.IMAGE_KEY], self._raw_image_shape, resize)
+
+    def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
+        import tensorflow as tf
+
+        parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
+        images, labels = self._images(parsed), parsed[keys.LABEL_KEY]
+        transfer_images = self._crafter(images, labels) if self._crafter else None
+        for role, model in self._models.items():
+            counts = model.count(images, labels, self._num_classes, transfer_images)
+            yield role, robustness_metrics.counts_to_dict(counts)
+        self._seen += len(serialized)
+        total = f"/{self._expected}" if self._expected else ""
+        logging.info("robustness evaluation: %d%s examples attacked", self._seen, total)
+
+
+def _merge_count_dicts(parts: Iterable[dict]) -> dict:
+    merged = robustness_metrics.merge(robustness_metrics.counts_from_dict(p) for p in parts)
+    return robustness_metrics.counts_to_dict(merged)
+
+
+def evaluate_models(
+    pipeline: beam.Pipeline,
+    example_files: str,
+    model_dirs: Mapping[str, str],
+    attacks: Sequence[AttackConfig],
+    num_classes: int,
+    batch_size: int,
+    output_path: str,
+    seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_examples: Optional[int] = None,
+    reference_model_dir: Optional[str] = None,
+    transfer: Optional[AdversarialConfig] = None,
+) -> None:
+    """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
+    ``output_path`` (a file prefix) when the pipeline runs.
+
+    Args:
+      raw_image_shape: set when ``example_files`` are raw TFDS records (encoded images) of
+        this (height, width, channels); None for Transform's transformed examples.
+      expected_examples: the split's size, for progress lines.
+      reference_model_dir: a model to craft the write-ups' transfer examples against.
+      transfer: the NSL settings of that protocol.
+    """
+    _ = (
+        pipeline
+        | "ReadExamples" >> beam.io.ReadFromTFRecord(example_files)
+        | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
+        | "Attack"
+        >> beam.ParDo(
+            AttackBatchesFn(
+                model_dirs,
+                attacks,
+                num_classes,
+                seed,
+                raw_image_shape,
+                expected_examples,
+                reference_model_dir,
+                transfer,
+            )
+        )
+        | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)
+        | "ToJson" >> beam.Map(lambda kv: json.dumps({"role": kv[0], "counts": kv[1]}))
+        | "Write" >> beam.io.WriteToText(output_path, shard_name_template="")
+    )
+
+
+def read_counts(output_path: str) -> Dict[str, robustness_metrics.RobustnessCounts]:
+    """Reads what ``evaluate_models`` wrote."""
+    counts = {}
+    if os.path.exists(output_path):
+        with open(output_path) as f:
+            for line in f:
+                record = json.loads(line)
+                counts[record["role"]] = robustness_metrics.counts_from_dict(record["counts"])
+    return counts
+
+
+def finalize(
+    counts: Mapping[str, robustness_metrics.RobustnessCounts],
+    roles: Sequence[str],
+    class_names: Sequence[str],
+) -> Dict[str, dict]:
+    """Metrics per role; fails clearly when the split yielded no examples."""
+    missing = [role for role in roles if role not in counts]
+    if missing:
+        raise ValueError("the evaluated split is empty: no examples were read")
+    return {role: robustness_metrics.to_metrics(counts[role], list(class_names)) for role in roles}
+
+
+def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
+    """Flat headline numbers per model, e.g. for artifact properties."""
+    flat = {}
+    for role, values in metrics.items():
+        flat[f"{role}_clean_accuracy"] = values["clean_accuracy"]
+        for name, attack in values["attacks"].items():
+            flat[f"{role}_robust_accuracy_{name}"] = attack["robust_accuracy"]
+    return flat

@@ -1,0 +1,105 @@
+"""``evaluate``: the robustness evaluation as one typed call, shared by the pipeline's
+RobustnessEvaluator and the CI gate.
+
+It attacks the candidate (and the production baseline) on serialized examples in a Beam
+pipeline, reads the merged counts back, and applies the blessing rules.
+"""
+
+import dataclasses
+import os
+import tempfile
+from typing import Any, Dict, List, Optional, Sequence
+
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.robustness import beam_evaluation, saved_models
+from robustfx.robustness import rules as blessing_rules
+
+CANDIDATE, BASELINE = "candidate", "baseline"
+
+
+@dataclasses.dataclass
+class EvaluationResult:
+    """What one evaluation found, as plain data."""
+
+    metrics: Dict[str, dict]  # role ('candidate', 'baseline') -> metrics
+    rules: List[blessing_rules.RuleResult]
+    blessed: bool
+    suite: List[str]  # the configured attacks; metrics also hold their epsilon sweeps
+
+    @property
+    def reasons(self) -> List[str]:
+        """Why the model was not blessed; empty when it was."""
+        return blessing_rules.failure_reasons(self.rules)
+
+    def to_dict(self) -> dict:
+        return {
+            "suite": self.suite,
+            "blessed": self.blessed,
+            "reasons": self.reasons,
+            "rules": [rule.to_dict() for rule in self.rules],
+            "metrics": self.metrics,
+        }
+
+
+def evaluate(
+    make_pipeline: Any,
+    example_files: str,
+    model_dir: str,
+    config: EvaluationConfig,
+    class_names: Sequence[str],
+    baseline_model_dir: Optional[str] = None,
+    tfma_blessed: Optional[bool] = None,
+    seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_examples: Optional[int] = None,
+    reference_model_dir: Optional[str] = None,
+) -> EvaluationResult:
+    """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
+
+    Args:
+      make_pipeline: returns a fresh ``beam.Pipeline`` (with the pipeline's Beam args).
+      example_files: glob of serialized transformed examples.
+      model_dir: the candidate SavedModel.
+      config: attacks, thresholds and batch size.
+      class_names: from the dataset metadata.
+      baseline_model_dir: the blessed baseline SavedModel, if there is one.
+      tfma_blessed: the TFMA Evaluator's verdict, if it ran.
+      seed: seeds random starts and the noise control.
+      raw_image_shape: set when the examples are raw TFDS records (see
+        ``beam_evaluation.evaluate_models``).
+      expected_examples: the number of examples, for progress lines.
+      reference_model_dir: when set, also run the write-ups' transfer protocol: examples
+        crafted against this model, reported apart as ``transfer_accuracy``.
+    """
+    model_dirs = {CANDIDATE: model_dir}
+    if baseline_model_dir:
+        model_dirs[BASELINE] = baseline_model_dir
+    # Fail fast, before Beam starts, when a model lacks the attack signature.
+    for directory in [*model_dirs.values(), reference_model_dir]:
+        if directory:
+            saved_models.check_signature(directory)
+    with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
+        output_path = os.path.join(scratch, "counts.jsonl")
+        with make_pipeline() as pipeline:
+            beam_evaluation.evaluate_models(
+                pipeline,
+                example_files,
+                model_dirs,
+                config.all_attacks(),
+                len(class_names),
+                config.batch_size,
+                output_path,
+                seed,
+                raw_image_shape,
+                expected_examples,
+                reference_model_dir,
+                config.transfer_config(),
+            )
+        counts = beam_evaluation.read_counts(output_path)
+    metrics = beam_evaluation.finalize(counts, list(model_dirs), class_names)
+    rules = blessing_rules.evaluate_rules(
+        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed
+    )
+    return EvaluationResult(
+        metrics, rules, blessing_rules.is_blessed(rules), [a.name for a in config.attacks]
+    )

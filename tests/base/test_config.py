@@ -1,0 +1,98 @@
+"""Config validation: bad values fail at construction, naming the field and the range."""
+
+import pytest
+
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
+from robustfx.base.run_config import DataConfig, RunConfig
+from robustfx.base.serialization import from_dict, to_dict
+from robustfx.base.training_config import AdversarialConfig, TrainingConfig
+from robustfx.base.validation import ConfigError
+
+
+def test_defaults_are_the_nsl_tutorial_settings():
+    config = RunConfig()
+    assert config.model.conv_filters == (32, 64, 64)
+    assert config.adversarial.multiplier == 0.2
+    assert config.adversarial.adv_step_size == 0.2
+    assert config.adversarial.adv_grad_norm == "linf"
+    assert config.training.epochs == 5 and config.training.batch_size == 32
+
+
+def test_round_trip_through_json_dict_is_exact():
+    config = RunConfig(
+        evaluation=EvaluationConfig(
+            attacks=(AttackConfig(), AttackConfig.from_name("pgd10_l2_1.5")),
+            thresholds=ThresholdConfig(min_robust_accuracy={"pgd10_l2_1.5": 0.3}),
+        ),
+        data=DataConfig(dataset="beans", data_dir="/data", resize=(64, 64)),
+    )
+    assert from_dict(RunConfig, to_dict(config)) == config
+
+
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("fgsm_linf_0.2", AttackConfig("fgsm", "linf", 0.2, 1)),
+        ("pgd20_linf_0.2", AttackConfig("pgd", "linf", 0.2, 20)),
+        ("pgd20_l2_1.5", AttackConfig("pgd", "l2", 1.5, 20)),
+    ],
+)
+def test_attack_names_parse_and_print_back(name, expected):
+    assert AttackConfig.from_name(name) == expected
+    assert expected.name == name
+
+
+@pytest.mark.parametrize(
+    "build, field",
+    [
+        (lambda: AttackConfig(epsilon=-0.1), "epsilon=-0.1"),
+        (lambda: AttackConfig(method="pgd", steps=0), "steps=0"),
+        (lambda: AttackConfig(norm="l3"), "'l3' is not a known norm"),
+        (lambda: AttackConfig(method="cw"), "method='cw' is unknown"),
+        (lambda: AttackConfig(norm="linf", epsilon=1.5), "epsilon=1.5"),
+        (lambda: AttackConfig.from_name("deepfool_linf_0.1"), "is unknown"),
+        (lambda: AttackConfig.from_name("fgsm_linf_-0.1"), "is unknown"),
+        (lambda: AdversarialConfig(adv_step_size=-1.0), "adv_step_size=-1.0"),
+        (lambda: AdversarialConfig(adv_grad_norm="l1"), "'l1' is not a known norm"),
+        (lambda: AdversarialConfig(pgd_iterations=0), "pgd_iterations=0"),
+        (lambda: TrainingConfig(batch_size=0), "batch_size=0"),
+        (lambda: TrainingConfig(epochs=-1), "epochs=-1"),
+        (lambda: TrainingConfig(accelerator="fpga"), "accelerator='fpga'"),
+        (lambda: ThresholdConfig(min_clean_accuracy=1.5), "min_clean_accuracy=1.5"),
+        (lambda: ThresholdConfig(max_clean_drop=-0.1), "max_clean_drop=-0.1"),
+        (
+            lambda: ThresholdConfig(min_robust_accuracy={"fgsm_linf_0.2": 2.0}),
+            "min_robust_accuracy[fgsm_linf_0.2]=2.0",
+        ),
+        (lambda: DataConfig(dataset="Not A Name"), "is not a TFDS dataset name"),
+        (lambda: DataConfig(resize=(0, 10)), "resize side=0"),
+    ],
+)
+def test_bad_values_name_the_field(build, field):
+    with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("(", r"\(")):
+        build()
+
+
+def test_fgsm_with_several_steps_is_rejected():
+    with pytest.raises(ConfigError, match="FGSM takes exactly 1 step"):
+        AttackConfig(method="fgsm", steps=3)
+
+
+def test_norm_aliases_are_canonical():
+    assert AdversarialConfig(adv_grad_norm="infinity").adv_grad_norm == "linf"
+    assert AttackConfig(norm="inf").norm == "linf"
+
+
+def test_pgd_default_step_size_follows_madry():
+    attack = AttackConfig.from_name("pgd10_linf_0.2")
+    assert attack.effective_step_size == pytest.approx(0.05)
+    assert AttackConfig().effective_step_size == 0.2
+
+
+def test_an_attack_named_by_a_threshold_joins_the_suite():
+    config = EvaluationConfig(
+        attacks=(AttackConfig(epsilon=0.1),),
+        thresholds=ThresholdConfig(min_robust_accuracy={"pgd20_linf_0.2": 0.5}),
+    )
+    assert [attack.name for attack in config.attacks] == ["fgsm_linf_0.1", "pgd20_linf_0.2"]

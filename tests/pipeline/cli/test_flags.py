@@ -1,0 +1,109 @@
+"""Every setting has one home: the flags are generated from the configs, so parsing no flags
+gives exactly the configs' defaults, for every command."""
+
+import dataclasses
+
+import pytest
+
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.gate_config import GateConfig
+from robustfx.base.presets import with_preset
+from robustfx.base.run_config import DataConfig, RunConfig
+from robustfx.base.settings import FLAG
+from robustfx.base.validation import ConfigError
+from robustfx.kubeflow.config import KubeflowConfig, ScheduleConfig
+from robustfx.pipeline.cli import commands
+from robustfx.pipeline.cli.flags import config_from_args
+from robustfx.pipeline.cli.main import build_parser
+
+
+def _parse(*argv, preset=None):
+    return build_parser(preset).parse_args(list(argv))
+
+
+@pytest.mark.parametrize(
+    "argv, build, expected",
+    [
+        (["run"], commands.run_config, RunConfig()),
+        (["compare"], commands.run_config, RunConfig(experiment="compare")),
+        (["gate"], commands.gate_config, GateConfig()),
+        (["kfp", "compile", "--output", "x.json"], commands.run_config, RunConfig()),
+        (
+            ["kfp", "compile", "--output", "x.json"],
+            lambda args: config_from_args(KubeflowConfig, args),
+            KubeflowConfig(),
+        ),
+        (
+            ["kfp", "schedule", "--spec", "x.json", "--host", "http://kfp"],
+            lambda args: config_from_args(ScheduleConfig, args),
+            ScheduleConfig(host="http://kfp"),
+        ),
+        (
+            ["data", "prepare"],
+            lambda args: config_from_args(DataConfig, args, skip=("dataset", "resize")),
+            DataConfig(),
+        ),
+    ],
+)
+def test_no_flags_give_the_config_defaults(monkeypatch, argv, build, expected):
+    for variable in ("KF_PIPELINES_NAMESPACE", "KF_PIPELINES_TOKEN"):
+        monkeypatch.delenv(variable, raising=False)
+    assert build(_parse(*argv)) == expected
+
+
+def test_a_preset_is_the_default_that_flags_override():
+    args = _parse("run", "--preset", "mnist", "--epochs", "2", preset="mnist")
+    expected = with_preset(RunConfig(), "mnist")
+    expected = dataclasses.replace(
+        expected, training=dataclasses.replace(expected.training, epochs=2)
+    )
+    assert commands.run_config(args) == expected
+
+
+def _flagged(cls, prefix=""):
+    for field in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(field.type) or field.name in ("data", "evaluation"):
+            continue
+        if field.metadata.get(FLAG):
+            yield field
+
+
+def test_every_flagged_setting_of_run_is_on_the_command_line(capsys):
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["run", "--help"])
+    text = capsys.readouterr().out
+    for cls in (RunConfig, DataConfig, EvaluationConfig):
+        for field in _flagged(cls):
+            flag = field.metadata[FLAG]
+            assert flag in text or f"--no-{flag[2:]}" in text, field.name
+
+
+def test_one_threshold_syntax_merges_with_the_defaults():
+    for command in (["run"], ["compare"]):
+        args = _parse(*command, "--threshold", "clean=0.5", "--threshold", "pgd20_linf_0.2=0.4")
+        thresholds = commands.run_config(args).evaluation.thresholds
+        assert thresholds.min_clean_accuracy == 0.5
+        assert thresholds.min_robust_accuracy == {"fgsm_linf_0.2": 0.7, "pgd20_linf_0.2": 0.4}
+    gate = commands.gate_config(_parse("gate", "--threshold", "pgd20_linf_0.2=0.4"))
+    assert "pgd20_linf_0.2" in [attack.name for attack in gate.evaluation.attacks]
+    assert gate.evaluation.thresholds.min_robust_accuracy["fgsm_linf_0.2"] == 0.7
+
+
+def test_a_replaced_suite_keeps_the_default_thresholds_attacks():
+    args = _parse("run", "--attack", "pgd20_linf_0.2")
+    names = [attack.name for attack in commands.run_config(args).evaluation.attacks]
+    assert names == ["pgd20_linf_0.2", "fgsm_linf_0.2"]
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["run", "--threshold", "clean"], "--threshold 'clean' is not NAME=VALUE"),
+        (["run", "--conv-filters", "a,b"], "--conv-filters 'a,b' is invalid"),
+        (["run", "--resize", "12"], "--resize '12' is invalid"),
+        (["run", "--epochs", "two"], "--epochs 'two' is invalid"),
+    ],
+)
+def test_unparsable_values_name_the_flag(argv, message):
+    with pytest.raises(ConfigError, match=message):
+        commands.run_config(_parse(*argv))

@@ -1,0 +1,60 @@
+"""Dataset metadata comes from TFDS files, for any image shape; missing data is explained."""
+
+import numpy as np
+import pytest
+
+from robustfx.pipeline.data import prepare_data
+from robustfx.pipeline.data.datasets import DatasetError, locate_dataset
+
+
+def test_mnist_5k_split_is_deterministic_and_disjoint(mnist_arrays):
+    images, labels = prepare_data.load_mnist_5k()
+    assert images.shape == (5000, 28, 28, 1) and images.dtype == np.uint8
+    again = prepare_data.split_mnist_5k(images, labels)
+    for split in ("train", "test"):
+        np.testing.assert_array_equal(again[split][1], mnist_arrays[split][1])
+    assert len(again["train"][1]) == 4000 and len(again["test"][1]) == 1000
+    assert set(np.unique(again["test"][1])) == set(range(10))
+    # Disjoint: no digit of the test split is also in the train split.
+    train = {image.tobytes() for image in again["train"][0]}
+    assert not any(image.tobytes() in train for image in again["test"][0])
+
+
+def test_metadata_is_read_from_tfds_files(small_mnist):
+    data_dir, _ = small_mnist
+    info = locate_dataset("mnist_5k", data_dir)
+    assert info.image_shape == (28, 28, 1)
+    assert info.num_classes == 10
+    assert info.splits == {"train": 800, "test": 200}
+    assert info.validation_split == "test"
+
+
+def test_rgb_jpeg_dataset_with_three_splits(tmp_path, rng):
+    splits = {
+        split: (rng.randint(0, 255, size=(4, 10, 12, 3)).astype(np.uint8), np.array([0, 1, 2, 1]))
+        for split in ("train", "validation", "test")
+    }
+    prepare_data.write_image_dataset(
+        "leafy", "2.1.0", splits, ["a", "b", "c"], str(tmp_path), encoding_format="jpeg"
+    )
+    info = locate_dataset("leafy", str(tmp_path))
+    assert info.image_shape == (10, 12, 3)
+    assert info.class_names == ("a", "b", "c")
+    assert info.image_format == "jpeg"
+    assert info.validation_split == "validation"
+    assert info.split_pattern("test") == "leafy-test.tfrecord*"
+
+
+def test_not_prepared_tfds_dataset_says_how_to_prepare_it(tmp_path):
+    with pytest.raises(DatasetError, match=r"tfds build beans --data_dir"):
+        locate_dataset("beans", str(tmp_path))
+
+
+def test_not_prepared_default_points_at_data_prepare(tmp_path):
+    with pytest.raises(DatasetError, match=r"robustfx data prepare"):
+        locate_dataset("mnist_5k", str(tmp_path))
+
+
+def test_unknown_dataset(tmp_path):
+    with pytest.raises(DatasetError, match="unknown"):
+        locate_dataset("definitely_not_a_dataset", str(tmp_path))

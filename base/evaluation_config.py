@@ -1,17 +1,26 @@
-"""Configs of the RobustnessEvaluator: the attack suite, how it is run, and the blessing
-thresholds."""
+"""Configs of the RobustnessEvaluator: the threat model, the attack suite, how it is run,
+and the blessing thresholds."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import ClassVar, Mapping, Tuple
 
-from robustfx.base.attack_config import AttackConfig
+from robustfx.base.attack_config import MAX_EPSILON, AttackConfig
 from robustfx.base.settings import float_list, setting
+from robustfx.base.suites import SUITES, suite_attacks
 from robustfx.base.training_config import AdversarialConfig
-from robustfx.base.validation import canonical_norm, check_float, check_fraction, check_int, require
+from robustfx.base.validation import (
+    NORMS,
+    canonical_norm,
+    check_float,
+    check_fraction,
+    check_int,
+    require,
+)
 
 THRESHOLD_FLAG = "--threshold"
+CUSTOM_SUITE = "custom"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -20,9 +29,11 @@ class ThresholdConfig:
 
     Attributes:
       min_clean_accuracy: absolute floor on clean accuracy.
-      min_robust_accuracy: absolute floor per attack name; attacks not named are reported only.
+      min_worst_case_accuracy: absolute floor on the worst-case robust accuracy: an example
+        counts only if it survives every attack of the suite.
+      min_robust_accuracy: extra floors per attack name (an attack named here always runs).
       max_clean_drop: largest allowed drop in clean accuracy against the blessed baseline.
-      max_robust_drop: largest allowed drop in each gated attack's accuracy against the baseline.
+      max_robust_drop: largest allowed drop in worst-case robust accuracy against it.
     """
 
     CLI_GROUP: ClassVar[str] = "blessing thresholds"
@@ -31,13 +42,19 @@ class ThresholdConfig:
         0.9,
         flag=THRESHOLD_FLAG,
         assign="clean",
-        help="Floor on clean accuracy (TFMA and robustness): clean=VALUE.",
+        help="Floors: clean=VALUE on clean accuracy (TFMA and robustness),",
+    )
+    min_worst_case_accuracy: float = setting(
+        0.7,
+        flag=THRESHOLD_FLAG,
+        assign="worst_case",
+        help="worst_case=VALUE on the worst case over the suite,",
     )
     min_robust_accuracy: Mapping[str, float] = setting(
         flag=THRESHOLD_FLAG,
         assign="*",
-        default_factory=lambda: {"fgsm_linf_0.2": 0.7},
-        help="Floor on the robust accuracy of an attack of the suite: ATTACK=VALUE. Given "
+        default_factory=dict,
+        help="ATTACK=VALUE on one attack's accuracy (the attack joins the evaluation). Given "
         "floors are merged with the defaults.",
     )
     max_clean_drop: float = setting(
@@ -48,11 +65,12 @@ class ThresholdConfig:
     max_robust_drop: float = setting(
         0.02,
         flag="--max-robust-drop",
-        help="Largest allowed robust-accuracy drop against the production baseline.",
+        help="Largest allowed worst-case robust-accuracy drop against the production baseline.",
     )
 
     def __post_init__(self) -> None:
         check_fraction("threshold min_clean_accuracy", self.min_clean_accuracy)
+        check_fraction("threshold min_worst_case_accuracy", self.min_worst_case_accuracy)
         for name, value in self.min_robust_accuracy.items():
             AttackConfig.from_name(name)
             check_fraction(f"threshold min_robust_accuracy[{name}]", value)
@@ -67,31 +85,37 @@ class EvaluationConfig:
 
     CLI_GROUP: ClassVar[str] = "robustness evaluation"
 
+    suite: str = setting(
+        "quick",
+        flag="--suite",
+        choices=tuple(SUITES),
+        help="Attack cascade the blessing judges: quick (every run) or standard "
+        "(AutoAttack-equivalent: releases and the CI gate).",
+    )
+    norm: str = setting("linf", flag="--norm", choices=NORMS, help="Threat model: the norm.")
+    epsilon: float = setting(0.2, flag="--epsilon", help="Threat model: the radius.")
     attacks: Tuple[AttackConfig, ...] = setting(
+        (),
         flag="--attack",
         repeat=True,
         parse=AttackConfig.from_name,
         metavar="NAME",
-        default_factory=lambda: (
-            AttackConfig(),
-            AttackConfig(method="pgd", norm="linf", epsilon=0.2, steps=10),
-        ),
-        help="Attack of the suite, repeatable: fgsm_<linf|l2>_<eps> or "
-        "pgd<steps>_<linf|l2>_<eps>. Giving any replaces the default suite; an attack named "
-        "by a threshold always joins it.",
+        help="Replace the suite's cascade with these attacks, in order, repeatable, e.g. "
+        "apgdce100_linf_0.2, apgdt100-t9_linf_0.2, square5000_linf_0.2, pgd20-rs_linf_0.2.",
     )
     thresholds: ThresholdConfig = setting(
         default_factory=ThresholdConfig, help="The blessing thresholds."
     )
     batch_size: int = setting(128, flag="--eval-batch-size", help="Examples per attack batch.")
     split: str = setting(
-        "test", flag="--eval-split", help="TFDS split to attack (never the split trained on)."
+        "test", flag="--eval-split", help="TFDS split to attack (never the train split)."
     )
     epsilon_sweep: Tuple[float, ...] = setting(
         (0.25, 0.5, 0.75),
         flag="--epsilon-sweep",
         parse=float_list,
-        help="Fractions of each attack's epsilon also evaluated, for the robustness curves.",
+        help="Fractions of epsilon at which the suite's first attack also runs: the "
+        "robustness curves and the monotonicity check.",
     )
     report_examples: int = setting(
         8, flag="--report-examples", help="Examples shown in the report's image grids."
@@ -104,19 +128,21 @@ class EvaluationConfig:
     transfer_norm: str = setting("linf", help="Norm of the write-ups' transfer protocol.")
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "norm", canonical_norm("evaluation norm", self.norm))
+        check_float("evaluation epsilon", self.epsilon, 0.0, MAX_EPSILON[self.norm])
+        require(
+            self.suite in SUITES,
+            f"evaluation suite={self.suite!r} is unknown: use one of {', '.join(SUITES)}",
+        )
         object.__setattr__(self, "attacks", tuple(self.attacks))
-        require(len(self.attacks) >= 1, "evaluation attacks is empty: give at least one attack")
         names = [attack.name for attack in self.attacks]
         require(len(set(names)) == len(names), f"evaluation attacks repeat a name: {names}")
-        # A threshold on an attack runs that attack: floors never silently gate nothing.
-        joined = [
-            AttackConfig.from_name(gated)
-            for gated in self.thresholds.min_robust_accuracy
-            if gated not in names
-        ]
-        object.__setattr__(self, "attacks", self.attacks + tuple(joined))
         check_int("evaluation batch_size", self.batch_size, 1)
         require(bool(self.split), "evaluation split is empty: name a TFDS split such as test")
+        require(
+            self.split != "train",
+            "evaluation split='train' is invalid: the gate never judges the split trained on",
+        )
         object.__setattr__(self, "epsilon_sweep", tuple(self.epsilon_sweep))
         for fraction in self.epsilon_sweep:
             check_float("evaluation epsilon_sweep[]", fraction, 0.0, 1.0)
@@ -126,17 +152,35 @@ class EvaluationConfig:
             self, "transfer_norm", canonical_norm("evaluation transfer_norm", self.transfer_norm)
         )
 
+    @property
+    def suite_name(self) -> str:
+        return CUSTOM_SUITE if self.attacks else self.suite
+
+    def cascade(self) -> Tuple[AttackConfig, ...]:
+        """The attacks the worst case is judged over, in the order they run."""
+        return self.attacks or suite_attacks(self.suite, self.epsilon, self.norm)
+
+    def references(self) -> Tuple[AttackConfig, ...]:
+        """Attacks run on every example and reported on their own: FGSM at the threat model
+        (the single-step reference of the validity check) and any attack a threshold names.
+        They count in the worst case too."""
+        fgsm = AttackConfig(method="fgsm", norm=self.norm, epsilon=self.epsilon)
+        named = [AttackConfig.from_name(name) for name in self.thresholds.min_robust_accuracy]
+        cascade = {attack.name for attack in self.cascade()}
+        unique = {a.name: a for a in [fgsm, *named] if a.name not in cascade}
+        return tuple(unique.values())
+
+    def sweep(self) -> Tuple[AttackConfig, ...]:
+        """The first gradient attack of the cascade at each fraction of its epsilon, plus a
+        very large epsilon (L-infinity 1; L2 the largest allowed), for the validity checks."""
+        first = next((a for a in self.cascade() if a.uses_gradients), self.cascade()[0])
+        radii = [first.epsilon * fraction for fraction in self.epsilon_sweep]
+        radii.append(MAX_EPSILON[first.norm])
+        unique = {first.at_epsilon(r).name: first.at_epsilon(r) for r in radii if r > 0}
+        return tuple(a for name, a in unique.items() if name != first.name)
+
     def transfer_config(self) -> AdversarialConfig:
         """The NSL config of the transfer protocol."""
         return AdversarialConfig(
             adv_step_size=self.transfer_step_size, adv_grad_norm=self.transfer_norm
         )
-
-    def all_attacks(self) -> Tuple[AttackConfig, ...]:
-        """The suite plus its epsilon sweep, without repeats, suite first."""
-        seen = {attack.name: attack for attack in self.attacks}
-        for attack in self.attacks:
-            for fraction in self.epsilon_sweep:
-                swept = dataclasses.replace(attack, epsilon=round(attack.epsilon * fraction, 6))
-                seen.setdefault(swept.name, swept)
-        return tuple(seen.values())

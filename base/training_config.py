@@ -79,6 +79,12 @@ class AdversarialConfig:
         parse=float,
         help="PGD training projection radius (default: unbounded, as in NSL).",
     )
+    random_init: bool = setting(
+        False,
+        flag="--adv-random-init",
+        help="Start each training perturbation from a random point in the ball (Wong et al. "
+        "2020); needs --pgd-epsilon.",
+    )
     # Measured on mnist_5k: clipping trades FGSM accuracy (84.9% -> 78.7%) for PGD accuracy
     # (39.1% -> 42.2%) with the tutorial's settings.
     clip_to_pixel_range: bool = setting(
@@ -97,6 +103,11 @@ class AdversarialConfig:
         check_int("adversarial pgd_iterations", self.pgd_iterations, 1)
         if self.pgd_epsilon is not None:
             check_float("adversarial pgd_epsilon", self.pgd_epsilon, 0.0)
+        require(
+            not self.random_init or self.pgd_epsilon is not None,
+            "adversarial random_init needs pgd_epsilon: a random start is drawn inside that "
+            "ball (give --pgd-epsilon)",
+        )
 
 
 ACCELERATORS = ("auto", "cpu", "gpu", "tpu")

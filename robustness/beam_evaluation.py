@@ -9,65 +9,17 @@ args the pipeline gives.
 
 import json
 import logging
-import os
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import apache_beam as beam
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.base import keys
-from robustfx.base.attack_config import AttackConfig
 from robustfx.base.serialization import to_dict
 from robustfx.base.training_config import AdversarialConfig
 from robustfx.robustness import metrics as robustness_metrics
+from robustfx.robustness.model_under_attack import AttackPlan, ModelUnderAttack, robust_accuracies
 from robustfx.robustness.saved_models import ModelSignatureError, load_logits_fn
-
-
-class _ModelUnderAttack:
-    """One loaded model with its attacks, each fused with its measurements into one traced
-    function: attack, predictions under attack, the noise control and the applied norms."""
-
-    def __init__(self, model_dir: str, attacks: Sequence[AttackConfig], seed: int):
-        import tensorflow as tf
-
-        from robustfx.robustness import attacks as attack_lib
-
-        self.logits_fn, self.image_shape = load_logits_fn(model_dir)
-        signature = [
-            tf.TensorSpec([None, *self.image_shape], tf.float32),
-            tf.TensorSpec([None], tf.int64),
-        ]
-
-        def predict(x):
-            return tf.argmax(self.logits_fn(x), axis=-1)
-
-        def measured(attack: AttackConfig):
-            @tf.function(input_signature=signature)
-            def run(images, labels):
-                adversarial = attack_lib.run_attack(attack, self.logits_fn, images, labels, seed)
-                noisy = attack_lib.random_noise(images, attack.epsilon, attack.norm, seed)
-                return {
-                    "predictions": predict(adversarial),
-                    "noise_predictions": predict(noisy),
-                    "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
-                }
-
-            return run
-
-        self._attacks = {attack.name: measured(attack) for attack in attacks}
-        self._predict = tf.function(predict, input_signature=signature[:1])
-
-    def count(
-        self, images, labels, num_classes: int, transfer_images=None
-    ) -> robustness_metrics.RobustnessCounts:
-        attacked = {
-            name: {key: value.numpy() for key, value in run(images, labels).items()}
-            for name, run in self._attacks.items()
-        }
-        transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
-        return robustness_metrics.count_batch(
-            labels.numpy(), self._predict(images).numpy(), attacked, num_classes, transfer
-        )
 
 
 class AttackBatchesFn(beam.DoFn):
@@ -76,7 +28,7 @@ class AttackBatchesFn(beam.DoFn):
     def __init__(
         self,
         model_dirs: Mapping[str, str],
-        attacks: Sequence[AttackConfig],
+        plan: AttackPlan,
         num_classes: int,
         seed: int,
         raw_image_shape: Optional[Sequence[Optional[int]]] = None,
@@ -88,21 +40,21 @@ class AttackBatchesFn(beam.DoFn):
         self._reference_dir = reference_model_dir
         self._transfer_dict = to_dict(transfer) if transfer else None
         self._crafter = None
-        self._attack_dicts = [to_dict(attack) for attack in attacks]
+        self._plan = plan.to_dict()
         self._num_classes = num_classes
         self._seed = seed
         self._raw_image_shape = list(raw_image_shape) if raw_image_shape else None
         self._expected = expected_examples
-        self._models: Dict[str, _ModelUnderAttack] = {}
+        self._models: Dict[str, ModelUnderAttack] = {}
         self._seen = 0
 
     def setup(self) -> None:
         import tensorflow as tf
 
         tf.random.set_seed(self._seed)
-        attacks = [AttackConfig(**attack) for attack in self._attack_dicts]
+        plan = AttackPlan.from_dict(self._plan)
         self._models = {
-            role: _ModelUnderAttack(model_dir, attacks, self._seed)
+            role: ModelUnderAttack(model_dir, plan, self._seed, self._num_classes)
             for role, model_dir in self._model_dirs.items()
         }
         if self._reference_dir:
@@ -160,7 +112,7 @@ def evaluate_models(
     pipeline: beam.Pipeline,
     example_files: str,
     model_dirs: Mapping[str, str],
-    attacks: Sequence[AttackConfig],
+    plan: AttackPlan,
     num_classes: int,
     batch_size: int,
     output_path: str,
@@ -188,7 +140,7 @@ def evaluate_models(
         >> beam.ParDo(
             AttackBatchesFn(
                 model_dirs,
-                attacks,
+                plan,
                 num_classes,
                 seed,
                 raw_image_shape,
@@ -204,10 +156,12 @@ def evaluate_models(
 
 
 def read_counts(output_path: str) -> Dict[str, robustness_metrics.RobustnessCounts]:
-    """Reads what ``evaluate_models`` wrote."""
+    """Reads what ``evaluate_models`` wrote (any filesystem TensorFlow reaches)."""
+    import tensorflow as tf
+
     counts = {}
-    if os.path.exists(output_path):
-        with open(output_path) as f:
+    if tf.io.gfile.exists(output_path):
+        with tf.io.gfile.GFile(output_path) as f:
             for line in f:
                 record = json.loads(line)
                 counts[record["role"]] = robustness_metrics.counts_from_dict(record["counts"])
@@ -231,6 +185,7 @@ def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
     flat = {}
     for role, values in metrics.items():
         flat[f"{role}_clean_accuracy"] = values["clean_accuracy"]
-        for name, attack in values["attacks"].items():
-            flat[f"{role}_robust_accuracy_{name}"] = attack["robust_accuracy"]
+        flat[f"{role}_worst_case_robust_accuracy"] = values["worst_case_robust_accuracy"]
+        for name, accuracy in robust_accuracies(values).items():
+            flat[f"{role}_robust_accuracy_{name}"] = accuracy
     return flat

@@ -5,14 +5,16 @@ It attacks the candidate (and the production baseline) on serialized examples in
 pipeline, reads the merged counts back, and applies the blessing rules.
 """
 
+import contextlib
 import dataclasses
 import os
 import tempfile
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from robustfx.base.evaluation_config import EvaluationConfig
-from robustfx.robustness import beam_evaluation, saved_models
+from robustfx.robustness import beam_evaluation, saved_models, validity
 from robustfx.robustness import rules as blessing_rules
+from robustfx.robustness.model_under_attack import AttackPlan
 
 CANDIDATE, BASELINE = "candidate", "baseline"
 
@@ -24,7 +26,13 @@ class EvaluationResult:
     metrics: Dict[str, dict]  # role ('candidate', 'baseline') -> metrics
     rules: List[blessing_rules.RuleResult]
     blessed: bool
-    suite: List[str]  # the configured attacks; metrics also hold their epsilon sweeps
+    suite: List[str]  # the reported attacks: references, then the cascade, in order
+    suite_name: str = ""  # quick, standard or custom
+    validity: List[blessing_rules.RuleResult] = dataclasses.field(default_factory=list)
+
+    @property
+    def evaluation_valid(self) -> bool:
+        return validity.is_valid(self.validity)
 
     @property
     def reasons(self) -> List[str]:
@@ -34,11 +42,26 @@ class EvaluationResult:
     def to_dict(self) -> dict:
         return {
             "suite": self.suite,
+            "suite_name": self.suite_name,
+            "evaluation_valid": self.evaluation_valid,
+            "validity": [check.to_dict() for check in self.validity],
             "blessed": self.blessed,
             "reasons": self.reasons,
             "rules": [rule.to_dict() for rule in self.rules],
             "metrics": self.metrics,
         }
+
+
+COUNTS_FILE = "counts.jsonl"
+
+
+@contextlib.contextmanager
+def _output_dir(output_dir: Optional[str]) -> Iterator[str]:
+    if output_dir:
+        yield output_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
+        yield scratch
 
 
 def evaluate(
@@ -53,6 +76,7 @@ def evaluate(
     raw_image_shape: Optional[Sequence[Optional[int]]] = None,
     expected_examples: Optional[int] = None,
     reference_model_dir: Optional[str] = None,
+    output_dir: Optional[str] = None,
 ) -> EvaluationResult:
     """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
 
@@ -70,6 +94,9 @@ def evaluate(
       expected_examples: the number of examples, for progress lines.
       reference_model_dir: when set, also run the write-ups' transfer protocol: examples
         crafted against this model, reported apart as ``transfer_accuracy``.
+      output_dir: where the Beam pipeline writes its merged counts (the evaluation
+        artifact's URI in the pipeline, so remote workers and the launcher share it); a
+        local temporary directory when None (the CI gate on one machine).
     """
     model_dirs = {CANDIDATE: model_dir}
     if baseline_model_dir:
@@ -78,14 +105,14 @@ def evaluate(
     for directory in [*model_dirs.values(), reference_model_dir]:
         if directory:
             saved_models.check_signature(directory)
-    with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
-        output_path = os.path.join(scratch, "counts.jsonl")
+    with _output_dir(output_dir) as directory:
+        output_path = os.path.join(directory, COUNTS_FILE)
         with make_pipeline() as pipeline:
             beam_evaluation.evaluate_models(
                 pipeline,
                 example_files,
                 model_dirs,
-                config.all_attacks(),
+                AttackPlan.of(config),
                 len(class_names),
                 config.batch_size,
                 output_path,
@@ -97,9 +124,16 @@ def evaluate(
             )
         counts = beam_evaluation.read_counts(output_path)
     metrics = beam_evaluation.finalize(counts, list(model_dirs), class_names)
+    checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
     rules = blessing_rules.evaluate_rules(
-        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed
+        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed, checks
     )
+    reported = [a.name for a in (*config.references(), *config.cascade())]
     return EvaluationResult(
-        metrics, rules, blessing_rules.is_blessed(rules), [a.name for a in config.attacks]
+        metrics,
+        rules,
+        blessing_rules.is_blessed(rules),
+        reported,
+        config.suite_name,
+        checks,
     )

@@ -6,7 +6,7 @@ and the final metrics (``to_metrics``) are exact ratios of the merged totals.
 """
 
 import dataclasses
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -24,6 +24,16 @@ class AttackCounts:
 
 
 @dataclasses.dataclass
+class CascadeCounts:
+    """Counts for one attack of the cascade on one model."""
+
+    correct: int = 0  # examples still correct after this attack and every earlier one
+    broken: int = 0  # examples this attack broke that every earlier attack had not
+    norm_max: float = 0.0  # largest perturbation it applied
+    per_class_correct: List[int] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass
 class RobustnessCounts:
     """Counts for one model over some examples."""
 
@@ -33,6 +43,10 @@ class RobustnessCounts:
     per_class_total: List[int] = dataclasses.field(default_factory=list)
     per_class_clean_correct: List[int] = dataclasses.field(default_factory=list)
     attacks: Dict[str, AttackCounts] = dataclasses.field(default_factory=dict)
+    cascade: Dict[str, CascadeCounts] = dataclasses.field(default_factory=dict)
+    # Correct under every attack of the cascade and every reference attack.
+    worst_correct: int = 0
+    per_class_worst_correct: List[int] = dataclasses.field(default_factory=list)
     # The write-ups' transfer protocol: examples crafted against a reference model.
     transfer_correct: int = 0
     transfer_total: int = 0
@@ -40,6 +54,7 @@ class RobustnessCounts:
     def __post_init__(self) -> None:
         self.per_class_total = self.per_class_total or [0] * self.num_classes
         self.per_class_clean_correct = self.per_class_clean_correct or [0] * self.num_classes
+        self.per_class_worst_correct = self.per_class_worst_correct or [0] * self.num_classes
 
 
 def _bincount(labels: np.ndarray, weights: np.ndarray, num_classes: int) -> List[int]:
@@ -56,6 +71,8 @@ def count_batch(
     attacked: Mapping[str, Mapping[str, np.ndarray]],
     num_classes: int,
     transfer_predictions: Optional[np.ndarray] = None,
+    cascade: Optional[Mapping[str, Mapping[str, np.ndarray]]] = None,
+    worst_names: Sequence[str] = (),
 ) -> RobustnessCounts:
     """Counts one batch.
 
@@ -67,6 +84,10 @@ def count_batch(
       num_classes: number of classes.
       transfer_predictions: int [batch] predictions on examples crafted against a reference
         model (the write-ups' protocol), if one was given.
+      cascade: attack name -> {'correct': bool [batch] still correct after it and every
+        earlier attack, 'norms': float [batch]}, in cascade order.
+      worst_names: the attacks of ``attacked`` that count in the worst case besides the
+        cascade (the references at the threat model).
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
     clean_ok = np.asarray(clean_predictions).reshape(-1) == labels
@@ -80,6 +101,22 @@ def count_batch(
     if transfer_predictions is not None:
         counts.transfer_total = int(labels.size)
         counts.transfer_correct = int((np.asarray(transfer_predictions) == labels).sum())
+    worst = clean_ok.copy()
+    previous = clean_ok
+    for name, result in (cascade or {}).items():
+        still = np.asarray(result["correct"], bool).reshape(-1) & previous
+        counts.cascade[name] = CascadeCounts(
+            correct=int(still.sum()),
+            broken=int((previous & ~still).sum()),
+            norm_max=float(np.asarray(result["norms"], np.float64).max(initial=0.0)),
+            per_class_correct=_bincount(labels, still, num_classes),
+        )
+        previous = still
+    worst &= previous
+    for name in worst_names:
+        worst &= np.asarray(attacked[name]["predictions"]).reshape(-1) == labels
+    counts.worst_correct = int(worst.sum())
+    counts.per_class_worst_correct = _bincount(labels, worst, num_classes)
     for name, result in attacked.items():
         adv_ok = np.asarray(result["predictions"]).reshape(-1) == labels
         noise_ok = np.asarray(result["noise_predictions"]).reshape(-1) == labels
@@ -114,6 +151,18 @@ def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
         total.per_class_clean_correct = _add(
             total.per_class_clean_correct, part.per_class_clean_correct
         )
+        total.worst_correct += part.worst_correct
+        total.per_class_worst_correct = _add(
+            total.per_class_worst_correct, part.per_class_worst_correct
+        )
+        for name, step in part.cascade.items():
+            into = total.cascade.setdefault(
+                name, CascadeCounts(per_class_correct=[0] * total.num_classes)
+            )
+            into.correct += step.correct
+            into.broken += step.broken
+            into.norm_max = max(into.norm_max, step.norm_max)
+            into.per_class_correct = _add(into.per_class_correct, step.per_class_correct)
         for name, attack in part.attacks.items():
             into = total.attacks.setdefault(
                 name, AttackCounts(per_class_correct=[0] * total.num_classes)
@@ -154,6 +203,22 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
         if counts.transfer_total
         else None,
     }
+    per_class = _per_class(class_names, counts.per_class_total)
+    metrics["worst_case_robust_accuracy"] = _ratio(counts.worst_correct, counts.total)
+    metrics["per_class_worst_case_accuracy"] = per_class(counts.per_class_worst_correct)
+    # In cascade order: each attack's accuracy counts examples that survived it and every
+    # earlier attack; 'share' is the fraction of all examples it broke that no earlier one had.
+    metrics["cascade"] = [
+        {
+            "attack": name,
+            "robust_accuracy": _ratio(step.correct, counts.total),
+            "broken": step.broken,
+            "share": _ratio(step.broken, counts.total),
+            "max_perturbation_norm": step.norm_max,
+            "per_class_robust_accuracy": per_class(step.per_class_correct),
+        }
+        for name, step in counts.cascade.items()
+    ]
     for name, attack in sorted(counts.attacks.items()):
         robust = _ratio(attack.correct, counts.total)
         noise = _ratio(attack.noise_correct, counts.total)
@@ -176,10 +241,21 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
     return metrics
 
 
+def _per_class(class_names: List[str], totals: List[int]):
+    def ratios(correct: List[int]) -> Dict[str, float]:
+        return {
+            name: _ratio(right, total)
+            for name, right, total in zip(class_names, correct, totals, strict=True)
+        }
+
+    return ratios
+
+
 def counts_to_dict(counts: RobustnessCounts) -> dict:
     return dataclasses.asdict(counts)
 
 
 def counts_from_dict(data: dict) -> RobustnessCounts:
     attacks = {name: AttackCounts(**value) for name, value in data["attacks"].items()}
-    return RobustnessCounts(**{**data, "attacks": attacks})
+    cascade = {name: CascadeCounts(**value) for name, value in data.get("cascade", {}).items()}
+    return RobustnessCounts(**{**data, "attacks": attacks, "cascade": cascade})

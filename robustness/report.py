@@ -19,6 +19,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from robustfx.base.attack_config import AttackConfig  # noqa: E402
+from robustfx.robustness.model_under_attack import robust_accuracies  # noqa: E402
 from robustfx.robustness.report_samples import ReportSamples  # noqa: E402
 
 REPORT_FILE = "report.html"
@@ -36,10 +37,8 @@ def _family(name: str) -> str:
 def curve_points(metrics: Mapping[str, dict]) -> Dict[str, List[tuple]]:
     """Attack family -> sorted (epsilon, robust accuracy) points, starting at (0, clean)."""
     curves: Dict[str, List[tuple]] = defaultdict(list)
-    for name, values in metrics["attacks"].items():
-        curves[_family(name)].append(
-            (AttackConfig.from_name(name).epsilon, values["robust_accuracy"])
-        )
+    for name, accuracy in robust_accuracies(metrics).items():
+        curves[_family(name)].append((AttackConfig.from_name(name).epsilon, accuracy))
     return {
         family: sorted(set([(0.0, metrics["clean_accuracy"])] + points))
         for family, points in curves.items()
@@ -147,6 +146,11 @@ def _table(header: Sequence[str], rows: Sequence[Sequence], css: str = "") -> st
     return f'<table class="{css}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
+_CASCADE_ROWS = (
+    ("robust accuracy after it and every earlier attack of the cascade", "robust_accuracy"),
+    ("share of examples it broke first", "share"),
+    ("max perturbation norm", "max_perturbation_norm"),
+)
 _ATTACK_ROWS = (
     ("robust accuracy", "robust_accuracy"),
     ("attack success rate", "attack_success_rate"),
@@ -182,11 +186,33 @@ def metrics_rows(metrics_by_role: Mapping[str, dict], attack_names: Sequence[str
                 baseline.get("transfer_accuracy") if baseline else None,
             )
         )
+    rows.append(
+        row(
+            "worst-case robust accuracy (every attack of the suite)",
+            candidate["worst_case_robust_accuracy"],
+            baseline["worst_case_robust_accuracy"] if baseline else None,
+        )
+    )
+    steps = {step["attack"]: step for step in candidate["cascade"]}
+    base_steps = {step["attack"]: step for step in (baseline or {}).get("cascade", [])}
     for name in attack_names:
+        if name in steps:
+            for label, key in _CASCADE_ROWS:
+                base = base_steps[name][key] if name in base_steps else None
+                rows.append(row(f"{name}: {label}", steps[name][key], base))
+            continue
         for label, key in _ATTACK_ROWS:
             base = baseline["attacks"][name][key] if baseline else None
             rows.append(row(f"{name}: {label}", candidate["attacks"][name][key], base))
     return rows
+
+
+def per_class_accuracy(metrics: Mapping[str, dict], name: str) -> Mapping[str, float]:
+    """An attack's per-class accuracy, from the cascade or the independent attacks."""
+    for step in metrics["cascade"]:
+        if step["attack"] == name:
+            return step["per_class_robust_accuracy"]
+    return metrics["attacks"][name]["per_class_robust_accuracy"]
 
 
 _STYLE = """
@@ -249,14 +275,18 @@ def render_report(
     for name, clean in candidate["per_class_clean_accuracy"].items():
         class_rows.append(
             [name, clean]
-            + [candidate["attacks"][attack]["per_class_robust_accuracy"][name] for attack in suite]
+            + [per_class_accuracy(candidate, attack)[name] for attack in suite]
+            + [candidate["per_class_worst_case_accuracy"][name]]
         )
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",
         f'<div class="verdict {verdict_css}">{verdict}</div>',
-        f"<p class='note'>{candidate['num_examples']} examples. Every attack is white-box "
-        "against the model it judges; images stay in [0, 1].</p>",
+        f"<p class='note'>{candidate['num_examples']} examples. Every gradient attack is "
+        "white-box against the model it judges, and the Square attack is black-box; images "
+        "stay in [0, 1]. The worst case counts an example as robust only if it survives every "
+        "attack. Rules named validity:* check the evaluation itself (Carlini et al. 2019); "
+        "a failed check refuses the blessing.</p>",
         "<h2>Blessing rules</h2>",
         _table(["rule", "value", "threshold", "result", "detail"], rule_rows, "rules"),
         "<h2>Metrics: candidate against baseline</h2>",
@@ -266,7 +296,7 @@ def render_report(
             "metrics",
         ),
         "<h2>Per-class accuracy (candidate)</h2>",
-        _table(["class", "clean"] + list(suite), class_rows, "classes"),
+        _table(["class", "clean"] + list(suite) + ["worst case"], class_rows, "classes"),
     ]
     for caption, path in figures:
         parts.append(

@@ -7,7 +7,7 @@ printed reason and the CI gate all tell the same story.
 
 import dataclasses
 import math
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 from robustfx.base.evaluation_config import ThresholdConfig
 
@@ -53,6 +53,7 @@ def evaluate_rules(
     thresholds: ThresholdConfig,
     baseline: Optional[dict] = None,
     tfma_blessed: Optional[bool] = None,
+    validity: Sequence[RuleResult] = (),
 ) -> List[RuleResult]:
     """Every rule that applies, in a stable order.
 
@@ -62,6 +63,7 @@ def evaluate_rules(
       baseline: the blessed baseline's metrics on the same examples and attacks; None on the
         first run, when only the absolute rules apply.
       tfma_blessed: TFMA Evaluator's verdict; None when TFMA did not run.
+      validity: the evaluation's own validity checks; a failed one refuses the blessing.
     """
     results = [
         _at_least(
@@ -71,6 +73,14 @@ def evaluate_rules(
             thresholds.min_clean_accuracy,
         )
     ]
+    results.append(
+        _at_least(
+            "min_worst_case_accuracy",
+            "worst-case robust accuracy",
+            candidate["worst_case_robust_accuracy"],
+            thresholds.min_worst_case_accuracy,
+        )
+    )
     for name, floor in sorted(thresholds.min_robust_accuracy.items()):
         results.append(
             _at_least(
@@ -90,16 +100,16 @@ def evaluate_rules(
                 thresholds.max_clean_drop,
             )
         )
-        for name in sorted(thresholds.min_robust_accuracy):
-            results.append(
-                _drop_at_most(
-                    f"max_robust_drop[{name}]",
-                    f"robust accuracy {name}",
-                    candidate["attacks"][name]["robust_accuracy"],
-                    baseline["attacks"][name]["robust_accuracy"],
-                    thresholds.max_robust_drop,
-                )
+        results.append(
+            _drop_at_most(
+                "max_robust_drop",
+                "worst-case robust accuracy",
+                candidate["worst_case_robust_accuracy"],
+                baseline["worst_case_robust_accuracy"],
+                thresholds.max_robust_drop,
             )
+        )
+    results += list(validity)
     if tfma_blessed is not None:
         results.append(
             RuleResult(

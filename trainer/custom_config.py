@@ -7,6 +7,10 @@ from typing import Any, Dict, Optional, Sequence
 
 from robustfx.base.serialization import to_dict
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
+from robustfx.base.validation import ConfigError
+
+# The share of train held out for validation when a dataset has no validation split.
+HOLDOUT_FRACTION = 0.1
 
 
 def output_image_shape(
@@ -17,7 +21,7 @@ def output_image_shape(
     if resize:
         height, width = resize
     if not height or not width or not channels:
-        raise ValueError(
+        raise ConfigError(
             f"image shape {list(image_shape)} has unknown sides: set resize (--resize HxW) "
             "so every image gets the same shape"
         )
@@ -30,9 +34,16 @@ def trainer_custom_config(
     training: TrainingConfig,
     image_shape: Sequence[int],
     num_classes: int,
+    holdout_fraction: float = 0.0,
 ) -> Dict[str, Any]:
-    """The JSON-ready ``custom_config`` that ``run_fn`` reads back."""
+    """The JSON-ready ``custom_config`` that ``run_fn`` reads back.
+
+    Args:
+      holdout_fraction: when > 0 the dataset has no validation split, and ``run_fn`` keeps
+        this fraction of the train split apart (by a hash of each image) to validate on.
+    """
     return {
+        "holdout_fraction": float(holdout_fraction),
         "model": to_dict(model),
         "adversarial": to_dict(adversarial),
         "training": to_dict(training),

@@ -1,5 +1,6 @@
 """Builds the CNN and its NSL adversarial-regularization wrapper from typed configs."""
 
+import logging
 from typing import Sequence
 
 import tensorflow as tf
@@ -8,11 +9,13 @@ import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.base import keys
 from robustfx.base.training_config import AdversarialConfig, ModelConfig
 from robustfx.base.validation import NSL_NORM_NAMES
+from robustfx.trainer.layer_plan import plan_layers
 from robustfx.trainer.nsl_compat import load_nsl
 
 
 def build_cnn(config: ModelConfig, input_shape: Sequence[int], num_classes: int) -> tf.keras.Model:
-    """The NSL tutorial's CNN: conv/pool blocks, dense, then one logit per class.
+    """The NSL tutorial's CNN: conv/pool blocks fitted to the input (``layer_plan``), dense,
+    then one logit per class.
 
     Args:
       config: layer sizes.
@@ -23,18 +26,22 @@ def build_cnn(config: ModelConfig, input_shape: Sequence[int], num_classes: int)
       A functional Keras model whose single input is named ``keys.IMAGE_KEY`` (NSL feeds
       it by that name) and whose output is unnormalized logits.
     """
-    if len(input_shape) != 3 or any(not side or side < 1 for side in input_shape):
-        raise ValueError(f"input_shape must be (height, width, channels), got {input_shape}")
     if num_classes < 2:
         raise ValueError(f"num_classes must be >= 2, got {num_classes}")
+    plan = plan_layers(config, input_shape)
+    for note in plan.notes:
+        logging.info("CNN adapted to the %s input: %s", "x".join(map(str, input_shape)), note)
     inputs = tf.keras.Input(shape=tuple(input_shape), dtype=tf.float32, name=keys.IMAGE_KEY)
     x = inputs
-    last = len(config.conv_filters) - 1
-    for index, filters in enumerate(config.conv_filters):
+    for index, layer in enumerate(plan.layers):
         x = tf.keras.layers.Conv2D(
-            filters, config.kernel_size, activation="relu", name=f"conv{index + 1}"
+            layer.filters,
+            config.kernel_size,
+            padding=layer.padding,
+            activation="relu",
+            name=f"conv{index + 1}",
         )(x)
-        if index < last or config.pool_after_last_conv:
+        if layer.pool:
             x = tf.keras.layers.MaxPooling2D(config.pool_size, name=f"pool{index + 1}")(x)
     x = tf.keras.layers.Flatten(name="flatten")(x)
     x = tf.keras.layers.Dense(config.dense_units, activation="relu", name="dense")(x)
@@ -58,6 +65,8 @@ def make_adv_config(config: AdversarialConfig):
     )
     if config.pgd_epsilon is not None:
         kwargs["pgd_epsilon"] = config.pgd_epsilon
+    if config.random_init:
+        kwargs["random_init"] = True
     if config.clip_to_pixel_range:
         # Keyed by feature: NSL files a scalar bound under the key '' and, with dictionary
         # inputs, silently never applies it.

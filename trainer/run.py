@@ -52,12 +52,16 @@ def make_dataset(
     batch_size: int,
     label_in_features: bool,
     seed: int,
+    holdout_fraction: float = 0.0,
+    holdout: bool = False,
 ) -> tf.data.Dataset:
     """Batches of transformed examples, repeated indefinitely.
 
     Args:
       label_in_features: True yields one dict ``{'image', 'label'}``, the input NSL's
         wrapper needs; False yields ``(image, label)`` for plain Keras training.
+      holdout_fraction: when > 0, split the examples by a hash of each image: ``holdout``
+        keeps that fraction (the validation hold-out), otherwise the rest.
     """
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
@@ -73,7 +77,26 @@ def make_dataset(
             return {keys.IMAGE_KEY: image, keys.LABEL_KEY: label}
         return image, label
 
+    if holdout_fraction > 0:
+        dataset = _split_by_hash(dataset, holdout_fraction, holdout, batch_size)
     return dataset.map(to_model_input).prefetch(tf.data.AUTOTUNE)
+
+
+def _split_by_hash(
+    dataset: tf.data.Dataset, fraction: float, holdout: bool, batch_size: int
+) -> tf.data.Dataset:
+    """Examples whose image hashes into the first ``fraction`` of 1,000 buckets (or the
+    others): the same examples in every epoch and run, whatever the shuffling."""
+    threshold = int(round(fraction * 1000))
+
+    def in_holdout(features: Dict[str, tf.Tensor], label: tf.Tensor) -> tf.Tensor:
+        serialized = tf.io.serialize_tensor(features[keys.IMAGE_KEY])
+        return tf.strings.to_hash_bucket_fast(serialized, 1000) < threshold
+
+    def keep(features: Dict[str, tf.Tensor], label: tf.Tensor) -> tf.Tensor:
+        return tf.equal(in_holdout(features, label), holdout)
+
+    return dataset.unbatch().filter(keep).batch(batch_size)
 
 
 def run_fn(fn_args: Any) -> None:
@@ -91,7 +114,13 @@ def run_fn(fn_args: Any) -> None:
         "Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync
     )
 
-    def dataset(files: Sequence[str]) -> tf.data.Dataset:
+    holdout_fraction = config.get("holdout_fraction", 0.0)
+    if holdout_fraction:
+        logging.info(
+            "No validation split: validating on a %.0f%% hold-out of train.", 100 * holdout_fraction
+        )
+
+    def dataset(files: Sequence[str], holdout: bool) -> tf.data.Dataset:
         return make_dataset(
             files,
             fn_args.data_accessor,
@@ -99,6 +128,8 @@ def run_fn(fn_args: Any) -> None:
             training.batch_size,
             label_in_features=adversarial.enabled,
             seed=training.seed,
+            holdout_fraction=holdout_fraction,
+            holdout=holdout,
         )
 
     with strategy.scope():
@@ -108,10 +139,10 @@ def run_fn(fn_args: Any) -> None:
 
     epoch_steps = max(1, fn_args.train_steps // training.epochs)
     history = model.fit(
-        dataset(fn_args.train_files),
+        dataset(fn_args.train_files, holdout=False),
         epochs=training.epochs,
         steps_per_epoch=epoch_steps,
-        validation_data=dataset(fn_args.eval_files),
+        validation_data=dataset(fn_args.eval_files, holdout=True),
         validation_steps=fn_args.eval_steps,
         callbacks=[
             StopOnNonFiniteLoss(),

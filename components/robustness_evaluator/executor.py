@@ -66,6 +66,8 @@ def _write_blessing(
 def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -> None:
     for key, value in beam_evaluation.summarize(result.metrics).items():
         artifact.set_float_custom_property(key, float(value))
+    artifact.set_int_custom_property("evaluation_valid", int(result.evaluation_valid))
+    artifact.set_string_custom_property("suite", result.suite_name)
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -103,6 +105,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
             seed=seed,
             reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
+            output_dir=evaluation.uri,
         )
         fileio.makedirs(evaluation.uri)
         io_utils.write_string_file(
@@ -114,7 +117,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             samples = report_samples.collect_samples(
                 files,
                 model_dir,
-                config.attacks[0],
+                config.cascade()[0],
                 class_names,
                 config.report_examples,
                 baseline_model_dir=baseline_dir,

@@ -19,30 +19,38 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from robustfx.base.presets import pgd_training  # noqa: E402
+from robustfx.base.presets import PGD_TRAINING, TUTORIAL_ADVERSARIAL  # noqa: E402
 from robustfx.base.run_config import RunConfig  # noqa: E402
 from robustfx.pipeline.graph.comparison import (  # noqa: E402
     BASELINE_TRAINER_ID,
-    PGD_TRAINER_ID,
     Comparison,
     create_comparison_pipeline,
 )
 from robustfx.pipeline.graph.local_runner import run_pipeline  # noqa: E402
 from robustfx.pipeline.graph.production import evaluator_id  # noqa: E402
 from robustfx.pipeline.graph.run_summary import latest_evaluation, open_store, report_path  # noqa: E402
+from robustfx.robustness.model_under_attack import robust_accuracies  # noqa: E402
 
-# Model key in the summary -> the evaluator that attacked it.
-EVALUATORS = {
-    "baseline": evaluator_id(BASELINE_TRAINER_ID),
-    "adversarial": evaluator_id(),
-    "pgd_adversarial": evaluator_id(PGD_TRAINER_ID),
+TUTORIAL_TRAINER_ID, PGD_TRAINER_ID = "TutorialTrainer", "PgdTrainer"
+# Model key in the summary -> the Trainer whose model it is (None: the configured recipe's).
+MODELS = {
+    "baseline": BASELINE_TRAINER_ID,
+    "nsl_tutorial": TUTORIAL_TRAINER_ID,
+    "adversarial": None,
+    "pgd_adversarial": PGD_TRAINER_ID,
 }
 
 
 def comparison_for(config: RunConfig, with_pgd: bool) -> Comparison:
+    """The extra models: the plain baseline; the NSL tutorial's settings unless they are the
+    configured recipe (--preset mnist); PGD training unless --no-pgd."""
+    others = {}
+    if config.adversarial != TUTORIAL_ADVERSARIAL:
+        others[TUTORIAL_TRAINER_ID] = TUTORIAL_ADVERSARIAL
+    if with_pgd:
+        others[PGD_TRAINER_ID] = PGD_TRAINING
     return Comparison(
-        baseline=dataclasses.replace(config.adversarial, enabled=False),
-        pgd=pgd_training(config.adversarial) if with_pgd else None,
+        baseline=dataclasses.replace(config.adversarial, enabled=False), others=others
     )
 
 
@@ -50,18 +58,23 @@ def _model_row(result: dict) -> dict:
     candidate = result["metrics"]["candidate"]
     return {
         "clean_accuracy": candidate["clean_accuracy"],
-        "robust_accuracy": {
-            name: candidate["attacks"][name]["robust_accuracy"] for name in result["suite"]
-        },
+        "robust_accuracy": robust_accuracies(candidate, result["suite"]),
+        "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy"],
         "transfer_accuracy": candidate["transfer_accuracy"],
     }
 
 
-def collect(config: RunConfig) -> Dict[str, dict]:
+def evaluators(comparison: Comparison) -> Dict[str, str]:
+    """Model key -> the node ID of the RobustnessEvaluator that judged it, for this run."""
+    trained = {BASELINE_TRAINER_ID, None, *comparison.others}
+    return {key: evaluator_id(t) for key, t in MODELS.items() if t in trained}
+
+
+def collect(config: RunConfig, comparison: Comparison) -> Dict[str, dict]:
     """Per model: its latest evaluation's headline numbers and report path."""
     store = open_store(config.metadata_path)
     models = {}
-    for key, node_id in EVALUATORS.items():
+    for key, node_id in evaluators(comparison).items():
         found = latest_evaluation(store, config.pipeline_name, node_id)
         if found is not None:
             evaluation, result = found
@@ -71,7 +84,7 @@ def collect(config: RunConfig) -> Dict[str, dict]:
 
 def to_markdown(dataset: str, models: Dict[str, dict], transfer_name: str) -> str:
     attacks = list(next(iter(models.values()))["robust_accuracy"])
-    header = ["model", "clean"] + [f"{a} (white-box)" for a in attacks]
+    header = ["model", "clean"] + list(attacks) + ["**worst case**"]
     header.append(f"write-ups' protocol ({transfer_name} vs baseline)")
     lines = [
         f"## Baseline vs adversarially regularized on {dataset}",
@@ -82,11 +95,14 @@ def to_markdown(dataset: str, models: Dict[str, dict], transfer_name: str) -> st
     for key, row in models.items():
         cells = [key, f"{row['clean_accuracy']:.4f}"]
         cells += [f"{row['robust_accuracy'][a]:.4f}" for a in attacks]
+        cells.append(f"**{row['worst_case_robust_accuracy']:.4f}**")
         cells.append(f"{row['transfer_accuracy']:.4f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
-        "White-box: every model is attacked with its own gradients. The write-ups' protocol "
+        "Every model is attacked with its own gradients (and the black-box Square attack); "
+        "cascade attacks count examples that survived every earlier attack, and the worst "
+        "case counts examples that survived all of them. The write-ups' protocol "
         "crafts examples against the baseline only (a transfer attack, weaker), as the seed "
         "articles did; it is shown apart.",
     ]
@@ -120,8 +136,8 @@ def run_compare(config: RunConfig, with_pgd: bool, output_dir: str) -> dict:
     dataset = run_pipeline(
         config, functools.partial(create_comparison_pipeline, comparison=comparison)
     )
-    models = collect(config)
-    missing = [key for key in EVALUATORS if key not in models and (with_pgd or "pgd" not in key)]
+    models = collect(config, comparison)
+    missing = [key for key in evaluators(comparison) if key not in models]
     if missing:
         raise RuntimeError(f"the comparison run recorded no evaluation for {missing}")
     os.makedirs(output_dir, exist_ok=True)

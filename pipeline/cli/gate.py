@@ -19,6 +19,7 @@ from robustfx.pipeline.data.datasets import DatasetInfo
 from robustfx.pipeline.graph.production import evaluator_id
 from robustfx.pipeline.graph.run_summary import all_node_outputs, open_store
 from robustfx.robustness import evaluation as evaluator
+from robustfx.robustness.model_under_attack import robust_accuracies
 
 
 class GateInputError(ConfigError):
@@ -107,7 +108,8 @@ def to_markdown(
         f"- candidate: `{model}`",
         f"- baseline: `{baseline}`" if baseline else "- baseline: none",
         f"- data: `{dataset}` split `{split}`, "
-        f"{result.metrics['candidate']['num_examples']} examples, white-box attacks",
+        f"{result.metrics['candidate']['num_examples']} examples, suite "
+        f"`{result.suite_name}`; evaluation valid: {'yes' if result.evaluation_valid else 'NO'}",
         "",
         "| rule | value | threshold | result |",
         "|---|---|---|---|",
@@ -123,10 +125,13 @@ def to_markdown(
         f"| clean accuracy | {_cell(candidate['clean_accuracy'])} | "
         f"{_cell(base['clean_accuracy'] if base else None)} |"
     )
-    for name in result.suite:
-        value = candidate["attacks"][name]["robust_accuracy"]
-        other = base["attacks"][name]["robust_accuracy"] if base else None
-        lines.append(f"| {name} | {_cell(value)} | {_cell(other)} |")
+    others = robust_accuracies(base, result.suite) if base else {}
+    for name, value in robust_accuracies(candidate, result.suite).items():
+        lines.append(f"| {name} | {_cell(value)} | {_cell(others.get(name))} |")
+    lines.append(
+        f"| **worst case** | {_cell(candidate['worst_case_robust_accuracy'])} | "
+        f"{_cell(base['worst_case_robust_accuracy'] if base else None)} |"
+    )
     if result.reasons:
         lines += ["", "Failed:"] + [f"- {reason}" for reason in result.reasons]
     return "\n".join(lines) + "\n"
@@ -147,10 +152,8 @@ def to_json(
         dataset=dataset,
         split=split,
         clean_accuracy=result.metrics["candidate"]["clean_accuracy"],
-        robust_accuracy={
-            name: result.metrics["candidate"]["attacks"][name]["robust_accuracy"]
-            for name in result.suite
-        },
+        robust_accuracy=robust_accuracies(result.metrics["candidate"], result.suite),
+        worst_case_robust_accuracy=result.metrics["candidate"]["worst_case_robust_accuracy"],
     )
     return payload
 

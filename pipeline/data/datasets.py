@@ -43,9 +43,10 @@ class DatasetInfo:
         return f"{self.name}-{split}.{self.file_format}*"
 
     @property
-    def validation_split(self) -> str:
-        """The split Trainer validates on: 'validation' when there is one, else 'test'."""
-        return "validation" if "validation" in self.splits else "test"
+    def validation_split(self) -> Optional[str]:
+        """The split the Trainer validates on: 'validation' when there is one; None when the
+        Trainer must carve a hold-out from train (it never validates on the gate's split)."""
+        return "validation" if "validation" in self.splits else None
 
 
 def prepare_hint(name: str, data_dir: str) -> str:

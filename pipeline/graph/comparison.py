@@ -1,13 +1,13 @@
 """The graph of ``robustfx compare``: the production graph plus comparison models.
 
-The same CNN is trained on the same data and steps without adversarial regularization (the
-baseline) and, when asked, with NSL PGD training; each extra model gets its own
-RobustnessEvaluator. The baseline is also the reference of the write-ups' transfer protocol
-for every model. The production nodes are composed, never changed.
+The same CNN is trained on the same data and steps with other recipes (the baseline without
+adversarial regularization, the NSL tutorial's settings, NSL PGD training); each extra model
+gets its own RobustnessEvaluator. The baseline is also the reference of the write-ups'
+transfer protocol for every model. The production nodes are composed, never changed.
 """
 
 import dataclasses
-from typing import Optional
+from typing import Mapping, Optional
 
 from tfx import v1 as tfx
 
@@ -24,15 +24,15 @@ from robustfx.pipeline.graph.production import (
 )
 
 BASELINE_TRAINER_ID = "BaselineTrainer"
-PGD_TRAINER_ID = "PgdTrainer"
 
 
 @dataclasses.dataclass(frozen=True)
 class Comparison:
-    """Extra models trained beside the main one: the plain baseline, optionally PGD-trained."""
+    """Extra models trained beside the main one, by Trainer node ID. The baseline (trained
+    without adversarial regularization) is the reference of the transfer protocol."""
 
     baseline: AdversarialConfig
-    pgd: Optional[AdversarialConfig] = None
+    others: Mapping[str, AdversarialConfig] = dataclasses.field(default_factory=dict)
 
 
 def create_comparison_pipeline(
@@ -46,10 +46,8 @@ def create_comparison_pipeline(
     baseline = trainer_node(config, dataset, data, comparison.baseline).with_id(BASELINE_TRAINER_ID)
     graph = production_graph(config, dataset, data, reference_model=baseline.outputs["model"])
     trainers = {BASELINE_TRAINER_ID: baseline}
-    if comparison.pgd is not None:
-        trainers[PGD_TRAINER_ID] = trainer_node(config, dataset, data, comparison.pgd).with_id(
-            PGD_TRAINER_ID
-        )
+    for trainer_id, recipe in comparison.others.items():
+        trainers[trainer_id] = trainer_node(config, dataset, data, recipe).with_id(trainer_id)
     evaluators = [
         robustness_evaluator_node(
             config,

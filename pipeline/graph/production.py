@@ -8,6 +8,7 @@ branching inside it. Nothing here reads the environment: everything comes from t
 """
 
 import dataclasses
+import logging
 import math
 from typing import Any, List, Optional
 
@@ -21,11 +22,13 @@ from robustfx.components.robustness_evaluator import RobustnessEvaluator
 from robustfx.pipeline.data.datasets import DatasetInfo
 from robustfx.pipeline.graph.tfma_config import tfma_eval_config
 from robustfx.trainer.custom_config import (
+    HOLDOUT_FRACTION,
     output_image_shape,
     steps_per_epoch,
     trainer_custom_config,
     transform_custom_config,
 )
+from robustfx.trainer.layer_plan import plan_layers
 
 PREPROCESSING_FN = "robustfx.trainer.preprocessing.preprocessing_fn"
 RUN_FN = "robustfx.trainer.run.run_fn"
@@ -123,7 +126,14 @@ def trainer_node(
     """Trains the CNN (wrapped in NSL adversarial regularization unless ``adversarial`` is
     disabled) and exports the base model."""
     batch_size = config.training.batch_size
-    validation_split = dataset.validation_split
+    # Without a validation split the Trainer validates on a deterministic hold-out of train,
+    # never on the split the gate judges.
+    validation_split = dataset.validation_split or "train"
+    train_examples = dataset.splits["train"]
+    validation_examples = dataset.splits[validation_split]
+    if dataset.validation_split is None:
+        validation_examples = max(1, int(train_examples * HOLDOUT_FRACTION))
+        train_examples -= validation_examples
     return tfx.components.Trainer(
         run_fn=RUN_FN,
         examples=data.transform.outputs["transformed_examples"],
@@ -131,11 +141,11 @@ def trainer_node(
         schema=data.schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(
             splits=["train"],
-            num_steps=config.training.epochs * steps_per_epoch(dataset.splits["train"], batch_size),
+            num_steps=config.training.epochs * steps_per_epoch(train_examples, batch_size),
         ),
         eval_args=tfx.proto.EvalArgs(
             splits=[validation_split],
-            num_steps=max(1, math.ceil(dataset.splits[validation_split] / batch_size)),
+            num_steps=max(1, math.ceil(validation_examples / batch_size)),
         ),
         custom_config=trainer_custom_config(
             config.model,
@@ -143,6 +153,7 @@ def trainer_node(
             config.training,
             image_shape=output_image_shape(dataset.image_shape, config.data.resize),
             num_classes=dataset.num_classes,
+            holdout_fraction=0.0 if dataset.validation_split else HOLDOUT_FRACTION,
         ),
     )
 
@@ -176,6 +187,11 @@ def production_graph(
             f"evaluation split {eval_split!r} is not in dataset {dataset.name!r} "
             f"(splits: {sorted(dataset.splits)})"
         )
+    # Fit the CNN to the image size now, so a shape that cannot work stops the run before
+    # any component starts.
+    image_shape = output_image_shape(dataset.image_shape, config.data.resize)
+    for note in plan_layers(config.model, image_shape).notes:
+        logging.info("CNN adapted to %s images: %s", "x".join(map(str, image_shape)), note)
     data = data or data_nodes(config, dataset)
     trainer = trainer_node(config, dataset, data, config.adversarial)
     # Finds the latest model the RobustnessEvaluator blessed: the model in production.

@@ -14,6 +14,7 @@ from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata as tfx_metadata
 
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
+from robustfx.robustness.model_under_attack import robust_accuracies
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 
@@ -29,12 +30,18 @@ class RunSummary:
     reasons: List[str]
     pushed_model: Optional[str]
     report: Optional[str] = None  # the HTML robustness report
+    worst_case_robust_accuracy: Optional[float] = None  # over every attack of the suite
+    evaluation_valid: Optional[bool] = None  # the validity checks all passed
+    suite: str = ""
 
     def to_dict(self) -> dict:
         return {
             "dataset": self.dataset,
             "clean_accuracy": self.clean_accuracy,
             "robust_accuracy": self.robust_accuracy,
+            "worst_case_robust_accuracy": self.worst_case_robust_accuracy,
+            "evaluation_valid": self.evaluation_valid,
+            "suite": self.suite,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "pushed_model": self.pushed_model,
@@ -46,7 +53,15 @@ class RunSummary:
         if self.clean_accuracy is not None:
             lines.append(f"clean accuracy:   {self.clean_accuracy:.4f}")
         for name, value in self.robust_accuracy.items():
-            lines.append(f"robust accuracy:  {value:.4f}  ({name}, white-box)")
+            lines.append(f"robust accuracy:  {value:.4f}  ({name})")
+        if self.worst_case_robust_accuracy is not None:
+            lines.append(
+                f"worst case:       {self.worst_case_robust_accuracy:.4f}  (every attack of "
+                f"the {self.suite} suite; white-box and black-box)"
+            )
+        if self.evaluation_valid is not None:
+            valid = "yes" if self.evaluation_valid else "NO (see the reasons)"
+            lines.append(f"evaluation valid: {valid}")
         lines.append("blessed:          " + ("yes" if self.blessed else "NO"))
         for reason in self.reasons:
             lines.append(f"  - {reason}")
@@ -147,9 +162,10 @@ def summarize_run(
     return RunSummary(
         dataset=dataset,
         clean_accuracy=candidate["clean_accuracy"],
-        robust_accuracy={
-            name: candidate["attacks"][name]["robust_accuracy"] for name in result["suite"]
-        },
+        robust_accuracy=robust_accuracies(candidate, result["suite"]),
+        worst_case_robust_accuracy=candidate["worst_case_robust_accuracy"],
+        evaluation_valid=result["evaluation_valid"],
+        suite=result["suite_name"],
         blessed=bool(result["blessed"]),
         reasons=list(result["reasons"]),
         pushed_model=pushed_model,

@@ -90,9 +90,62 @@ def test_pgd_default_step_size_follows_madry():
     assert AttackConfig().effective_step_size == 0.2
 
 
-def test_an_attack_named_by_a_threshold_joins_the_suite():
+def test_an_attack_named_by_a_threshold_joins_the_references():
     config = EvaluationConfig(
-        attacks=(AttackConfig(epsilon=0.1),),
         thresholds=ThresholdConfig(min_robust_accuracy={"pgd20_linf_0.2": 0.5}),
     )
-    assert [attack.name for attack in config.attacks] == ["fgsm_linf_0.1", "pgd20_linf_0.2"]
+    assert [attack.name for attack in config.references()] == ["fgsm_linf_0.2", "pgd20_linf_0.2"]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "pgd20-rs_linf_0.2",
+        "pgd20-rs-s0.01_linf_0.2",
+        "apgdce100_linf_0.2",
+        "apgddlr100-r2_l2_1.5",
+        "apgdt100-t9_linf_0.2",
+        "square5000_linf_0.2",
+        "square500-p0.3_l2_1",
+    ],
+)
+def test_every_parameter_is_in_the_name_and_parses_back(name):
+    assert AttackConfig.from_name(name).name == name
+
+
+def test_attacks_that_differ_never_share_a_name():
+    variants = [
+        AttackConfig(method="pgd", steps=20),
+        AttackConfig(method="pgd", steps=20, random_start=True),
+        AttackConfig(method="pgd", steps=20, step_size=0.01),
+        AttackConfig(method="apgdce", steps=20),
+        AttackConfig(method="apgdce", steps=20, restarts=2),
+        AttackConfig(method="apgdt", steps=20, targets=3),
+        AttackConfig(method="apgdt", steps=20, targets=9),
+        AttackConfig(method="square", steps=20),
+        AttackConfig(method="square", steps=20, p_init=0.5),
+    ]
+    assert len({attack.name for attack in variants}) == len(variants)
+
+
+def test_named_suites_judge_white_box_and_black_box_attacks():
+    quick = [a.name for a in EvaluationConfig().cascade()]
+    assert quick == ["apgdce20_linf_0.2", "apgdt20-t3_linf_0.2", "square300_linf_0.2"]
+    standard = EvaluationConfig(suite="standard", norm="l2", epsilon=1.5).cascade()
+    assert [a.name for a in standard] == [
+        "apgdce100_l2_1.5",
+        "apgdt100-t9_l2_1.5",
+        "square5000_l2_1.5",
+    ]
+    custom = EvaluationConfig(attacks=(AttackConfig.from_name("pgd20-rs_linf_0.3"),))
+    assert custom.suite_name == "custom" and custom.cascade()[0].epsilon == 0.3
+
+
+def test_the_sweep_runs_the_first_gradient_attack_up_to_a_very_large_epsilon():
+    names = [a.name for a in EvaluationConfig(epsilon_sweep=(0.5,)).sweep()]
+    assert names == ["apgdce20_linf_0.1", "apgdce20_linf_1"]
+
+
+def test_the_gate_never_judges_the_train_split():
+    with pytest.raises(ConfigError, match="split='train' is invalid"):
+        EvaluationConfig(split="train")

@@ -79,20 +79,24 @@ def test_every_flagged_setting_of_run_is_on_the_command_line(capsys):
 
 
 def test_one_threshold_syntax_merges_with_the_defaults():
-    for command in (["run"], ["compare"]):
+    for command in (["run"], ["compare"], ["gate"]):
         args = _parse(*command, "--threshold", "clean=0.5", "--threshold", "pgd20_linf_0.2=0.4")
-        thresholds = commands.run_config(args).evaluation.thresholds
+        build = commands.gate_config if command == ["gate"] else commands.run_config
+        evaluation = build(args).evaluation
+        thresholds = evaluation.thresholds
         assert thresholds.min_clean_accuracy == 0.5
-        assert thresholds.min_robust_accuracy == {"fgsm_linf_0.2": 0.7, "pgd20_linf_0.2": 0.4}
-    gate = commands.gate_config(_parse("gate", "--threshold", "pgd20_linf_0.2=0.4"))
-    assert "pgd20_linf_0.2" in [attack.name for attack in gate.evaluation.attacks]
-    assert gate.evaluation.thresholds.min_robust_accuracy["fgsm_linf_0.2"] == 0.7
+        assert thresholds.min_worst_case_accuracy == 0.7  # the default, kept
+        assert thresholds.min_robust_accuracy == {"pgd20_linf_0.2": 0.4}
+        assert "pgd20_linf_0.2" in [attack.name for attack in evaluation.references()]
 
 
-def test_a_replaced_suite_keeps_the_default_thresholds_attacks():
-    args = _parse("run", "--attack", "pgd20_linf_0.2")
-    names = [attack.name for attack in commands.run_config(args).evaluation.attacks]
-    assert names == ["pgd20_linf_0.2", "fgsm_linf_0.2"]
+def test_suite_and_threat_model_flags_build_the_cascade():
+    args = _parse("gate", "--suite", "standard", "--norm", "l2", "--epsilon", "1.5")
+    cascade = commands.gate_config(args).evaluation.cascade()
+    assert [a.name for a in cascade][0] == "apgdce100_l2_1.5"
+    custom = _parse("run", "--attack", "pgd20-rs_linf_0.2", "--attack", "square100_linf_0.2")
+    names = [a.name for a in commands.run_config(custom).evaluation.cascade()]
+    assert names == ["pgd20-rs_linf_0.2", "square100_linf_0.2"]
 
 
 @pytest.mark.parametrize(

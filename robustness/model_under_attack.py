@@ -1,0 +1,155 @@
+"""One loaded model and the attacks it faces on each batch.
+
+``AttackPlan`` says what runs: attacks on every example (the references and the epsilon
+sweep), each fused with its measurements into one traced function (predictions under
+attack, a random-noise control at the same epsilon, the applied norms); and the cascade the
+worst case is judged over, where each attack runs only on the examples every earlier attack
+failed on, as AutoAttack does. Each function is traced once per model, for any batch size.
+"""
+
+import dataclasses
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.serialization import to_dict
+from robustfx.robustness import metrics as robustness_metrics
+from robustfx.robustness.saved_models import load_logits_fn
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackPlan:
+    """What runs on each batch."""
+
+    independent: Tuple[AttackConfig, ...]  # on every example, reported on their own
+    cascade: Tuple[AttackConfig, ...]  # in order, each on the examples still correct
+    worst: Tuple[str, ...]  # independent attacks that also count in the worst case
+
+    @classmethod
+    def of(cls, config: EvaluationConfig) -> "AttackPlan":
+        references = config.references()
+        return cls(
+            independent=references + config.sweep(),
+            cascade=config.cascade(),
+            worst=tuple(attack.name for attack in references),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "independent": [to_dict(a) for a in self.independent],
+            "cascade": [to_dict(a) for a in self.cascade],
+            "worst": list(self.worst),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AttackPlan":
+        return cls(
+            tuple(AttackConfig(**a) for a in data["independent"]),
+            tuple(AttackConfig(**a) for a in data["cascade"]),
+            tuple(data["worst"]),
+        )
+
+
+class ModelUnderAttack:
+    """A SavedModel's ``serving_transformed`` signature with its traced attacks."""
+
+    def __init__(self, model_dir: str, plan: AttackPlan, seed: int, num_classes: int):
+        import tensorflow as tf
+
+        from robustfx.robustness import attacks as attack_lib
+
+        self.plan = plan
+        self.logits_fn, self.image_shape = load_logits_fn(model_dir)
+        signature = [
+            tf.TensorSpec([None, *self.image_shape], tf.float32),
+            tf.TensorSpec([None], tf.int64),
+        ]
+
+        def predict(x):
+            return tf.argmax(self.logits_fn(x), axis=-1)
+
+        def attack_fn(attack: AttackConfig):
+            def run(images, labels):
+                return attack_lib.run_attack(
+                    attack, self.logits_fn, images, labels, seed, num_classes
+                )
+
+            return run
+
+        def measured(attack: AttackConfig):
+            run_attack = attack_fn(attack)
+
+            @tf.function(input_signature=signature)
+            def run(images, labels):
+                adversarial = run_attack(images, labels)
+                noisy = attack_lib.random_noise(images, attack.epsilon, attack.norm, seed)
+                return {
+                    "predictions": predict(adversarial),
+                    "noise_predictions": predict(noisy),
+                    "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
+                }
+
+            return run
+
+        def cascaded(attack: AttackConfig):
+            run_attack = attack_fn(attack)
+
+            @tf.function(input_signature=signature)
+            def run(images, labels):
+                adversarial = run_attack(images, labels)
+                return {
+                    "correct": tf.equal(predict(adversarial), labels),
+                    "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
+                }
+
+            return run
+
+        self._independent = {attack.name: measured(attack) for attack in plan.independent}
+        self._cascade = {attack.name: cascaded(attack) for attack in plan.cascade}
+        self._predict = tf.function(predict, input_signature=signature[:1])
+
+    def _run_cascade(self, images, labels, clean_ok: np.ndarray) -> Dict[str, dict]:
+        import tensorflow as tf
+
+        results, remaining = {}, clean_ok
+        for name, run in self._cascade.items():
+            correct = np.zeros(len(clean_ok), bool)
+            norms = np.zeros(len(clean_ok), np.float32)
+            index = np.flatnonzero(remaining)
+            if index.size:
+                out = run(tf.gather(images, index), tf.gather(labels, index))
+                correct[index] = out["correct"].numpy()
+                norms[index] = out["norms"].numpy()
+            results[name] = {"correct": correct, "norms": norms}
+            remaining = correct
+        return results
+
+    def count(
+        self, images, labels, num_classes: int, transfer_images=None
+    ) -> robustness_metrics.RobustnessCounts:
+        label_values = labels.numpy()
+        clean = self._predict(images).numpy()
+        attacked = {
+            name: {key: value.numpy() for key, value in run(images, labels).items()}
+            for name, run in self._independent.items()
+        }
+        cascade = self._run_cascade(images, labels, clean == label_values)
+        transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
+        return robustness_metrics.count_batch(
+            label_values,
+            clean,
+            attacked,
+            num_classes,
+            transfer,
+            cascade=cascade,
+            worst_names=self.plan.worst,
+        )
+
+
+def robust_accuracies(metrics: dict, names: Optional[Sequence[str]] = None) -> Dict[str, float]:
+    """Each reported attack's accuracy: the cascade's (cumulative) and the others' own."""
+    found = {step["attack"]: step["robust_accuracy"] for step in metrics["cascade"]}
+    found.update({name: a["robust_accuracy"] for name, a in metrics["attacks"].items()})
+    return {name: found[name] for name in (names if names is not None else found)}

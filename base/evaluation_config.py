@@ -163,12 +163,11 @@ class EvaluationConfig:
     def references(self) -> Tuple[AttackConfig, ...]:
         """Attacks run on every example and reported on their own: FGSM at the threat model
         (the single-step reference of the validity check) and any attack a threshold names.
-        They count in the worst case too."""
+        They run even when the cascade holds them too (their own accuracy and noise control
+        need every example), and count in the worst case."""
         fgsm = AttackConfig(method="fgsm", norm=self.norm, epsilon=self.epsilon)
         named = [AttackConfig.from_name(name) for name in self.thresholds.min_robust_accuracy]
-        cascade = {attack.name for attack in self.cascade()}
-        unique = {a.name: a for a in [fgsm, *named] if a.name not in cascade}
-        return tuple(unique.values())
+        return tuple({a.name: a for a in [fgsm, *named]}.values())
 
     def sweep(self) -> Tuple[AttackConfig, ...]:
         """The first gradient attack of the cascade at each fraction of its epsilon, plus a
@@ -176,8 +175,9 @@ class EvaluationConfig:
         first = next((a for a in self.cascade() if a.uses_gradients), self.cascade()[0])
         radii = [first.epsilon * fraction for fraction in self.epsilon_sweep]
         radii.append(MAX_EPSILON[first.norm])
-        unique = {first.at_epsilon(r).name: first.at_epsilon(r) for r in radii if r > 0}
-        return tuple(a for name, a in unique.items() if name != first.name)
+        unique = {first.at_epsilon(r).name: first.at_epsilon(r) for r in radii}
+        references = {a.name for a in self.references()}
+        return tuple(a for name, a in unique.items() if name not in references)
 
     def transfer_config(self) -> AdversarialConfig:
         """The NSL config of the transfer protocol."""

@@ -13,12 +13,14 @@ gradient-free check for gradient masking: a model that resists PGD or APGD but f
 hides its errors from its gradients instead of keeping them out of the epsilon ball.
 """
 
+import functools
 from typing import Tuple
 
 import numpy as np
 import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.robustness import losses
 from robustfx.robustness.attacks import LogitsFn, clip_pixels, per_example_l2, project
 
 _TINY = 1e-12
@@ -31,11 +33,7 @@ _STREAMS = 8
 
 def _margin(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
     """logit[y] - max_{j != y} logit[j] per example; negative means misclassified."""
-    logits = tf.cast(logits, tf.float32)
-    is_label = tf.one_hot(labels, tf.shape(logits)[-1], on_value=True, off_value=False)
-    true = tf.reduce_sum(tf.where(is_label, logits, 0.0), axis=1)
-    other = tf.reduce_max(tf.where(is_label, tf.float32.min, logits), axis=1)
-    return true - other
+    return -losses.margin(tf.cast(logits, tf.float32), labels)
 
 
 def _p_selection(it: tf.Tensor, n_queries: int, p_init: float) -> tf.Tensor:
@@ -241,5 +239,7 @@ def square(
         return clip_pixels(images + project(x_best - images, epsilon, norm))
 
     if tf.executing_eagerly():
-        attack = tf.function(attack)
+        # Traced so that an eager call does not run thousands of iterations op by op. The
+        # partial keeps TensorFlow from counting every call's fresh trace as retracing.
+        attack = tf.function(functools.partial(attack))
     return attack(tf.convert_to_tensor(images, tf.float32), tf.cast(labels, tf.int64))

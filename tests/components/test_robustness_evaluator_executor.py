@@ -79,13 +79,15 @@ def _run(tmp_path, examples, model, config, baseline=None, tfma_blessed=None):
     return evaluation, blessing
 
 
-SUITE = (AttackConfig.from_name("fgsm_linf_0.2"), AttackConfig.from_name("pgd5_linf_0.2"))
+SUITE = (AttackConfig.from_name("pgd5_linf_0.2"), AttackConfig.from_name("square50_linf_0.2"))
 
 
 def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_model_dir):
     config = EvaluationConfig(
         attacks=SUITE,
-        thresholds=ThresholdConfig(min_clean_accuracy=0.5, min_robust_accuracy={}),
+        thresholds=ThresholdConfig(
+            min_clean_accuracy=0.5, min_worst_case_accuracy=0.0, min_robust_accuracy={}
+        ),
         epsilon_sweep=(0.0, 0.5),
         batch_size=64,
         report_examples=4,
@@ -96,26 +98,24 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     candidate = result["metrics"]["candidate"]
     assert candidate["num_examples"] == 150
     assert candidate["clean_accuracy"] > 0.6
+    # The FGSM reference and the first gradient attack's epsilon sweep run on every example.
     attacks = candidate["attacks"]
-    assert set(attacks) == {
-        "fgsm_linf_0.2",
-        "fgsm_linf_0.1",
-        "fgsm_linf_0",
-        "pgd5_linf_0.2",
-        "pgd5_linf_0.1",
-        "pgd5_linf_0",
-    }
+    assert set(attacks) == {"fgsm_linf_0.2", "pgd5_linf_0", "pgd5_linf_0.1", "pgd5_linf_1"}
+    assert [step["attack"] for step in candidate["cascade"]] == [a.name for a in SUITE]
     # epsilon = 0 is exactly clean accuracy; the ball holds; PGD is no weaker than FGSM.
-    assert attacks["fgsm_linf_0"]["robust_accuracy"] == candidate["clean_accuracy"]
     assert attacks["pgd5_linf_0"]["robust_accuracy"] == candidate["clean_accuracy"]
-    assert all(a["max_perturbation_norm"] <= 0.2 + 1e-6 for a in attacks.values())
-    assert (
-        attacks["fgsm_linf_0.2"]["robust_accuracy"] <= attacks["fgsm_linf_0.1"]["robust_accuracy"]
+    assert all(
+        a["max_perturbation_norm"] <= a_eps + 1e-6
+        for a, a_eps in [(attacks["fgsm_linf_0.2"], 0.2), (attacks["pgd5_linf_0.1"], 0.1)]
     )
-    assert (
-        attacks["pgd5_linf_0.2"]["robust_accuracy"]
-        <= attacks["fgsm_linf_0.2"]["robust_accuracy"] + 0.02
-    )
+    pgd, square = candidate["cascade"]
+    assert pgd["max_perturbation_norm"] <= 0.2 + 1e-6
+    assert pgd["robust_accuracy"] <= attacks["fgsm_linf_0.2"]["robust_accuracy"] + 0.02
+    # The worst case counts an example only if it survived every attack.
+    assert candidate["worst_case_robust_accuracy"] <= square["robust_accuracy"]
+    assert candidate["worst_case_robust_accuracy"] <= attacks["fgsm_linf_0.2"]["robust_accuracy"]
+    assert result["evaluation_valid"] is True
+    assert evaluation.get_int_custom_property("evaluation_valid") == 1
 
     assert result["blessed"] is True
     assert blessing.get_int_custom_property("blessed") == 1
@@ -136,7 +136,9 @@ def test_baseline_regression_is_not_blessed(
     config = EvaluationConfig(
         attacks=SUITE[:1],
         thresholds=ThresholdConfig(
-            min_clean_accuracy=0.0, min_robust_accuracy={"fgsm_linf_0.2": 0.0}
+            min_clean_accuracy=0.0,
+            min_worst_case_accuracy=0.0,
+            min_robust_accuracy={"fgsm_linf_0.2": 0.0},
         ),
         epsilon_sweep=(),
         report_examples=0,
@@ -164,3 +166,50 @@ def test_model_without_attack_signature_is_a_clear_error(tmp_path, transformed_e
     with pytest.raises(ModelSignatureError, match="has no 'serving_transformed' signature"):
         _run(tmp_path, transformed_examples, _model(str(uri), 1), config)
     assert not os.path.exists(tmp_path / "blessing" / spec.BLESSED_FILE)
+
+
+@pytest.fixture(scope="module")
+def masked_model_dir(tmp_path_factory, trained_model_dir):
+    """The trained CNN behind a rounding layer: its input gradient is zero almost everywhere,
+    so gradient attacks see nothing while the model stays as breakable as before."""
+    from robustfx.base import keys
+
+    loaded = tf.saved_model.load(os.path.join(trained_model_dir, "Format-Serving"))
+    inner = loaded.signatures[keys.TRANSFORMED_SIGNATURE]
+    module = tf.Module()
+    module.loaded = loaded
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
+    def serve(image):
+        return inner(**{keys.IMAGE_KEY: tf.round(image)})
+
+    uri = tmp_path_factory.mktemp("masked")
+    tf.saved_model.save(
+        module, str(uri / "Format-Serving"), signatures={keys.TRANSFORMED_SIGNATURE: serve}
+    )
+    return str(uri)
+
+
+def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
+    tmp_path, transformed_examples, masked_model_dir
+):
+    config = EvaluationConfig(
+        attacks=(
+            AttackConfig.from_name("apgdce10_linf_0.2"),
+            AttackConfig.from_name("square300_linf_0.2"),
+        ),
+        thresholds=ThresholdConfig(
+            min_clean_accuracy=0.0, min_worst_case_accuracy=0.0, min_robust_accuracy={}
+        ),
+        report_examples=0,
+    )
+    evaluation, blessing = _run(
+        tmp_path, transformed_examples, _model(masked_model_dir, 4), config, tfma_blessed=True
+    )
+    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    failed = {check["rule"] for check in result["validity"] if not check["passed"]}
+    assert result["evaluation_valid"] is False
+    assert "validity:black_box_not_stronger" in failed
+    assert blessing.get_int_custom_property("blessed") == 0
+    assert evaluation.get_int_custom_property("evaluation_valid") == 0
+    assert "validity:black_box_not_stronger" in blessing.get_string_custom_property("reasons")

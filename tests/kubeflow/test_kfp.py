@@ -12,6 +12,7 @@ import pytest
 from robustfx.base.validation import ConfigError
 from robustfx.kubeflow.config import AcceleratorConfig, BeamConfig, ScheduleConfig, normalize_cron
 from robustfx.pipeline.cli import commands
+from robustfx.pipeline.data import prepare_data
 from robustfx.pipeline.cli import main as cli
 
 sys.path.insert(0, os.path.dirname(__file__))
@@ -129,7 +130,9 @@ def test_module_paths_exist_in_the_package(spec):
     custom = executors["RobustnessEvaluator_executor"]["container"]["args"]
     assert "robustfx.components.robustness_evaluator.executor.Executor" in custom
     importlib.import_module("robustfx.components.robustness_evaluator.executor")
-    assert "gs://bucket/tfds/mnist_5k/1.0.0" in text  # ExampleGen reads the cluster's copy
+    assert (
+        f"gs://bucket/tfds/mnist_5k/{prepare_data.MNIST_5K_VERSION}" in text
+    )  # ExampleGen reads the cluster's copy
 
 
 def test_dockerfile_installs_the_project_with_the_pinned_constraints():

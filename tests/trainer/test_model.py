@@ -30,7 +30,7 @@ def test_beans_cnn_pools_after_every_conv_and_takes_rgb():
 
 
 def test_bad_shapes_are_rejected():
-    with pytest.raises(ValueError, match="input_shape"):
+    with pytest.raises(ValueError, match="is not \\(height, width, channels\\)"):
         model_lib.build_cnn(ModelConfig(), (28, 28), 10)
     with pytest.raises(ValueError, match="num_classes"):
         model_lib.build_cnn(ModelConfig(), (28, 28, 1), 1)

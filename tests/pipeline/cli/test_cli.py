@@ -5,6 +5,7 @@ import os
 import pytest
 
 from robustfx.pipeline.cli import commands
+from robustfx.pipeline.data import prepare_data
 from robustfx.pipeline.cli import main as cli
 
 
@@ -92,8 +93,13 @@ def test_help_documents_every_run_flag_with_its_default(capsys):
 def test_data_prepare_is_idempotent(tmp_path, capsys):
     data_dir = str(tmp_path / "tfds")
     assert cli.main(["data", "prepare", "--data-dir", data_dir]) == 0
-    assert "(test=1000, train=4000)" in capsys.readouterr().out
-    shard = os.path.join(data_dir, "mnist_5k", "1.0.0", "mnist_5k-train.tfrecord-00000-of-00001")
+    assert "(test=1000, train=3600, validation=400)" in capsys.readouterr().out
+    shard = os.path.join(
+        data_dir,
+        "mnist_5k",
+        prepare_data.MNIST_5K_VERSION,
+        "mnist_5k-train.tfrecord-00000-of-00001",
+    )
     written = os.path.getmtime(shard)
     assert cli.main(["data", "prepare", "--data-dir", data_dir]) == 0
     assert os.path.getmtime(shard) == written

@@ -40,6 +40,8 @@ def test_pass_exits_0_and_writes_markdown_and_json(
         "clean=0.6",
         "--threshold",
         "fgsm_linf_0.2=0.0",
+        "--threshold",
+        "worst_case=0.0",
         "--summary-json",
         str(out),
     )
@@ -48,8 +50,13 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     assert result["passed"] is True
     assert result["model"].endswith("Format-Serving")
     assert result["metrics"]["candidate"]["num_examples"] == 200
-    assert set(result["robust_accuracy"]) == {"fgsm_linf_0.2"}
+    quick = ["apgdce20_linf_0.2", "apgdt20-t3_linf_0.2", "square300_linf_0.2"]
+    assert list(result["robust_accuracy"]) == ["fgsm_linf_0.2", *quick]
     assert result["robust_accuracy"]["fgsm_linf_0.2"] < result["clean_accuracy"]
+    # The cascade only ever lowers accuracy, and the worst case is below every attack.
+    cascade = [result["robust_accuracy"][name] for name in quick]
+    assert cascade == sorted(cascade, reverse=True)
+    assert result["worst_case_robust_accuracy"] <= min(result["robust_accuracy"].values())
     printed = capsys.readouterr().out
     assert "## Robustness gate: ✅ PASS" in printed
     assert "| min_robust_accuracy[fgsm_linf_0.2] |" in printed
@@ -126,11 +133,25 @@ def test_model_without_the_attack_signature_exits_2(small_mnist, tmp_path, capsy
     assert "no 'serving_transformed' signature" in capsys.readouterr().err
 
 
-def test_thresholds_add_their_attacks_to_the_suite():
+def test_thresholds_add_their_attacks_and_keep_the_suites_floors():
     args = build_parser().parse_args(
-        ["gate", "--threshold", "clean=0.95", "--threshold", "pgd20_l2_1.5=0.3"]
+        [
+            "gate",
+            "--suite",
+            "standard",
+            "--threshold",
+            "clean=0.95",
+            "--threshold",
+            "pgd20_l2_1.5=0.3",
+        ]
     )
     config = commands.gate_config(args).evaluation
-    assert [a.name for a in config.attacks] == ["fgsm_linf_0.2", "pgd10_linf_0.2", "pgd20_l2_1.5"]
+    assert [a.name for a in config.cascade()] == [
+        "apgdce100_linf_0.2",
+        "apgdt100_linf_0.2",
+        "square5000_linf_0.2",
+    ]
+    assert [a.name for a in config.references()] == ["fgsm_linf_0.2", "pgd20_l2_1.5"]
     assert config.thresholds.min_clean_accuracy == 0.95
-    assert config.thresholds.min_robust_accuracy == {"fgsm_linf_0.2": 0.7, "pgd20_l2_1.5": 0.3}
+    assert config.thresholds.min_worst_case_accuracy == 0.7  # the default floor stays
+    assert config.thresholds.min_robust_accuracy == {"pgd20_l2_1.5": 0.3}

@@ -11,13 +11,14 @@ def test_mnist_5k_split_is_deterministic_and_disjoint(mnist_arrays):
     images, labels = prepare_data.load_mnist_5k()
     assert images.shape == (5000, 28, 28, 1) and images.dtype == np.uint8
     again = prepare_data.split_mnist_5k(images, labels)
-    for split in ("train", "test"):
+    for split in ("train", "validation", "test"):
         np.testing.assert_array_equal(again[split][1], mnist_arrays[split][1])
-    assert len(again["train"][1]) == 4000 and len(again["test"][1]) == 1000
-    assert set(np.unique(again["test"][1])) == set(range(10))
-    # Disjoint: no digit of the test split is also in the train split.
-    train = {image.tobytes() for image in again["train"][0]}
-    assert not any(image.tobytes() in train for image in again["test"][0])
+        assert set(np.unique(again[split][1])) == set(range(10))
+    sizes = {split: len(labels) for split, (_, labels) in again.items()}
+    assert sizes == {"train": 3600, "validation": 400, "test": 1000}
+    # Disjoint: no digit is in two splits.
+    seen = [{image.tobytes() for image in again[split][0]} for split in sizes]
+    assert sum(len(images) for images in seen) == len(set().union(*seen)) == 5000
 
 
 def test_metadata_is_read_from_tfds_files(small_mnist):
@@ -26,7 +27,7 @@ def test_metadata_is_read_from_tfds_files(small_mnist):
     assert info.image_shape == (28, 28, 1)
     assert info.num_classes == 10
     assert info.splits == {"train": 800, "test": 200}
-    assert info.validation_split == "test"
+    assert info.validation_split is None  # the Trainer holds out part of train, never test
 
 
 def test_rgb_jpeg_dataset_with_three_splits(tmp_path, rng):

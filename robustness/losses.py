@@ -71,7 +71,10 @@ def value_and_gradient(
         logits = logits_fn(images)
         values = loss(logits, labels)
         total = tf.reduce_sum(values)
-    return values, logits, tape.gradient(total, images)
+    # A model whose output does not depend on the pixels differentiably (a rounding layer)
+    # has no gradient: it is zero, and the validity checks catch the masking.
+    gradient = tape.gradient(total, images, unconnected_gradients=tf.UnconnectedGradients.ZERO)
+    return values, logits, gradient
 
 
 def misclassified(logits: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:

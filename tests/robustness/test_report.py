@@ -82,7 +82,7 @@ def _samples(rng):
 
 def test_curves_start_at_clean_accuracy_and_group_by_family():
     curves = robustness_report.curve_points(METRICS["candidate"])
-    assert sorted(curves) == ["fgsm_linf", "pgd10_linf"]
+    assert sorted(curves) == ["apgdce20_linf", "fgsm_linf", "pgd10_linf"]
     epsilons, accuracies = zip(*curves["fgsm_linf"], strict=True)
     assert epsilons == (0.0, 0.1, 0.2)
     assert accuracies == pytest.approx((0.97, 0.91, 0.85))

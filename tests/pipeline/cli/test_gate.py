@@ -50,13 +50,9 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     assert result["passed"] is True
     assert result["model"].endswith("Format-Serving")
     assert result["metrics"]["candidate"]["num_examples"] == 200
-    quick = ["apgdce20_linf_0.2", "apgdt20-t3_linf_0.2", "square300_linf_0.2"]
-    assert list(result["robust_accuracy"]) == ["fgsm_linf_0.2", *quick]
+    assert set(result["robust_accuracy"]) == {"fgsm_linf_0.2"}  # --attack replaced the suite
     assert result["robust_accuracy"]["fgsm_linf_0.2"] < result["clean_accuracy"]
-    # The cascade only ever lowers accuracy, and the worst case is below every attack.
-    cascade = [result["robust_accuracy"][name] for name in quick]
-    assert cascade == sorted(cascade, reverse=True)
-    assert result["worst_case_robust_accuracy"] <= min(result["robust_accuracy"].values())
+    assert result["worst_case_robust_accuracy"] <= result["robust_accuracy"]["fgsm_linf_0.2"]
     printed = capsys.readouterr().out
     assert "## Robustness gate: ✅ PASS" in printed
     assert "| min_robust_accuracy[fgsm_linf_0.2] |" in printed
@@ -148,7 +144,7 @@ def test_thresholds_add_their_attacks_and_keep_the_suites_floors():
     config = commands.gate_config(args).evaluation
     assert [a.name for a in config.cascade()] == [
         "apgdce100_linf_0.2",
-        "apgdt100_linf_0.2",
+        "apgdt100-t9_linf_0.2",
         "square5000_linf_0.2",
     ]
     assert [a.name for a in config.references()] == ["fgsm_linf_0.2", "pgd20_l2_1.5"]

@@ -16,7 +16,7 @@ def _main(command, preset, data_dir, tmp_path, *flags):
     return cli.main(
         [command, "--preset", preset, "--data-dir", data_dir, "--epochs", "1",
          "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
-         "--threshold", "clean=0", "--threshold", "fgsm_linf_0.2=0", *flags]
+         "--threshold", "clean=0", "--threshold", "worst_case=0", *flags]
     )  # fmt: skip
 
 
@@ -32,8 +32,20 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
     summary = json.loads(summary_path.read_text())
     assert set(summary["models"]) == {"baseline", "adversarial", "pgd_adversarial"}
     for row in summary["models"].values():
-        assert set(row) == {"clean_accuracy", "robust_accuracy", "transfer_accuracy", "report"}
-        assert set(row["robust_accuracy"]) == {"fgsm_linf_0.2", "pgd10_linf_0.2"}
+        assert set(row) == {
+            "clean_accuracy",
+            "robust_accuracy",
+            "worst_case_robust_accuracy",
+            "transfer_accuracy",
+            "report",
+        }
+        assert set(row["robust_accuracy"]) == {
+            "fgsm_linf_0.2",
+            "apgdce20_linf_0.2",
+            "apgdt20-t3_linf_0.2",
+            "square300_linf_0.2",
+        }
+        assert row["worst_case_robust_accuracy"] <= min(row["robust_accuracy"].values())
         assert os.path.isfile(row["report"])
         assert 0.0 <= row["transfer_accuracy"] <= 1.0
     baseline = summary["models"]["baseline"]
@@ -54,7 +66,7 @@ def test_beans_preset_runs_end_to_end_on_beans_format_data(tmp_path):
     summary_path = tmp_path / "run.json"
     code = _main(
         "run", "beans", data_dir, tmp_path,
-        "--attack", "fgsm_linf_0.05", "--epsilon-sweep", "", "--summary-json", str(summary_path),
+        "--epsilon", "0.05", "--epsilon-sweep", "", "--summary-json", str(summary_path),
     )  # fmt: skip
     assert code == 0
     summary = json.loads(summary_path.read_text())

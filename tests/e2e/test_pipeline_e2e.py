@@ -6,8 +6,10 @@ same pipeline root, with an unreachable robustness threshold, reuses the cached 
 and must push nothing and record why.
 """
 
+import importlib.util
 import json
 import os
+import pathlib
 import subprocess
 import sys
 
@@ -29,11 +31,16 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     assert summary["dataset"] == "mnist_5k"
     assert summary["blessed"] is True and summary["reasons"] == []
     assert summary["clean_accuracy"] > 0.6
-    assert set(summary["robust_accuracy"]) == {"fgsm_linf_0.2", "pgd10_linf_0.2"}
-    assert (
-        summary["robust_accuracy"]["pgd10_linf_0.2"] <= summary["robust_accuracy"]["fgsm_linf_0.2"]
+    assert summary["suite"] == "quick" and summary["evaluation_valid"] is True
+    quick = ["apgdce20_linf_0.2", "apgdt20-t3_linf_0.2", "square300_linf_0.2"]
+    assert set(summary["robust_accuracy"]) == {"fgsm_linf_0.2", *quick}
+    robust = summary["robust_accuracy"]
+    # The cascade only lowers accuracy; the worst case is below every attack and FGSM.
+    assert [robust[name] for name in quick] == sorted(
+        (robust[name] for name in quick), reverse=True
     )
-    assert summary["robust_accuracy"]["fgsm_linf_0.2"] < summary["clean_accuracy"]
+    assert summary["worst_case_robust_accuracy"] <= min(robust.values())
+    assert robust["apgdce20_linf_0.2"] <= robust["fgsm_linf_0.2"] < summary["clean_accuracy"]
     report = open(summary["report"]).read()
     assert BLESSED_VERDICT in report and report.count("data:image/png;base64,") == 3
     pushed = summary["pushed_model"]
@@ -77,6 +84,26 @@ def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run, shar
     assert result["accuracy"] > 0.6  # chance is 0.1
     assert result["prob_sums"] == pytest.approx([1.0] * 200, abs=1e-4)
     assert result["signatures"] == ["conv_activations", "serving_default", "serving_transformed"]
+
+
+def _independent_pgd():
+    """benchmarks/independent_pgd.py: a 100-step PGD written apart from the project."""
+    path = pathlib.Path(__file__).parents[2] / "benchmarks" / "independent_pgd.py"
+    module_spec = importlib.util.spec_from_file_location("independent_pgd", path)
+    module = importlib.util.module_from_spec(module_spec)
+    module_spec.loader.exec_module(module)
+    return module
+
+
+def test_reported_worst_case_is_no_higher_than_an_independent_pgd100(first_run, small_mnist):
+    """A robust accuracy is an upper bound: the project's must not exceed a separately
+    written 100-step PGD's on the same model and examples."""
+    _, _, summary = first_run
+    independent = _independent_pgd()
+    images, labels = independent.read_split(small_mnist[0], "mnist_5k", "test")
+    logits_fn = independent.load_logits_fn(summary["pushed_model"])
+    pgd100 = independent.pgd_accuracy(logits_fn, images, labels, epsilon=0.2, steps=100)
+    assert summary["worst_case_robust_accuracy"] <= pgd100
 
 
 def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist, run_pipeline):
@@ -124,6 +151,8 @@ def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mni
             "clean=0.5",
             "--threshold",
             "fgsm_linf_0.2=0.01",
+            "--threshold",
+            "worst_case=0.0",
         ]
     )
     assert code == 0

@@ -12,8 +12,8 @@ import pytest
 from robustfx.base.validation import ConfigError
 from robustfx.kubeflow.config import AcceleratorConfig, BeamConfig, ScheduleConfig, normalize_cron
 from robustfx.pipeline.cli import commands
-from robustfx.pipeline.data import prepare_data
 from robustfx.pipeline.cli import main as cli
+from robustfx.pipeline.data import prepare_data
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kfp import FakeKfp  # noqa: E402

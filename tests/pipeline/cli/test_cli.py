@@ -5,8 +5,8 @@ import os
 import pytest
 
 from robustfx.pipeline.cli import commands
-from robustfx.pipeline.data import prepare_data
 from robustfx.pipeline.cli import main as cli
+from robustfx.pipeline.data import prepare_data
 
 
 def _run(tmp_path, *flags):

@@ -78,11 +78,11 @@ def make_dataset(
         return image, label
 
     if holdout_fraction > 0:
-        dataset = _split_by_hash(dataset, holdout_fraction, holdout, batch_size)
+        dataset = split_by_hash(dataset, holdout_fraction, holdout, batch_size)
     return dataset.map(to_model_input).prefetch(tf.data.AUTOTUNE)
 
 
-def _split_by_hash(
+def split_by_hash(
     dataset: tf.data.Dataset, fraction: float, holdout: bool, batch_size: int
 ) -> tf.data.Dataset:
     """Examples whose image hashes into the first ``fraction`` of 1,000 buckets (or the

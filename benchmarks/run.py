@@ -18,20 +18,14 @@ import sys
 import time
 from typing import Callable, Dict, List
 
+# Run as a script: this folder is on sys.path.
+import attack_suite  # noqa: E402
+from stats import summary  # noqa: E402
+
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
-
-
-def summary(values: List[float], **extra) -> dict:
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "repetitions": len(values),
-        **extra,
-    }
 
 
 def _mnist(data_dir: str):
@@ -63,20 +57,28 @@ def _step_time(model, batch: dict, steps: int, dict_input: bool) -> float:
     return (time.perf_counter() - start) / steps
 
 
-def training_step_ratio(pgd_iterations: int, repetitions: int, steps: int) -> dict:
-    """NSL adversarial training step time over a clean step: same CNN, batch and data."""
+def training_step_ratio(recipe: str, repetitions: int, steps: int) -> dict:
+    """NSL adversarial training step time over a clean step: same CNN, batch and data.
+
+    Args:
+      recipe: 'default' (the project's AdversarialConfig defaults), 'tutorial' (the NSL
+        tutorial's FGSM-based settings) or 'pgd' (compare's PGD-5 training).
+    """
+    from robustfx.base.presets import PGD_TRAINING, TUTORIAL_ADVERSARIAL
     from robustfx.base.training_config import AdversarialConfig, ModelConfig
     from robustfx.trainer import model as model_lib
 
+    adv_config = {
+        "default": AdversarialConfig(),
+        "tutorial": TUTORIAL_ADVERSARIAL,
+        "pgd": PGD_TRAINING,
+    }[recipe]
     x, y, _, _ = _arrays()
     batch = {"image": x[:32], "label": y[:32]}
     ratios = []
     for _ in range(repetitions):  # clean and adversarial interleaved, fresh models each time
         clean = model_lib.build_cnn(ModelConfig(), (28, 28, 1), 10)
         model_lib.compile_for_training(clean, 1e-3)
-        adv_config = AdversarialConfig(
-            pgd_iterations=pgd_iterations, pgd_epsilon=0.2 if pgd_iterations > 1 else None
-        )
         adv = model_lib.wrap_adversarial(
             model_lib.build_cnn(ModelConfig(), (28, 28, 1), 10), adv_config
         )
@@ -84,8 +86,8 @@ def training_step_ratio(pgd_iterations: int, repetitions: int, steps: int) -> di
         clean_time = _step_time(clean, batch, steps, dict_input=False)
         adv_time = _step_time(adv, batch, steps, dict_input=True)
         ratios.append(adv_time / clean_time)
-    bound = 2.0 if pgd_iterations == 1 else pgd_iterations + 1.0
-    return summary(ratios, natural_bound=bound, pgd_iterations=pgd_iterations)
+    k = adv_config.pgd_iterations
+    return summary(ratios, natural_bound=2.0 if k == 1 else k + 1.0, pgd_iterations=k)
 
 
 def _trained_model_dir(workdir: str) -> str:
@@ -462,12 +464,21 @@ def main(argv=None) -> int:
     info = _mnist(data_dir)
     reps = args.repetitions
     suite: Dict[str, Callable[[], dict]] = {
-        "adv_training_step_ratio": lambda: training_step_ratio(1, reps, 60),
-        "pgd_training_step_ratio": lambda: training_step_ratio(5, reps, 20),
+        "adv_training_step_ratio": lambda: training_step_ratio("default", reps, 40),
+        "tutorial_training_step_ratio": lambda: training_step_ratio("tutorial", reps, 60),
+        "pgd_training_step_ratio": lambda: training_step_ratio("pgd", reps, 20),
         "evaluator_vs_reference_throughput": lambda: evaluator_vs_reference(workdir, info, reps),
         "evaluator_peak_rss_ratio_4x": lambda: evaluator_memory(workdir, info, reps),
         "beam_scaling_2_vs_1": lambda: beam_scaling(workdir, info, reps),
         "pipeline": lambda: pipeline_overhead(workdir, data_dir),
+        "suite_vs_bare_pgd_gradient_throughput": lambda: attack_suite.suite_vs_bare_loop(
+            attack_suite.robust_model_dir(workdir, _arrays), _arrays, reps
+        ),
+        "suite_seconds_1000_digits": lambda: attack_suite.standard_suite_seconds(
+            attack_suite.robust_model_dir(workdir, _arrays),
+            _transformed_examples(workdir, info, 1),
+            reps,
+        ),
     }
     results = {}
     if os.path.isfile(args.output):

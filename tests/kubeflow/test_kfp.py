@@ -68,6 +68,8 @@ def spec(small_mnist, tmp_path_factory):
             "2",
             "--memory-limit",
             "16",
+            "--suite",
+            "standard",
         ],
     )
     assert code == 0
@@ -114,6 +116,13 @@ def test_image_beam_args_and_accelerators(spec):
     assert trainer["resources"]["accelerator"] == {"type": "NVIDIA_TESLA_T4", "count": "2"}
     assert trainer["resources"]["memoryLimit"] == 16
     assert "resources" not in _executor(job, "Transform")
+
+
+def test_the_gating_suite_is_compiled_into_the_evaluator(spec):
+    path, _ = spec
+    text = path.read_text()
+    # The evaluator's config travels as a JSON string parameter of its component.
+    assert '\\"suite\\": \\"standard\\"' in text
 
 
 def test_module_paths_exist_in_the_package(spec):

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from robustfx.robustness import report as robustness_report
+from robustfx.robustness import report_plots
 from robustfx.robustness.report_samples import ReportSamples
 
 BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
@@ -81,7 +82,7 @@ def _samples(rng):
 
 
 def test_curves_start_at_clean_accuracy_and_group_by_family():
-    curves = robustness_report.curve_points(METRICS["candidate"])
+    curves = report_plots.curve_points(METRICS["candidate"])
     assert sorted(curves) == ["apgdce20_linf", "fgsm_linf", "pgd10_linf"]
     epsilons, accuracies = zip(*curves["fgsm_linf"], strict=True)
     assert epsilons == (0.0, 0.1, 0.2)

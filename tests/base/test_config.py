@@ -4,19 +4,38 @@ import pytest
 
 from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
+from robustfx.base.presets import with_preset
 from robustfx.base.run_config import DataConfig, RunConfig
 from robustfx.base.serialization import from_dict, to_dict
 from robustfx.base.training_config import AdversarialConfig, TrainingConfig
 from robustfx.base.validation import ConfigError
 
 
-def test_defaults_are_the_nsl_tutorial_settings():
+def test_defaults_are_the_tutorial_cnn_with_the_robust_recipe():
     config = RunConfig()
     assert config.model.conv_filters == (32, 64, 64)
-    assert config.adversarial.multiplier == 0.2
-    assert config.adversarial.adv_step_size == 0.2
-    assert config.adversarial.adv_grad_norm == "linf"
-    assert config.training.epochs == 5 and config.training.batch_size == 32
+    adversarial = config.adversarial
+    assert (adversarial.multiplier, adversarial.adv_step_size, adversarial.adv_grad_norm) == (
+        1.0,
+        0.1,
+        "linf",
+    )
+    assert (adversarial.pgd_iterations, adversarial.pgd_epsilon) == (3, 0.2)
+    assert adversarial.random_init and adversarial.clip_to_pixel_range
+    assert config.training.epochs == 15 and config.training.batch_size == 32
+
+
+def test_the_mnist_preset_keeps_the_nsl_tutorial_settings():
+    config = with_preset(RunConfig(), "mnist")
+    adversarial = config.adversarial
+    assert (adversarial.multiplier, adversarial.adv_step_size, adversarial.pgd_iterations) == (
+        0.2,
+        0.2,
+        1,
+    )
+    assert adversarial.pgd_epsilon is None and not adversarial.random_init
+    assert not adversarial.clip_to_pixel_range
+    assert config.training.epochs == 5
 
 
 def test_round_trip_through_json_dict_is_exact():

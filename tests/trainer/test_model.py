@@ -64,6 +64,8 @@ def test_adv_config_is_passed_to_nsl():
             adv_grad_norm="l2",
             pgd_iterations=5,
             pgd_epsilon=0.1,
+            random_init=False,
+            clip_to_pixel_range=False,
         )
     )
     assert adv.multiplier == 0.3
@@ -71,7 +73,8 @@ def test_adv_config_is_passed_to_nsl():
     assert adv.adv_neighbor_config.pgd_iterations == 5
     assert adv.adv_neighbor_config.pgd_epsilon == 0.1
     assert str(adv.adv_neighbor_config.adv_grad_norm.value) == "l2"
-    assert adv.adv_neighbor_config.clip_value_min is None  # off by default, as in NSL
+    assert adv.adv_neighbor_config.clip_value_min is None  # off, as in NSL
+    assert adv.adv_neighbor_config.random_init is False
     clipped = model_lib.make_adv_config(AdversarialConfig(clip_to_pixel_range=True))
     assert clipped.adv_neighbor_config.clip_value_min == {"image": 0.0}
     assert clipped.adv_neighbor_config.clip_value_max == {"image": 1.0}

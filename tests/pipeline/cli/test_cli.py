@@ -87,7 +87,7 @@ def test_help_documents_every_run_flag_with_its_default(capsys):
         "--beam-arg",
     ]:
         assert flag in text
-    assert "(default: 0.2)" in text and "(default: 5)" in text
+    assert "(default: 0.2)" in text and "(default: 15)" in text and "(default: quick)" in text
 
 
 def test_data_prepare_is_idempotent(tmp_path, capsys):

@@ -9,7 +9,7 @@ from typing import ClassVar, Mapping, Tuple
 from robustfx.base.attack_config import MAX_EPSILON, AttackConfig
 from robustfx.base.settings import float_list, setting
 from robustfx.base.suites import SUITES, suite_attacks
-from robustfx.base.training_config import AdversarialConfig
+from robustfx.base.training_config import TUTORIAL_ADVERSARIAL, AdversarialConfig
 from robustfx.base.validation import (
     NORMS,
     canonical_norm,
@@ -21,6 +21,9 @@ from robustfx.base.validation import (
 
 THRESHOLD_FLAG = "--threshold"
 CUSTOM_SUITE = "custom"
+# How an absolute floor judges an accuracy: its point estimate, or the lower bound of its
+# 95% interval (strict: the floor must be cleared with 95% confidence).
+POLICIES = ("point", "lower_bound")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -34,6 +37,10 @@ class ThresholdConfig:
       min_robust_accuracy: extra floors per attack name (an attack named here always runs).
       max_clean_drop: largest allowed drop in clean accuracy against the blessed baseline.
       max_robust_drop: largest allowed drop in worst-case robust accuracy against it.
+      significance: a drop beyond the allowed one refuses the candidate only when the paired
+        test (exact McNemar, same examples) finds it significant at this level.
+      policy: 'point' judges each floor on the point estimate, 'lower_bound' on the lower
+        bound of its 95% interval.
     """
 
     CLI_GROUP: ClassVar[str] = "blessing thresholds"
@@ -67,10 +74,28 @@ class ThresholdConfig:
         flag="--max-robust-drop",
         help="Largest allowed worst-case robust-accuracy drop against the production baseline.",
     )
+    significance: float = setting(
+        0.05,
+        flag="--significance",
+        help="Level of the paired McNemar test: a drop beyond the allowed one refuses the "
+        "candidate only when it is significant at this level.",
+    )
+    policy: str = setting(
+        "point",
+        flag="--threshold-policy",
+        choices=POLICIES,
+        help="How floors judge an accuracy: point (its estimate) or lower_bound (the lower "
+        "end of its 95 percent interval must clear the floor).",
+    )
 
     def __post_init__(self) -> None:
         check_fraction("threshold min_clean_accuracy", self.min_clean_accuracy)
         check_fraction("threshold min_worst_case_accuracy", self.min_worst_case_accuracy)
+        check_float("threshold significance", self.significance, 0.0, 1.0)
+        require(
+            self.policy in POLICIES,
+            f"threshold policy={self.policy!r} is unknown: use one of {', '.join(POLICIES)}",
+        )
         for name, value in self.min_robust_accuracy.items():
             AttackConfig.from_name(name)
             check_fraction(f"threshold min_robust_accuracy[{name}]", value)
@@ -181,6 +206,8 @@ class EvaluationConfig:
 
     def transfer_config(self) -> AdversarialConfig:
         """The NSL config of the transfer protocol."""
-        return AdversarialConfig(
-            adv_step_size=self.transfer_step_size, adv_grad_norm=self.transfer_norm
+        return dataclasses.replace(
+            TUTORIAL_ADVERSARIAL,
+            adv_step_size=self.transfer_step_size,
+            adv_grad_norm=self.transfer_norm,
         )

@@ -11,7 +11,12 @@ import dataclasses
 from typing import Dict, Optional, Tuple
 
 from robustfx.base.run_config import DataConfig, RunConfig
-from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
+from robustfx.base.training_config import (
+    TUTORIAL_ADVERSARIAL,
+    AdversarialConfig,
+    ModelConfig,
+    TrainingConfig,
+)
 from robustfx.base.validation import ConfigError
 
 
@@ -27,17 +32,6 @@ class Preset:
     description: str = ""
 
 
-# The NSL tutorial's adversarial settings (FGSM-based, unclipped), pinned field by field so
-# that the project's defaults never leak into the write-ups' experiment.
-TUTORIAL_ADVERSARIAL = AdversarialConfig(
-    multiplier=0.2,
-    adv_step_size=0.2,
-    adv_grad_norm="linf",
-    pgd_iterations=1,
-    pgd_epsilon=None,
-    random_init=False,
-    clip_to_pixel_range=False,
-)
 # PGD adversarial training, a row of `robustfx compare`: the tutorial's settings with 5
 # projected steps of 0.05 inside an L-infinity ball of 0.2 (NSL's pgd_iterations/pgd_epsilon).
 PGD_TRAINING = dataclasses.replace(

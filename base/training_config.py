@@ -117,6 +117,19 @@ class AdversarialConfig:
         )
 
 
+# The NSL tutorial's adversarial settings (FGSM-based, unclipped), pinned field by field so
+# that the project's defaults never leak into the write-ups' experiment.
+TUTORIAL_ADVERSARIAL = AdversarialConfig(
+    multiplier=0.2,
+    adv_step_size=0.2,
+    adv_grad_norm="linf",
+    pgd_iterations=1,
+    pgd_epsilon=None,
+    random_init=False,
+    clip_to_pixel_range=False,
+)
+
+
 ACCELERATORS = ("auto", "cpu", "gpu", "tpu")
 
 

@@ -7,6 +7,7 @@ the split. The same code runs on the DirectRunner, Dataflow, Flink or Spark thro
 args the pipeline gives.
 """
 
+import dataclasses
 import json
 import logging
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -20,6 +21,9 @@ from robustfx.base.training_config import AdversarialConfig
 from robustfx.robustness import metrics as robustness_metrics
 from robustfx.robustness.model_under_attack import AttackPlan, ModelUnderAttack, robust_accuracies
 from robustfx.robustness.saved_models import ModelSignatureError, load_logits_fn
+from robustfx.robustness.statistics import PairedCounts
+
+PAIRED = "paired"  # the key of the candidate-vs-baseline paired counts
 
 
 class AttackBatchesFn(beam.DoFn):
@@ -95,15 +99,22 @@ class AttackBatchesFn(beam.DoFn):
         parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
         images, labels = self._images(parsed), parsed[keys.LABEL_KEY]
         transfer_images = self._crafter(images, labels) if self._crafter else None
+        outcomes = {}
         for role, model in self._models.items():
-            counts = model.count(images, labels, self._num_classes, transfer_images)
+            counts, outcomes[role] = model.count(images, labels, self._num_classes, transfer_images)
             yield role, robustness_metrics.counts_to_dict(counts)
+        if len(outcomes) == 2:  # candidate and baseline judged on the same examples
+            paired = PairedCounts.of(*(outcomes[role] for role in self._model_dirs))
+            yield PAIRED, dataclasses.asdict(paired)
         self._seen += len(serialized)
         total = f"/{self._expected}" if self._expected else ""
         logging.info("robustness evaluation: %d%s examples attacked", self._seen, total)
 
 
 def _merge_count_dicts(parts: Iterable[dict]) -> dict:
+    parts = list(parts)
+    if parts and "clean_baseline_only" in parts[0]:  # the PAIRED key's values
+        return dataclasses.asdict(PairedCounts.merge(PairedCounts(**p) for p in parts))
     merged = robustness_metrics.merge(robustness_metrics.counts_from_dict(p) for p in parts)
     return robustness_metrics.counts_to_dict(merged)
 
@@ -155,17 +166,23 @@ def evaluate_models(
     )
 
 
-def read_counts(output_path: str) -> Dict[str, robustness_metrics.RobustnessCounts]:
-    """Reads what ``evaluate_models`` wrote (any filesystem TensorFlow reaches)."""
+def read_counts(
+    output_path: str,
+) -> Tuple[Dict[str, robustness_metrics.RobustnessCounts], Optional[PairedCounts]]:
+    """Reads what ``evaluate_models`` wrote (any filesystem TensorFlow reaches): counts per
+    model, and the paired counts when a baseline was judged on the same examples."""
     import tensorflow as tf
 
-    counts = {}
+    counts, paired = {}, None
     if tf.io.gfile.exists(output_path):
         with tf.io.gfile.GFile(output_path) as f:
             for line in f:
                 record = json.loads(line)
-                counts[record["role"]] = robustness_metrics.counts_from_dict(record["counts"])
-    return counts
+                if record["role"] == PAIRED:
+                    paired = PairedCounts(**record["counts"])
+                else:
+                    counts[record["role"]] = robustness_metrics.counts_from_dict(record["counts"])
+    return counts, paired
 
 
 def finalize(
@@ -181,11 +198,21 @@ def finalize(
 
 
 def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
-    """Flat headline numbers per model, e.g. for artifact properties."""
+    """Flat headline numbers per model with their 95% interval bounds (``..._low`` and
+    ``..._high``), e.g. for artifact properties."""
     flat = {}
     for role, values in metrics.items():
-        flat[f"{role}_clean_accuracy"] = values["clean_accuracy"]
-        flat[f"{role}_worst_case_robust_accuracy"] = values["worst_case_robust_accuracy"]
+        headline = {
+            "clean_accuracy": (values["clean_accuracy"], values["clean_accuracy_interval"]),
+            "worst_case_robust_accuracy": (
+                values["worst_case_robust_accuracy"],
+                values["worst_case_robust_accuracy_interval"],
+            ),
+        }
+        intervals = robust_accuracies(values, key="robust_accuracy_interval")
         for name, accuracy in robust_accuracies(values).items():
-            flat[f"{role}_robust_accuracy_{name}"] = accuracy
+            headline[f"robust_accuracy_{name}"] = (accuracy, intervals[name])
+        for key, (value, (low, high)) in headline.items():
+            flat.update({f"{role}_{key}": value, f"{role}_{key}_low": low})
+            flat[f"{role}_{key}_high"] = high
     return flat

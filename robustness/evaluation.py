@@ -29,6 +29,9 @@ class EvaluationResult:
     suite: List[str]  # the reported attacks: references, then the cascade, in order
     suite_name: str = ""  # quick, standard or custom
     validity: List[blessing_rules.RuleResult] = dataclasses.field(default_factory=list)
+    # Candidate vs baseline on the same examples: 'clean' and 'worst' paired tests.
+    paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    advice: List[str] = dataclasses.field(default_factory=list)  # sample-size advice
 
     @property
     def evaluation_valid(self) -> bool:
@@ -45,6 +48,8 @@ class EvaluationResult:
             "suite_name": self.suite_name,
             "evaluation_valid": self.evaluation_valid,
             "validity": [check.to_dict() for check in self.validity],
+            "paired_tests": self.paired_tests,
+            "advice": self.advice,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "rules": [rule.to_dict() for rule in self.rules],
@@ -122,11 +127,11 @@ def evaluate(
                 reference_model_dir,
                 config.transfer_config(),
             )
-        counts = beam_evaluation.read_counts(output_path)
+        counts, paired = beam_evaluation.read_counts(output_path)
     metrics = beam_evaluation.finalize(counts, list(model_dirs), class_names)
     checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
     rules = blessing_rules.evaluate_rules(
-        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed, checks
+        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed, checks, paired
     )
     reported = [a.name for a in (*config.references(), *config.cascade())]
     return EvaluationResult(
@@ -136,4 +141,6 @@ def evaluate(
         reported,
         config.suite_name,
         checks,
+        {kind: paired.test(kind) for kind in ("clean", "worst")} if paired else {},
+        blessing_rules.sample_size_advice(metrics[CANDIDATE], config.thresholds),
     )

@@ -10,6 +10,8 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import numpy as np
 
+from robustfx.robustness.statistics import wilson_interval
+
 
 @dataclasses.dataclass
 class AttackCounts:
@@ -65,6 +67,26 @@ def _bincount(labels: np.ndarray, weights: np.ndarray, num_classes: int) -> List
     )
 
 
+def survivors(
+    labels: np.ndarray,
+    clean_predictions: np.ndarray,
+    attacked: Mapping[str, Mapping[str, np.ndarray]],
+    cascade: Optional[Mapping[str, Mapping[str, np.ndarray]]] = None,
+    worst_names: Sequence[str] = (),
+) -> Dict[str, np.ndarray]:
+    """Per example: ``clean`` (classified correctly) and ``worst`` (also survived every
+    attack of the cascade and every attack in ``worst_names``). Arguments as in
+    ``count_batch``."""
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    clean_ok = np.asarray(clean_predictions).reshape(-1) == labels
+    worst = clean_ok.copy()
+    for result in (cascade or {}).values():
+        worst &= np.asarray(result["correct"], bool).reshape(-1)
+    for name in worst_names:
+        worst &= np.asarray(attacked[name]["predictions"]).reshape(-1) == labels
+    return {"clean": clean_ok, "worst": worst}
+
+
 def count_batch(
     labels: np.ndarray,
     clean_predictions: np.ndarray,
@@ -90,7 +112,8 @@ def count_batch(
         cascade (the references at the threat model).
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
-    clean_ok = np.asarray(clean_predictions).reshape(-1) == labels
+    outcomes = survivors(labels, clean_predictions, attacked, cascade, worst_names)
+    clean_ok, worst = outcomes["clean"], outcomes["worst"]
     counts = RobustnessCounts(
         num_classes=num_classes,
         total=int(labels.size),
@@ -101,7 +124,6 @@ def count_batch(
     if transfer_predictions is not None:
         counts.transfer_total = int(labels.size)
         counts.transfer_correct = int((np.asarray(transfer_predictions) == labels).sum())
-    worst = clean_ok.copy()
     previous = clean_ok
     for name, result in (cascade or {}).items():
         still = np.asarray(result["correct"], bool).reshape(-1) & previous
@@ -112,9 +134,6 @@ def count_batch(
             per_class_correct=_bincount(labels, still, num_classes),
         )
         previous = still
-    worst &= previous
-    for name in worst_names:
-        worst &= np.asarray(attacked[name]["predictions"]).reshape(-1) == labels
     counts.worst_correct = int(worst.sum())
     counts.per_class_worst_correct = _bincount(labels, worst, num_classes)
     for name, result in attacked.items():
@@ -188,34 +207,29 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
     """
     if counts.total == 0:
         raise ValueError("no examples were evaluated: the evaluated split is empty")
+    per_class = _per_class(class_names, counts.per_class_total)
     metrics = {
         "num_examples": counts.total,
-        "clean_accuracy": _ratio(counts.clean_correct, counts.total),
-        "per_class_clean_accuracy": {
-            name: _ratio(correct, total)
-            for name, correct, total in zip(
-                class_names, counts.per_class_clean_correct, counts.per_class_total, strict=True
-            )
-        },
+        **_accuracy("clean_accuracy", counts.clean_correct, counts.total),
+        **per_class("per_class_clean_accuracy", counts.per_class_clean_correct),
         "attacks": {},
         # Reported apart from the white-box numbers: a weaker, transfer-only test.
         "transfer_accuracy": _ratio(counts.transfer_correct, counts.transfer_total)
         if counts.transfer_total
         else None,
     }
-    per_class = _per_class(class_names, counts.per_class_total)
-    metrics["worst_case_robust_accuracy"] = _ratio(counts.worst_correct, counts.total)
-    metrics["per_class_worst_case_accuracy"] = per_class(counts.per_class_worst_correct)
+    metrics.update(_accuracy("worst_case_robust_accuracy", counts.worst_correct, counts.total))
+    metrics.update(per_class("per_class_worst_case_accuracy", counts.per_class_worst_correct))
     # In cascade order: each attack's accuracy counts examples that survived it and every
     # earlier attack; 'share' is the fraction of all examples it broke that no earlier one had.
     metrics["cascade"] = [
         {
             "attack": name,
-            "robust_accuracy": _ratio(step.correct, counts.total),
+            **_accuracy("robust_accuracy", step.correct, counts.total),
             "broken": step.broken,
             "share": _ratio(step.broken, counts.total),
             "max_perturbation_norm": step.norm_max,
-            "per_class_robust_accuracy": per_class(step.per_class_correct),
+            **per_class("per_class_robust_accuracy", step.per_class_correct),
         }
         for name, step in counts.cascade.items()
     ]
@@ -223,7 +237,7 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
         robust = _ratio(attack.correct, counts.total)
         noise = _ratio(attack.noise_correct, counts.total)
         metrics["attacks"][name] = {
-            "robust_accuracy": robust,
+            **_accuracy("robust_accuracy", attack.correct, counts.total),
             "attack_success_rate": _ratio(attack.flipped, counts.clean_correct),
             "noise_accuracy": noise,
             # Random noise hurting more than the attack means the gradients mislead the
@@ -231,24 +245,30 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
             "gradient_masking_suspected": bool(noise < robust),
             "mean_perturbation_norm": _ratio(attack.norm_sum, counts.total),
             "max_perturbation_norm": attack.norm_max,
-            "per_class_robust_accuracy": {
-                class_name: _ratio(correct, total)
-                for class_name, correct, total in zip(
-                    class_names, attack.per_class_correct, counts.per_class_total, strict=True
-                )
-            },
+            **per_class("per_class_robust_accuracy", attack.per_class_correct),
         }
     return metrics
 
 
+def _accuracy(key: str, correct: int, total: int) -> dict:
+    """``{key: accuracy, key + '_interval': [low, high]}`` (95% Wilson interval)."""
+    return {key: _ratio(correct, total), f"{key}_interval": list(wilson_interval(correct, total))}
+
+
 def _per_class(class_names: List[str], totals: List[int]):
-    def ratios(correct: List[int]) -> Dict[str, float]:
+    """``per_class(key, correct)`` -> ``{key: {class: accuracy}, key + '_interval':
+    {class: [low, high]}}``."""
+
+    def per_class(key: str, correct: List[int]) -> dict:
+        rows = list(zip(class_names, correct, totals, strict=True))
         return {
-            name: _ratio(right, total)
-            for name, right, total in zip(class_names, correct, totals, strict=True)
+            key: {name: _ratio(right, total) for name, right, total in rows},
+            f"{key}_interval": {
+                name: list(wilson_interval(right, total)) for name, right, total in rows
+            },
         }
 
-    return ratios
+    return per_class
 
 
 def counts_to_dict(counts: RobustnessCounts) -> dict:

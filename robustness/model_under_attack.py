@@ -128,7 +128,9 @@ class ModelUnderAttack:
 
     def count(
         self, images, labels, num_classes: int, transfer_images=None
-    ) -> robustness_metrics.RobustnessCounts:
+    ) -> Tuple[robustness_metrics.RobustnessCounts, Dict[str, np.ndarray]]:
+        """The batch's counts, and per example whether it was classified correctly
+        (``clean``) and survived every attack (``worst``), for paired comparisons."""
         label_values = labels.numpy()
         clean = self._predict(images).numpy()
         attacked = {
@@ -137,7 +139,7 @@ class ModelUnderAttack:
         }
         cascade = self._run_cascade(images, labels, clean == label_values)
         transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
-        return robustness_metrics.count_batch(
+        counts = robustness_metrics.count_batch(
             label_values,
             clean,
             attacked,
@@ -146,10 +148,17 @@ class ModelUnderAttack:
             cascade=cascade,
             worst_names=self.plan.worst,
         )
+        outcomes = robustness_metrics.survivors(
+            label_values, clean, attacked, cascade, self.plan.worst
+        )
+        return counts, outcomes
 
 
-def robust_accuracies(metrics: dict, names: Optional[Sequence[str]] = None) -> Dict[str, float]:
-    """Each reported attack's accuracy: the cascade's (cumulative) and the others' own."""
-    found = {step["attack"]: step["robust_accuracy"] for step in metrics["cascade"]}
-    found.update({name: a["robust_accuracy"] for name, a in metrics["attacks"].items()})
+def robust_accuracies(
+    metrics: dict, names: Optional[Sequence[str]] = None, key: str = "robust_accuracy"
+) -> Dict[str, float]:
+    """Each reported attack's accuracy (or, with ``key='robust_accuracy_interval'``, its 95%
+    interval): the cascade's (cumulative) and the others' own."""
+    found = {step["attack"]: step[key] for step in metrics["cascade"]}
+    found.update({name: a[key] for name, a in metrics["attacks"].items()})
     return {name: found[name] for name in (names if names is not None else found)}

@@ -7,9 +7,10 @@ printed reason and the CI gate all tell the same story.
 
 import dataclasses
 import math
-from typing import List, Optional, Sequence
+from typing import List, Mapping, Optional, Sequence
 
 from robustfx.base.evaluation_config import ThresholdConfig
+from robustfx.robustness.statistics import PairedCounts, examples_needed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -26,26 +27,63 @@ class RuleResult:
         return dataclasses.asdict(self)
 
 
-def _at_least(rule: str, label: str, value: float, threshold: float) -> RuleResult:
-    passed = not math.isnan(value) and value >= threshold
-    verdict = "passes" if passed else f"FAILS, short by {threshold - value:.4f}"
-    return RuleResult(
-        rule, value, threshold, passed, f"{label} {value:.4f} vs minimum {threshold:.4f}: {verdict}"
-    )
+def _interval(metrics: Mapping, key: str) -> Sequence[float]:
+    value = metrics[key]
+    return metrics.get(f"{key}_interval") or (value, value)
 
 
-def _drop_at_most(rule: str, label: str, value: float, base: float, max_drop: float) -> RuleResult:
-    drop = base - value
-    passed = not math.isnan(drop) and drop <= max_drop + 1e-12
-    verdict = "passes" if passed else f"FAILS, over by {drop - max_drop:.4f}"
+def _at_least(
+    rule: str, label: str, metrics: Mapping, key: str, threshold: float, policy: str
+) -> RuleResult:
+    """``metrics[key] >= threshold``, judged on the point estimate or, with the
+    'lower_bound' policy, on the lower end of its 95% interval."""
+    value = metrics[key]
+    low, high = _interval(metrics, key)
+    judged = low if policy == "lower_bound" else value
+    passed = not math.isnan(judged) and judged >= threshold
+    verdict = "passes" if passed else f"FAILS, short by {threshold - judged:.4f}"
+    on = " (its interval's lower bound must clear it)" if policy == "lower_bound" else ""
     return RuleResult(
         rule,
         value,
-        base - max_drop,
+        threshold,
         passed,
-        f"{label} {value:.4f} vs baseline {base:.4f} (drop {drop:+.4f}, allowed {max_drop:.4f}): "
-        f"{verdict}",
+        f"{label} {value:.4f} (95% interval {low:.4f}-{high:.4f}) vs minimum "
+        f"{threshold:.4f}{on}: {verdict}",
     )
+
+
+def _drop_at_most(
+    rule: str,
+    label: str,
+    value: float,
+    base: float,
+    max_drop: float,
+    test: Optional[Mapping] = None,
+    significance: float = 0.05,
+) -> RuleResult:
+    """The candidate may trail the baseline by ``max_drop``; a larger drop refuses it only
+    when the paired test on the same examples finds it significant."""
+    drop = base - value
+    within = not math.isnan(drop) and drop <= max_drop + 1e-12
+    detail = f"drop {drop:+.4f}, allowed {max_drop:.4f}"
+    significant = True
+    if test is not None:
+        low, high = (-test["change_interval"][1], -test["change_interval"][0])
+        significant = test["p_value"] < significance
+        detail += (
+            f"; 95% interval of the drop {low:+.4f} to {high:+.4f}, McNemar p={test['p_value']:.3g}"
+            f" on {test['baseline_only']} vs {test['candidate_only']} discordant examples"
+        )
+    passed = within or not significant
+    if passed and not within:
+        verdict = f"passes: the drop is not significant at {significance:g}"
+    else:
+        verdict = "passes" if passed else f"FAILS, over by {drop - max_drop:.4f}"
+    return RuleResult(
+        rule, value, base - max_drop, passed, f"{label} {value:.4f} vs baseline {base:.4f} "
+        f"({detail}): {verdict}"
+    )  # fmt: skip
 
 
 def evaluate_rules(
@@ -54,6 +92,7 @@ def evaluate_rules(
     baseline: Optional[dict] = None,
     tfma_blessed: Optional[bool] = None,
     validity: Sequence[RuleResult] = (),
+    paired: Optional[PairedCounts] = None,
 ) -> List[RuleResult]:
     """Every rule that applies, in a stable order.
 
@@ -64,21 +103,28 @@ def evaluate_rules(
         first run, when only the absolute rules apply.
       tfma_blessed: TFMA Evaluator's verdict; None when TFMA did not run.
       validity: the evaluation's own validity checks; a failed one refuses the blessing.
+      paired: candidate and baseline outcomes on the same examples, for the paired tests of
+        the change rules.
     """
+    policy = thresholds.policy
     results = [
         _at_least(
             "min_clean_accuracy",
             "clean accuracy",
-            candidate["clean_accuracy"],
+            candidate,
+            "clean_accuracy",
             thresholds.min_clean_accuracy,
+            policy,
         )
     ]
     results.append(
         _at_least(
             "min_worst_case_accuracy",
             "worst-case robust accuracy",
-            candidate["worst_case_robust_accuracy"],
+            candidate,
+            "worst_case_robust_accuracy",
             thresholds.min_worst_case_accuracy,
+            policy,
         )
     )
     for name, floor in sorted(thresholds.min_robust_accuracy.items()):
@@ -86,8 +132,10 @@ def evaluate_rules(
             _at_least(
                 f"min_robust_accuracy[{name}]",
                 f"robust accuracy {name}",
-                candidate["attacks"][name]["robust_accuracy"],
+                candidate["attacks"][name],
+                "robust_accuracy",
                 floor,
+                policy,
             )
         )
     if baseline is not None:
@@ -98,6 +146,8 @@ def evaluate_rules(
                 candidate["clean_accuracy"],
                 baseline["clean_accuracy"],
                 thresholds.max_clean_drop,
+                paired.test("clean") if paired else None,
+                thresholds.significance,
             )
         )
         results.append(
@@ -107,6 +157,8 @@ def evaluate_rules(
                 candidate["worst_case_robust_accuracy"],
                 baseline["worst_case_robust_accuracy"],
                 thresholds.max_robust_drop,
+                paired.test("worst") if paired else None,
+                thresholds.significance,
             )
         )
     results += list(validity)
@@ -121,6 +173,30 @@ def evaluate_rules(
             )
         )
     return results
+
+
+def sample_size_advice(candidate: Mapping, thresholds: ThresholdConfig) -> List[str]:
+    """A line for each floor that the accuracy's 95% interval contains: the split is too
+    small to tell the two apart, and about this many examples would."""
+    advice = []
+    floors = {
+        "clean accuracy": ("clean_accuracy", thresholds.min_clean_accuracy),
+        "worst-case robust accuracy": (
+            "worst_case_robust_accuracy",
+            thresholds.min_worst_case_accuracy,
+        ),
+    }
+    for label, (key, floor) in floors.items():
+        low, high = _interval(candidate, key)
+        if low <= floor <= high:
+            needed = examples_needed(candidate[key], floor)
+            wanted = f"about {needed:,} examples would" if needed else "no sample size can"
+            advice.append(
+                f"{label} {candidate[key]:.4f} has a 95% interval {low:.4f}-{high:.4f} that "
+                f"contains its floor {floor:.4f}: {candidate['num_examples']:,} examples "
+                f"cannot tell them apart; {wanted}"
+            )
+    return advice
 
 
 def is_blessed(results: List[RuleResult]) -> bool:

@@ -7,7 +7,7 @@ from anything the runner remembers, so it is the same whether a component ran or
 import dataclasses
 import json
 import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -33,6 +33,11 @@ class RunSummary:
     worst_case_robust_accuracy: Optional[float] = None  # over every attack of the suite
     evaluation_valid: Optional[bool] = None  # the validity checks all passed
     suite: str = ""
+    # 95% intervals: 'clean_accuracy', 'worst_case_robust_accuracy', 'robust_accuracy' (by
+    # attack); the paired tests against the baseline; the sample-size advice.
+    intervals: Dict[str, object] = dataclasses.field(default_factory=dict)
+    paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    advice: List[str] = dataclasses.field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -46,19 +51,36 @@ class RunSummary:
             "reasons": self.reasons,
             "pushed_model": self.pushed_model,
             "report": self.report,
+            "intervals": self.intervals,
+            "paired_tests": self.paired_tests,
+            "advice": self.advice,
         }
 
     def render(self) -> str:
         lines = [f"dataset:          {self.dataset}"]
         if self.clean_accuracy is not None:
-            lines.append(f"clean accuracy:   {self.clean_accuracy:.4f}")
+            lines.append(
+                f"clean accuracy:   {self.clean_accuracy:.4f}"
+                f"{_shown(self.intervals.get('clean_accuracy'))}"
+            )
+        attack_intervals = self.intervals.get("robust_accuracy", {})
         for name, value in self.robust_accuracy.items():
-            lines.append(f"robust accuracy:  {value:.4f}  ({name})")
+            lines.append(
+                f"robust accuracy:  {value:.4f}{_shown(attack_intervals.get(name))}  ({name})"
+            )
         if self.worst_case_robust_accuracy is not None:
             lines.append(
-                f"worst case:       {self.worst_case_robust_accuracy:.4f}  (every attack of "
-                f"the {self.suite} suite; white-box and black-box)"
+                f"worst case:       {self.worst_case_robust_accuracy:.4f}"
+                f"{_shown(self.intervals.get('worst_case_robust_accuracy'))}  (every attack "
+                f"of the {self.suite} suite; white-box and black-box)"
             )
+        for kind, test in self.paired_tests.items():
+            low, high = test["change_interval"]
+            lines.append(
+                f"vs production:    {kind} {test['change']:+.4f} [{low:+.4f}, {high:+.4f}], "
+                f"McNemar p={test['p_value']:.3g}"
+            )
+        lines += [f"note:             {line}" for line in self.advice]
         if self.evaluation_valid is not None:
             valid = "yes" if self.evaluation_valid else "NO (see the reasons)"
             lines.append(f"evaluation valid: {valid}")
@@ -69,6 +91,10 @@ class RunSummary:
         if self.report:
             lines.append(f"report:           {self.report}")
         return "\n".join(lines)
+
+
+def _shown(interval: Optional[Sequence[float]]) -> str:
+    return f"  [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -170,4 +196,13 @@ def summarize_run(
         reasons=list(result["reasons"]),
         pushed_model=pushed_model,
         report=report_path(evaluation),
+        intervals={
+            "clean_accuracy": candidate["clean_accuracy_interval"],
+            "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy_interval"],
+            "robust_accuracy": robust_accuracies(
+                candidate, result["suite"], key="robust_accuracy_interval"
+            ),
+        },
+        paired_tests=result.get("paired_tests", {}),
+        advice=result.get("advice", []),
     )

@@ -1,5 +1,7 @@
 """The write-ups' transfer protocol crafts examples with the *reference* model's gradients."""
 
+import dataclasses
+
 import apache_beam as beam
 import numpy as np
 import pytest
@@ -7,7 +9,7 @@ import tensorflow as tf
 
 from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
-from robustfx.base.training_config import AdversarialConfig
+from robustfx.base.training_config import TUTORIAL_ADVERSARIAL
 from robustfx.robustness import evaluation
 from robustfx.robustness.transfer import TransferCrafter, keras_view
 
@@ -37,7 +39,8 @@ def test_crafted_with_the_reference_gradients_not_the_candidates(rng):
     images = tf.constant(rng.uniform(0.3, 0.7, size=(16, *SHAPE)).astype(np.float32))
     labels = tf.constant(rng.randint(0, 3, size=16))
     crafter = TransferCrafter(
-        keras_view(reference, SHAPE), AdversarialConfig(adv_step_size=0.1, adv_grad_norm="linf")
+        keras_view(reference, SHAPE),
+        dataclasses.replace(TUTORIAL_ADVERSARIAL, adv_step_size=0.1, adv_grad_norm="linf"),
     )
     crafted = crafter(images, labels).numpy()
     from_reference = images.numpy() + 0.1 * _fgsm_direction(reference, images, labels)

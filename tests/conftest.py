@@ -75,19 +75,31 @@ def save_model():
     return save_for_evaluation
 
 
-@pytest.fixture(scope="session")
-def trained_model_dir(tmp_path_factory, mnist_arrays):
-    """A small CNN trained for two epochs on 1,500 real digits, exported for evaluation."""
+def train_small_cnn(mnist_arrays, seed: int):
+    """A small CNN trained for two epochs on 1,500 real digits."""
     import tensorflow as tf
 
     from robustfx.base.training_config import ModelConfig
     from robustfx.trainer.model import build_cnn
 
-    tf.keras.utils.set_random_seed(1)
+    tf.keras.utils.set_random_seed(seed)
     images, labels = mnist_arrays["train"]
     model = build_cnn(ModelConfig(**SMALL_CNN), (28, 28, 1), 10)
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
     model.fit(images[:1500] / 255.0, labels[:1500], epochs=2, batch_size=32, verbose=0)
+    return model
+
+
+@pytest.fixture(scope="session")
+def train_cnn(mnist_arrays):
+    """``train_cnn(seed)``: ``train_small_cnn`` on the shared digits."""
+    return lambda seed: train_small_cnn(mnist_arrays, seed)
+
+
+@pytest.fixture(scope="session")
+def trained_model_dir(tmp_path_factory, mnist_arrays):
+    """``train_small_cnn`` with seed 1, exported for evaluation."""
+    model = train_small_cnn(mnist_arrays, seed=1)
     return save_for_evaluation(model, tmp_path_factory.mktemp("model"))
 
 

@@ -213,3 +213,51 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
     assert blessing.get_int_custom_property("blessed") == 0
     assert evaluation.get_int_custom_property("evaluation_valid") == 0
     assert "black-box attacks broke" in blessing.get_string_custom_property("reasons")
+
+
+def _change_rules(tmp_path, examples, candidate_dir, baseline_dir):
+    # A small epsilon: these small CNNs are not trained to be robust, and at 0.1 two seeds
+    # already differ in robustness for real, not by noise.
+    config = EvaluationConfig(
+        epsilon=0.03,
+        attacks=(AttackConfig.from_name("apgdce10_linf_0.03"),),
+        thresholds=ThresholdConfig(
+            min_clean_accuracy=0.0,
+            min_worst_case_accuracy=0.0,
+            min_robust_accuracy={},
+            max_clean_drop=0.01,
+            max_robust_drop=0.02,
+        ),
+        epsilon_sweep=(),
+        report_examples=0,
+    )
+    evaluation, _ = _run(
+        tmp_path, examples, _model(candidate_dir, 2), config, baseline=_model(baseline_dir, 1)
+    )
+    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    rules = {rule["rule"]: rule for rule in result["rules"]}
+    return rules["max_clean_drop"], rules["max_robust_drop"], result["paired_tests"]
+
+
+def test_a_retrain_with_another_seed_is_not_refused_by_the_change_rules(
+    tmp_path, transformed_examples, trained_model_dir, train_cnn, save_model
+):
+    retrained = save_model(train_cnn(3), tmp_path / "retrained")
+    clean, worst, tests = _change_rules(
+        tmp_path, transformed_examples, retrained, trained_model_dir
+    )
+    assert clean["passed"] and worst["passed"], (clean["message"], worst["message"])
+    assert tests["clean"]["examples"] == 150 and tests["worst"]["p_value"] > 0.05
+
+
+def test_a_degraded_model_is_refused_with_a_significant_drop(
+    tmp_path, transformed_examples, trained_model_dir, train_cnn, save_model
+):
+    model = train_cnn(1)
+    rng = np.random.RandomState(0)
+    model.set_weights([w * (rng.uniform(size=w.shape) < 0.5) for w in model.get_weights()])
+    degraded = save_model(model, tmp_path / "degraded")
+    clean, _, tests = _change_rules(tmp_path, transformed_examples, degraded, trained_model_dir)
+    assert not clean["passed"]
+    assert tests["clean"]["change"] < -0.1 and tests["clean"]["p_value"] < 0.001
+    assert "McNemar p=" in clean["message"] and "95% interval of the drop" in clean["message"]

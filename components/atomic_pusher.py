@@ -7,10 +7,11 @@ directory beside the versions and renamed to its version number only once comple
 versions stay untouched and servable throughout. The blessing check is TFX's own.
 """
 
+import json
 import os
 import shutil
 import time
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Mapping
 
 from tfx import types
 from tfx.components.pusher import executor as tfx_pusher
@@ -19,12 +20,17 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
+from robustfx.robustness import model_card
+
 STAGING_PREFIX = ".incomplete-"
 
 
-def push_atomically(model_dir: str, base_directory: str, version: str) -> str:
+def push_atomically(
+    model_dir: str, base_directory: str, version: str, extra_files: Mapping[str, str] = None
+) -> str:
     """Copies ``model_dir`` to ``base_directory/version`` so that it appears complete or not
-    at all; returns the version directory.
+    at all, with ``extra_files`` (file name -> text, e.g. the model card) inside; returns
+    the version directory.
 
     Raises:
       FileExistsError: that version already exists (it is never overwritten).
@@ -38,6 +44,8 @@ def push_atomically(model_dir: str, base_directory: str, version: str) -> str:
         fileio.rmtree(staging)
     try:
         io_utils.copy_dir(model_dir, staging)
+        for name, text in (extra_files or {}).items():
+            io_utils.write_string_file(os.path.join(staging, name), text)
         fileio.rename(staging, destination)  # atomic on a local filesystem
     except BaseException:
         if os.path.isdir(staging):
@@ -52,6 +60,24 @@ def _new_version(base_directory: str) -> str:
     while fileio.exists(os.path.join(base_directory, str(version))):
         version += 1
     return str(version)
+
+
+def _model_card(input_dict: Dict[str, List[types.Artifact]], version: str) -> Dict[str, str]:
+    """The RobustnessEvaluator's model card from beside its blessing, stamped with the
+    version it is pushed as; empty when the blessing has none."""
+    blessings = input_dict.get(standard_component_specs.MODEL_BLESSING_KEY) or []
+    if not blessings:
+        return {}
+    path = os.path.join(blessings[0].uri, model_card.CARD_JSON)
+    if not fileio.exists(path):
+        return {}
+    card = json.loads(io_utils.read_string_file(path))
+    card["model_details"]["version"]["name"] = version
+    card["provenance"]["pushed_version"] = version
+    return {
+        model_card.CARD_JSON: json.dumps(card, indent=2),
+        model_card.CARD_MARKDOWN: model_card.render_markdown(card),
+    }
 
 
 class Executor(tfx_pusher.Executor):
@@ -78,6 +104,7 @@ class Executor(tfx_pusher.Executor):
             raise NotImplementedError("only filesystem push destinations are supported")
         base = destination.filesystem.base_directory
         version = _new_version(base)
-        pushed = push_atomically(self.GetModelPath(input_dict), base, version)
+        card = _model_card(input_dict, version)
+        pushed = push_atomically(self.GetModelPath(input_dict), base, version, card)
         io_utils.copy_dir(self.GetModelPath(input_dict), model_push.uri)
         self._MarkPushed(model_push, pushed_destination=pushed, pushed_version=version)

@@ -1,7 +1,7 @@
 """The RobustnessEvaluator component: measures accuracy under white-box attack and blesses."""
 
 import json
-from typing import Optional, Sequence
+from typing import Any, Mapping, Optional, Sequence
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
@@ -33,6 +33,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
         tfma_blessing: Optional[types.BaseChannel] = None,
         reference_model: Optional[types.BaseChannel] = None,
         seed: int = 0,
+        model_info: Optional[Mapping[str, Any]] = None,
     ):
         super().__init__(
             spec=spec.RobustnessEvaluatorSpec(
@@ -44,6 +45,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
                 evaluation_config=json.dumps(to_dict(evaluation_config), sort_keys=True),
                 class_names=json.dumps(list(class_names)),
                 seed=seed,
+                model_info=json.dumps(model_info or {}, sort_keys=True),
                 evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
                 blessing=types.Channel(type=standard_artifacts.ModelBlessing),
             )

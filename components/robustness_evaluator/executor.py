@@ -18,7 +18,7 @@ from tfx.utils import io_utils, path_utils
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.robustness import beam_evaluation, report_samples
+from robustfx.robustness import beam_evaluation, model_card, report_samples
 from robustfx.robustness.evaluation import EvaluationResult, evaluate
 from robustfx.robustness.report import render_report
 
@@ -71,6 +71,30 @@ def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
+    def _write_model_card(self, directory, result, exec_properties, model, baseline) -> None:
+        """``model_card.json`` and ``.md`` beside the blessing; the Pusher ships them with
+        the model."""
+        context = getattr(self, "_context", None)
+        pipeline_info = getattr(context, "pipeline_info", None)
+        provenance = {
+            "pipeline_name": getattr(pipeline_info, "id", "") or "",
+            "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
+            "model_artifact_id": model.id,
+            "model_uri": model.uri,
+            "baseline_model_id": baseline.id if baseline is not None else None,
+            "package_versions": model_card.package_versions(),
+        }
+        info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
+        info["evaluation"] = json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
+        card = model_card.build_model_card(result.to_dict(), info, provenance)
+        fileio.makedirs(directory)
+        io_utils.write_string_file(
+            os.path.join(directory, model_card.CARD_JSON), json.dumps(card, indent=2)
+        )
+        io_utils.write_string_file(
+            os.path.join(directory, model_card.CARD_MARKDOWN), model_card.render_markdown(card)
+        )
+
     """Runs the Beam evaluation and writes metrics.json and the ModelBlessing."""
 
     def Do(
@@ -132,6 +156,9 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             samples,
         )
         evaluation.set_string_custom_property("report", report)
+        self._write_model_card(
+            blessing.uri, result, exec_properties, model=model, baseline=baseline
+        )
         _set_metric_properties(evaluation, result)
         _set_metric_properties(blessing, result)
         _write_blessing(blessing, result, model, baseline)

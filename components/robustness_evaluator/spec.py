@@ -17,6 +17,8 @@ BLESSING_KEY = "blessing"
 EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of pipeline.config.EvaluationConfig.
 CLASS_NAMES_KEY = "class_names"  # JSON list, from the dataset's TFDS metadata.
 SEED_KEY = "seed"
+# JSON: the dataset, model, adversarial and training settings, for the model card.
+MODEL_INFO_KEY = "model_info"
 
 METRICS_FILE = "metrics.json"
 BLESSED_FILE = "BLESSED"
@@ -30,6 +32,7 @@ class RobustnessEvaluatorSpec(ComponentSpec):
         EVALUATION_CONFIG_KEY: ExecutionParameter(type=str),
         CLASS_NAMES_KEY: ExecutionParameter(type=str),
         SEED_KEY: ExecutionParameter(type=int, optional=True),
+        MODEL_INFO_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),

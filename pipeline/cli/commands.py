@@ -9,7 +9,7 @@ from typing import Optional
 
 from robustfx.base.gate_config import GateConfig
 from robustfx.base.presets import with_preset
-from robustfx.base.run_config import DataConfig, RunConfig
+from robustfx.base.run_config import METADATA_FILE, DataConfig, RunConfig
 from robustfx.pipeline.cli.flags import config_from_args
 from robustfx.robustness.saved_models import ModelSignatureError
 
@@ -138,6 +138,18 @@ def command_data_prepare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_history(args: argparse.Namespace) -> int:
+    from robustfx.pipeline.graph.history import render_history, run_history
+    from robustfx.pipeline.graph.run_summary import open_store
+
+    rows = run_history(open_store(os.path.join(args.pipeline_root, METADATA_FILE)))
+    if args.json:
+        print(json.dumps([row.to_dict() for row in rows], indent=2))
+    else:
+        print(render_history(rows))
+    return EXIT_OK
+
+
 HANDLERS = {
     ("run", None): command_run,
     ("compare", None): command_compare,
@@ -145,4 +157,5 @@ HANDLERS = {
     ("kfp", "compile"): command_kfp_compile,
     ("kfp", "schedule"): command_kfp_schedule,
     ("data", "prepare"): command_data_prepare,
+    ("history", None): command_history,
 }

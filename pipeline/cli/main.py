@@ -83,6 +83,19 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
         "--summary-json", default=None, help="Write the machine-readable result here."
     )
     add_config_flags(gate, GateConfig(), skip=GATE_SKIP)
+    history = _command(
+        commands,
+        "history",
+        "List past runs of a pipeline root from ML Metadata, newest first.",
+        "One line per run that judged a model: time, model id, clean and worst-case robust "
+        "accuracy with 95% intervals, the verdict with its first reason, the pushed version.",
+    )
+    history.add_argument(
+        "--pipeline-root",
+        default=RunConfig().pipeline_root,
+        help="The pipeline root whose ML Metadata store to read.",
+    )
+    history.add_argument("--json", action="store_true", help="Print JSON, for scripts.")
     _add_kfp_commands(commands, preset)
     data = _command(commands, "data", "Manage datasets.")
     data_commands = data.add_subparsers(dest="data_command", metavar="ACTION", required=True)

@@ -16,6 +16,7 @@ from tfx import v1 as tfx
 from tfx.dsl.components.base import executor_spec
 
 from robustfx.base.run_config import RunConfig
+from robustfx.base.serialization import to_dict
 from robustfx.base.training_config import AdversarialConfig
 from robustfx.components import atomic_pusher
 from robustfx.components.robustness_evaluator import RobustnessEvaluator
@@ -173,6 +174,16 @@ def robustness_evaluator_node(
     )
 
 
+def model_info(config: RunConfig, dataset: DatasetInfo) -> dict:
+    """What the model card says about the data and the training recipe."""
+    return {
+        "dataset": {"name": dataset.name, "version": dataset.version, "splits": dataset.splits},
+        "model": to_dict(config.model),
+        "adversarial": to_dict(config.adversarial),
+        "training": to_dict(config.training),
+    }
+
+
 def production_graph(
     config: RunConfig,
     dataset: DatasetInfo,
@@ -221,6 +232,7 @@ def production_graph(
         trainer.outputs["model"],
         baseline_model=baseline_resolver.outputs["model"],
         tfma_blessing=evaluator.outputs["blessing"],
+        model_info=model_info(config, dataset),
         **optional,
     ).with_id(evaluator_id())
     # Pushes the model to a new version directory of the serving dir, atomically, and only

@@ -116,10 +116,10 @@ def node_outputs(
     latest = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
     in_run = {execution.id for execution in store.get_executions_by_context(latest.id)}
     of_node = {execution.id for execution in store.get_executions_by_context(node.id)}
-    return _output_artifacts(store, sorted(in_run & of_node), output_key)
+    return output_artifacts(store, sorted(in_run & of_node), output_key)
 
 
-def _output_artifacts(
+def output_artifacts(
     store: metadata_store.MetadataStore, execution_ids: List[int], output_key: str
 ) -> List[metadata_store_pb2.Artifact]:
     artifact_ids = {
@@ -142,10 +142,10 @@ def all_node_outputs(
         if context.name.rsplit(".", 1)[-1] == node_id
         for execution in store.get_executions_by_context(context.id)
     ]
-    return _output_artifacts(store, execution_ids, output_key) if execution_ids else []
+    return output_artifacts(store, execution_ids, output_key) if execution_ids else []
 
 
-def _int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[int]:
+def int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[int]:
     if key not in artifact.custom_properties:
         return None
     value = artifact.custom_properties[key]
@@ -183,7 +183,7 @@ def summarize_run(
     candidate = result["metrics"]["candidate"]
     pushed_model = None
     for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
-        if _int_property(pushed, "pushed") == 1:
+        if int_property(pushed, "pushed") == 1:
             pushed_model = pushed.custom_properties["pushed_destination"].string_value
     return RunSummary(
         dataset=dataset,

@@ -1,5 +1,6 @@
 """The atomic Pusher: blessed models appear whole or not at all; unblessed never appear."""
 
+import json
 import os
 from unittest import mock
 
@@ -9,6 +10,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
 from robustfx.components import atomic_pusher
+from robustfx.robustness import model_card
 
 
 def _model(tmp_path):
@@ -21,9 +23,13 @@ def _model(tmp_path):
     return model
 
 
-def _push(tmp_path, serving_dir, blessed):
+def _push(tmp_path, serving_dir, blessed, card=None):
     blessing = standard_artifacts.ModelBlessing()
     blessing.uri = str(tmp_path / "blessing")
+    if card is not None:  # as the RobustnessEvaluator writes it beside its blessing
+        os.makedirs(blessing.uri, exist_ok=True)
+        with open(os.path.join(blessing.uri, model_card.CARD_JSON), "w") as f:
+            json.dump(card, f)
     blessing.set_int_custom_property("blessed", int(blessed))
     pushed = standard_artifacts.PushedModel()
     pushed.uri = str(tmp_path / "pushed")
@@ -75,3 +81,34 @@ def test_an_existing_version_is_never_overwritten(tmp_path):
     (tmp_path / "serving" / "7").mkdir(parents=True)
     with pytest.raises(FileExistsError):
         atomic_pusher.push_atomically(str(tmp_path / "model"), str(tmp_path / "serving"), "7")
+
+
+CARD = {
+    "model_details": {"name": "p", "overview": "o", "version": {"name": "", "date": "d"}},
+    "model_parameters": {
+        "data": {"train": {"name": "t"}, "eval": {"name": "e"}, "split_sizes": {}},
+        "training_recipe": {},
+    },
+    "quantitative_analysis": {"performance_metrics": []},
+    "robustness_evaluation": {
+        "suite": "quick",
+        "attacks": [],
+        "evaluation_valid": True,
+        "blessed": True,
+        "baseline": None,
+        "rules": [],
+        "paired_tests": {},
+    },
+    "provenance": {"model_artifact_id": 7},
+}
+
+
+def test_the_model_card_is_pushed_inside_the_version_stamped_with_it(tmp_path):
+    pushed = _push(tmp_path, tmp_path / "serving", blessed=True, card=CARD)
+    destination = pushed.get_string_custom_property("pushed_destination")
+    version = os.path.basename(destination)
+    card = json.load(open(os.path.join(destination, model_card.CARD_JSON)))
+    assert card["model_details"]["version"]["name"] == version
+    assert card["provenance"] == {"model_artifact_id": 7, "pushed_version": version}
+    markdown = open(os.path.join(destination, model_card.CARD_MARKDOWN)).read()
+    assert markdown.startswith(f"# Model card: p {version}")

@@ -116,6 +116,22 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     assert candidate["worst_case_robust_accuracy"] <= attacks["fgsm_linf_0.2"]["robust_accuracy"]
     assert result["evaluation_valid"] is True
     assert evaluation.get_int_custom_property("evaluation_valid") == 1
+    # Every accuracy carries its 95% interval, in the metrics and in ML Metadata.
+    low, high = candidate["worst_case_robust_accuracy_interval"]
+    assert low < candidate["worst_case_robust_accuracy"] < high
+    assert blessing.get_float_custom_property(
+        "candidate_worst_case_robust_accuracy_low"
+    ) == pytest.approx(low)
+    # The model card beside the blessing, for the Pusher to ship.
+    card = json.load(open(os.path.join(blessing.uri, "model_card.json")))
+    metrics = {
+        (m["type"], m["slice"]): m for m in card["quantitative_analysis"]["performance_metrics"]
+    }
+    worst = metrics[("worst_case_robust_accuracy", "")]
+    assert worst["confidence_interval"] == {"lower_bound": low, "upper_bound": high}
+    assert card["robustness_evaluation"]["evaluation_valid"] is True
+    assert card["provenance"]["model_artifact_id"] == 7
+    assert card["provenance"]["package_versions"]["tensorflow"].startswith("2.16")
 
     assert result["blessed"] is True
     assert blessing.get_int_custom_property("blessed") == 1

@@ -47,6 +47,15 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     assert os.path.dirname(pushed) == str(root / "serving")
     assert os.path.basename(pushed).isdigit()
     assert os.path.isfile(os.path.join(pushed, "saved_model.pb"))
+    # The model card travels inside the version, written with it.
+    card = json.load(open(os.path.join(pushed, "model_card.json")))
+    assert card["model_details"]["version"]["name"] == os.path.basename(pushed)
+    assert card["model_parameters"]["data"]["split_sizes"] == {"train": 800, "test": 200}
+    assert card["model_parameters"]["training_recipe"]["adversarial"]["pgd_iterations"] == 3
+    assert card["robustness_evaluation"]["suite"] == "quick"
+    assert card["provenance"]["pipeline_name"] == PIPELINE_NAME
+    assert card["provenance"]["pipeline_run_id"]
+    assert "## Rules" in open(os.path.join(pushed, "model_card.md")).read()
 
 
 _CLASSIFY = """
@@ -161,3 +170,20 @@ def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mni
     model_line = next(line for line in printed.splitlines() if line.startswith("- candidate:"))
     assert "/Trainer/model/" in model_line and model_line.endswith("Format-Serving`")
     assert f"{summary['clean_accuracy']:.4f}" in printed
+
+
+def test_history_lists_the_runs_newest_first(first_run, capsys):
+    """After the shared run and the strict re-run above (file order), both are listed."""
+    root, _, summary = first_run
+    code = cli.main(["history", "--pipeline-root", str(root / "pipeline_root"), "--json"])
+    assert code == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert len(rows) >= 2 and rows[0]["time"] >= rows[-1]["time"]
+    first = rows[-1]
+    assert first["blessed"] is True and first["reason"] == ""
+    assert first["pushed_version"] == os.path.basename(summary["pushed_model"])
+    assert first["clean_accuracy"] == summary["clean_accuracy"]
+    low, high = first["worst_case_interval"]
+    assert low <= summary["worst_case_robust_accuracy"] <= high
+    strict = next(row for row in rows if not row["blessed"])
+    assert "fgsm_linf_0.2" in strict["reason"] and strict["pushed_version"] is None

@@ -11,6 +11,7 @@ import math
 import os
 from typing import List, Mapping, Optional, Sequence
 
+from robustfx.robustness.model_under_attack import robust_accuracies
 from robustfx.robustness.report_plots import plot_activations, plot_curves, plot_grid
 from robustfx.robustness.report_samples import ReportSamples
 
@@ -125,6 +126,43 @@ img{max-width:100%;border:1px solid #eee}.note{color:#555;font-size:.9em}
 """
 
 
+def interval_rows(candidate: Mapping[str, dict], suite: Sequence[str]) -> List[list]:
+    """(accuracy, value, '[low, high]') for clean, each attack and the worst case."""
+    rows = [("clean", candidate["clean_accuracy"], candidate["clean_accuracy_interval"])]
+    values = robust_accuracies(candidate, suite)
+    intervals = robust_accuracies(candidate, suite, key="robust_accuracy_interval")
+    rows += [(name, values[name], intervals[name]) for name in suite]
+    rows.append(
+        (
+            "worst case",
+            candidate["worst_case_robust_accuracy"],
+            candidate["worst_case_robust_accuracy_interval"],
+        )
+    )
+    return [[name, value, f"{low:.4f}-{high:.4f}"] for name, value, (low, high) in rows]
+
+
+def paired_section(paired_tests: Mapping[str, dict]) -> List[str]:
+    """The paired tests against production, when there is a baseline."""
+    if not paired_tests:
+        return []
+    rows = [
+        [
+            kind,
+            test["change"],
+            f"{test['change_interval'][0]:+.4f} to {test['change_interval'][1]:+.4f}",
+            f"{test['baseline_only']} / {test['candidate_only']}",
+            f"{test['p_value']:.3g}",
+        ]
+        for kind, test in paired_tests.items()
+    ]
+    header = ["accuracy", "change", "95% interval", "right only for baseline / candidate", "p"]
+    return [
+        "<h2>Paired tests against production (same examples, exact McNemar)</h2>",
+        _table(header, rows, "paired"),
+    ]
+
+
 def render_report(
     output_dir: str,
     metrics_by_role: Mapping[str, dict],
@@ -133,6 +171,8 @@ def render_report(
     suite: Sequence[str],
     samples: Optional[ReportSamples] = None,
     title: str = "Robustness report",
+    paired_tests: Optional[Mapping[str, dict]] = None,
+    advice: Sequence[str] = (),
 ) -> str:
     """Writes the PNGs and ``report.html`` into ``output_dir``; returns the HTML path."""
     os.makedirs(output_dir, exist_ok=True)
@@ -195,6 +235,10 @@ def render_report(
             metrics_rows(metrics_by_role, suite),
             "metrics",
         ),
+        "<h2>How sure: 95% intervals (candidate)</h2>",
+        _table(["accuracy", "value", "95% interval"], interval_rows(candidate, suite), "intervals"),
+        *[f"<p class='note'>{html.escape(line)}</p>" for line in advice],
+        *paired_section(paired_tests or {}),
         "<h2>Per-class accuracy (candidate)</h2>",
         _table(["class", "clean"] + list(suite) + ["worst case"], class_rows, "classes"),
     ]

@@ -154,6 +154,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             result.blessed,
             result.suite,
             samples,
+            paired_tests=result.paired_tests,
+            advice=result.advice,
         )
         evaluation.set_string_custom_property("report", report)
         self._write_model_card(

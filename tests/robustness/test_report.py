@@ -18,6 +18,7 @@ def _metrics(clean, fgsm, pgd):
     def attack(acc):
         return {
             "robust_accuracy": acc,
+            "robust_accuracy_interval": [acc - 0.02, acc + 0.02],
             "attack_success_rate": 1 - acc / clean,
             "noise_accuracy": clean - 0.01,
             "gradient_masking_suspected": False,
@@ -29,6 +30,7 @@ def _metrics(clean, fgsm, pgd):
     return {
         "num_examples": 100,
         "clean_accuracy": clean,
+        "clean_accuracy_interval": [clean - 0.01, min(1.0, clean + 0.01)],
         "per_class_clean_accuracy": {"0": clean, "1": clean},
         "attacks": {
             "fgsm_linf_0.2": attack(fgsm),
@@ -40,6 +42,7 @@ def _metrics(clean, fgsm, pgd):
             {
                 "attack": "apgdce20_linf_0.2",
                 "robust_accuracy": pgd - 0.02,
+                "robust_accuracy_interval": [pgd - 0.04, pgd],
                 "broken": 10,
                 "share": clean - pgd + 0.02,
                 "max_perturbation_norm": 0.2,
@@ -47,6 +50,7 @@ def _metrics(clean, fgsm, pgd):
             }
         ],
         "worst_case_robust_accuracy": pgd - 0.03,
+        "worst_case_robust_accuracy_interval": [pgd - 0.05, pgd - 0.01],
         "per_class_worst_case_accuracy": {"0": pgd - 0.03, "1": pgd - 0.03},
     }
 
@@ -97,10 +101,24 @@ def test_metrics_table_compares_candidate_and_baseline():
 
 
 def test_report_writes_html_and_plots(tmp_path, rng):
+    paired = {
+        "worst": {
+            "change": -0.01,
+            "change_interval": [-0.03, 0.01],
+            "baseline_only": 14,
+            "candidate_only": 4,
+            "p_value": 0.031,
+        }
+    }
+    advice = ["clean accuracy 0.9700 has a 95% interval that contains its floor"]
     path = robustness_report.render_report(
-        str(tmp_path), METRICS, RULES, True, SUITE, _samples(rng)
-    )
+        str(tmp_path), METRICS, RULES, True, SUITE, _samples(rng), paired_tests=paired,
+        advice=advice,
+    )  # fmt: skip
     text = open(path).read()
+    assert "<td>worst case</td><td>0.3600</td><td>0.3400-0.3800</td>" in text
+    assert "<td>worst</td><td>-0.0100</td><td>-0.0300 to +0.0100</td><td>14 / 4</td>" in text
+    assert "contains its floor" in text
     for name in (
         robustness_report.CURVES_FILE,
         robustness_report.GRID_FILE,

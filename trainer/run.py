@@ -96,7 +96,8 @@ def split_by_hash(
     def keep(features: Dict[str, tf.Tensor], label: tf.Tensor) -> tf.Tensor:
         return tf.equal(in_holdout(features, label), holdout)
 
-    return dataset.unbatch().filter(keep).batch(batch_size)
+    # Static batches: NSL draws its random start with the batch's static shape.
+    return dataset.unbatch().filter(keep).batch(batch_size, drop_remainder=True)
 
 
 def run_fn(fn_args: Any) -> None:

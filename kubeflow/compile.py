@@ -6,12 +6,14 @@ image runs the project installed as a package, so the spec refers to model code 
 """
 
 import dataclasses
+import json
 import os
 
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
 
 from robustfx.base.run_config import DataConfig, RunConfig
+from robustfx.components.robustness_evaluator.spec import ROBUSTNESS_BLESSED_PROPERTY
 from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig
 from robustfx.pipeline.data.datasets import DatasetInfo
 from robustfx.pipeline.graph.production import create_pipeline
@@ -66,5 +68,29 @@ def compile_pipeline(
         output_dir=output_dir,
         output_filename=filename,
     )
-    runner.run(pipeline, write_out=True)
-    return os.path.join(output_dir, filename)
+    job = runner.run(pipeline, write_out=False)
+    restrict_baseline_to_robustness_blessings(job)
+    path = os.path.join(output_dir, filename)
+    with open(path, "w") as f:
+        json.dump(job, f, indent=2, sort_keys=True)
+    return path
+
+
+def restrict_baseline_to_robustness_blessings(job: dict) -> int:
+    """Makes the compiled baseline resolver accept only the RobustnessEvaluator's blessings.
+
+    TFX's KFP v2 step builder compiles ``LatestBlessedModelStrategy`` to an artifact query on
+    the ModelBlessing type with ``blessed=1``: it drops the channel's producer, so TFMA's
+    blessing of a candidate that the RobustnessEvaluator refused would qualify. Only the
+    RobustnessEvaluator sets the ``robustness_blessed`` property, so requiring it too leaves
+    its blessings alone. Returns how many queries were changed (the tests expect one).
+    """
+    changed = 0
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    for executor in executors.values():
+        queries = executor.get("resolver", {}).get("outputArtifactQueries", {})
+        for query in queries.values():
+            if 'schema_title="tfx.ModelBlessing"' in query["filter"]:
+                query["filter"] += f" AND metadata.{ROBUSTNESS_BLESSED_PROPERTY}.number_value=1"
+                changed += 1
+    return changed

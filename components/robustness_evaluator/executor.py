@@ -54,6 +54,7 @@ def _write_blessing(
         os.path.join(blessing.uri, name), json.dumps(result.to_dict()["rules"], indent=2)
     )
     blessing.set_int_custom_property("blessed", int(result.blessed))
+    blessing.set_int_custom_property(spec.ROBUSTNESS_BLESSED_PROPERTY, int(result.blessed))
     # LatestBlessedModelStrategy finds the baseline through these, as for TFX's Evaluator.
     blessing.set_string_custom_property("current_model", model.uri)
     blessing.set_int_custom_property("current_model_id", model.id)

@@ -20,6 +20,10 @@ SEED_KEY = "seed"
 # JSON: the dataset, model, adversarial and training settings, for the model card.
 MODEL_INFO_KEY = "model_info"
 
+# Set only on the RobustnessEvaluator's blessings, so a baseline query can tell them from
+# TFMA's (both are ModelBlessing artifacts with 'blessed').
+ROBUSTNESS_BLESSED_PROPERTY = "robustness_blessed"
+
 METRICS_FILE = "metrics.json"
 BLESSED_FILE = "BLESSED"
 NOT_BLESSED_FILE = "NOT_BLESSED"

@@ -136,6 +136,7 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     assert result["blessed"] is True
     assert blessing.get_int_custom_property("blessed") == 1
     assert blessing.get_int_custom_property("current_model_id") == 7
+    assert blessing.get_int_custom_property("robustness_blessed") == 1
     assert blessing.get_string_custom_property("current_model") == trained_model_dir
     assert os.path.isfile(os.path.join(blessing.uri, spec.BLESSED_FILE))
     assert evaluation.get_float_custom_property("candidate_clean_accuracy") == pytest.approx(
@@ -165,6 +166,7 @@ def test_baseline_regression_is_not_blessed(
     )
     assert blessing.get_int_custom_property("blessed") == 0
     assert blessing.get_int_custom_property("baseline_model_id") == 3
+    assert blessing.get_int_custom_property("robustness_blessed") == 0
     rules = json.loads(open(os.path.join(blessing.uri, spec.NOT_BLESSED_FILE)).read())
     failed = {rule["rule"] for rule in rules if not rule["passed"]}
     assert "max_clean_drop" in failed

@@ -125,6 +125,24 @@ def test_the_gating_suite_is_compiled_into_the_evaluator(spec):
     assert '\\"suite\\": \\"standard\\"' in text
 
 
+def test_the_baseline_resolver_only_accepts_robustness_evaluator_blessings(spec):
+    """TFX compiles the blessed-model resolver to a query by type and blessed=1, which a TFMA
+    blessing also matches; the compiled query must require the RobustnessEvaluator's own
+    property, which TFMA never sets."""
+    _, job = spec
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    filters = [
+        query["filter"]
+        for executor in executors.values()
+        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()
+        if "tfx.ModelBlessing" in query["filter"]
+    ]
+    assert filters == [
+        'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1'
+        " AND metadata.robustness_blessed.number_value=1"
+    ]
+
+
 def test_module_paths_exist_in_the_package(spec):
     path, job = spec
     text = path.read_text()

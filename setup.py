@@ -45,6 +45,6 @@ setup(
         "dill",
         "matplotlib",
     ],
-    extras_require={"test": ["pytest", "ruff", "import-linter"]},
+    extras_require={"test": ["pytest", "ruff", "import-linter", "gcp-storage-emulator"]},
     entry_points={"console_scripts": ["robustfx=robustfx.pipeline.cli.main:main"]},
 )

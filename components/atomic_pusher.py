@@ -4,12 +4,14 @@ TFX's filesystem Pusher copies the model straight into ``<serving>/<version>/`` 
 ``saved_model.pb`` last), so a crash mid-copy leaves a partial directory that a model server
 polling the serving directory may try to load. Here the model is copied into a hidden staging
 directory beside the versions and renamed to its version number only once complete. Earlier
-versions stay untouched and servable throughout. The blessing check is TFX's own.
+versions stay untouched and servable throughout. The blessing check is TFX's own. Every file
+call goes through TFX's ``fileio`` (gs:// and other remote schemes included); on object stores
+such as GCS a rename is a copy then a delete, so there the staging name is what keeps a
+half-copied version out of the serving path's numbered versions.
 """
 
 import json
 import os
-import shutil
 import time
 from typing import Any, Dict, List, Mapping
 
@@ -32,6 +34,11 @@ def push_atomically(
     at all, with ``extra_files`` (file name -> text, e.g. the model card) inside; returns
     the version directory.
 
+    On a local filesystem the copy is staged and renamed (atomic). Object stores (gs://,
+    s3://, ram://, ...) have no atomic directory rename (TensorFlow's renames a directory's
+    own entry, not what is under it), so there every file is copied into place with each
+    ``saved_model.pb`` last: a model server does not load a version before its graph is there.
+
     Raises:
       FileExistsError: that version already exists (it is never overwritten).
     """
@@ -39,6 +46,9 @@ def push_atomically(
     if fileio.exists(destination):
         raise FileExistsError(f"serving version {destination} already exists")
     fileio.makedirs(base_directory)
+    if "://" in base_directory:
+        _copy_graph_last(model_dir, destination, extra_files or {})
+        return destination
     staging = os.path.join(base_directory, f"{STAGING_PREFIX}{version}")
     if fileio.exists(staging):  # left by an earlier crash
         fileio.rmtree(staging)
@@ -48,10 +58,27 @@ def push_atomically(
             io_utils.write_string_file(os.path.join(staging, name), text)
         fileio.rename(staging, destination)  # atomic on a local filesystem
     except BaseException:
-        if os.path.isdir(staging):
-            shutil.rmtree(staging, ignore_errors=True)
+        if fileio.exists(staging):
+            fileio.rmtree(staging)
         raise
     return destination
+
+
+def _copy_graph_last(source: str, destination: str, extra_files: Mapping[str, str]) -> None:
+    graphs = []
+    for directory, _, files in fileio.walk(source):
+        target = destination + directory[len(source.rstrip("/")) :]
+        fileio.makedirs(target)
+        for name in files:
+            pair = (os.path.join(directory, name), os.path.join(target, name))
+            if name == "saved_model.pb":
+                graphs.append(pair)
+            else:
+                fileio.copy(*pair)
+    for name, text in extra_files.items():
+        io_utils.write_string_file(os.path.join(destination, name), text)
+    for pair in graphs:
+        fileio.copy(*pair)
 
 
 def _new_version(base_directory: str) -> str:

@@ -8,6 +8,7 @@ args the pipeline gives.
 """
 
 import dataclasses
+import io
 import json
 import logging
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
@@ -169,14 +170,15 @@ def evaluate_models(
 def read_counts(
     output_path: str,
 ) -> Tuple[Dict[str, robustness_metrics.RobustnessCounts], Optional[PairedCounts]]:
-    """Reads what ``evaluate_models`` wrote (any filesystem TensorFlow reaches): counts per
-    model, and the paired counts when a baseline was judged on the same examples."""
-    import tensorflow as tf
+    """Reads what ``evaluate_models`` wrote, through Beam's filesystems (the ones its sink
+    wrote with: gs://, hdfs://, local, ...): counts per model, and the paired counts when a
+    baseline was judged on the same examples."""
+    from apache_beam.io.filesystems import FileSystems
 
     counts, paired = {}, None
-    if tf.io.gfile.exists(output_path):
-        with tf.io.gfile.GFile(output_path) as f:
-            for line in f:
+    if FileSystems.exists(output_path):
+        with FileSystems.open(output_path) as f:
+            for line in io.TextIOWrapper(f, encoding="utf-8"):
                 record = json.loads(line)
                 if record["role"] == PAIRED:
                     paired = PairedCounts(**record["counts"])

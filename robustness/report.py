@@ -22,7 +22,9 @@ ACTIVATIONS_FILE = "activations.png"
 
 
 def _data_uri(path: str) -> str:
-    with open(path, "rb") as f:
+    import tensorflow as tf
+
+    with tf.io.gfile.GFile(path, "rb") as f:
         return "data:image/png;base64," + base64.b64encode(f.read()).decode("ascii")
 
 
@@ -174,8 +176,11 @@ def render_report(
     paired_tests: Optional[Mapping[str, dict]] = None,
     advice: Sequence[str] = (),
 ) -> str:
-    """Writes the PNGs and ``report.html`` into ``output_dir``; returns the HTML path."""
-    os.makedirs(output_dir, exist_ok=True)
+    """Writes the PNGs and ``report.html`` into ``output_dir`` (any filesystem TensorFlow
+    reaches: gs://, ram://, local); returns the HTML path."""
+    import tensorflow as tf
+
+    tf.io.gfile.makedirs(output_dir)
     curves = os.path.join(output_dir, CURVES_FILE)
     plot_curves(metrics_by_role, curves)
     figures = [("Robustness curves: accuracy against epsilon (white-box)", curves)]
@@ -249,6 +254,6 @@ def render_report(
         )
     parts.append("</body></html>")
     report = os.path.join(output_dir, REPORT_FILE)
-    with open(report, "w") as f:
+    with tf.io.gfile.GFile(report, "w") as f:
         f.write("\n".join(parts))
     return report

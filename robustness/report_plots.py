@@ -3,6 +3,7 @@ example grid, and conv-layer activations before and after perturbation. Inputs a
 data (metric dictionaries, sample arrays); nothing here runs a model.
 """
 
+import io
 import re
 from collections import defaultdict
 from typing import Dict, List, Mapping
@@ -37,8 +38,14 @@ def curve_points(metrics: Mapping[str, dict]) -> Dict[str, List[tuple]]:
 
 
 def _save(figure, path: str) -> None:
-    figure.savefig(path, dpi=110, bbox_inches="tight")
+    """PNG to ``path`` on any filesystem TensorFlow reaches (gs://, ram://, local)."""
+    import tensorflow as tf
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(buffer.getvalue())
 
 
 def plot_curves(metrics_by_role: Mapping[str, dict], path: str) -> None:

@@ -49,6 +49,30 @@ def shard_files():
     return files
 
 
+def write_transformed_examples(path: str, images, labels) -> str:
+    """Examples as Transform writes them (gzipped tfrecords, float images in [0, 1])."""
+    import tensorflow as tf
+
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
+    with tf.io.TFRecordWriter(path, options) as writer:
+        for image, label in zip(images, labels, strict=True):
+            feature = {
+                "image": tf.train.Feature(
+                    float_list=tf.train.FloatList(value=(image / 255.0).reshape(-1))
+                ),
+                "label": tf.train.Feature(int64_list=tf.train.Int64List(value=[int(label)])),
+            }
+            example = tf.train.Example(features=tf.train.Features(feature=feature))
+            writer.write(example.SerializeToString())
+    return path
+
+
+@pytest.fixture(scope="session")
+def transformed_writer():
+    """``write_transformed_examples``, for tests that need Transform-style records."""
+    return write_transformed_examples
+
+
 @pytest.fixture
 def rng():
     return np.random.RandomState(0)

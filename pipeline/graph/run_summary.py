@@ -12,6 +12,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
 from tfx.orchestration import metadata as tfx_metadata
+from tfx.utils import io_utils
 
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.robustness.model_under_attack import robust_accuracies
@@ -159,8 +160,8 @@ def latest_evaluation(
     evaluations = node_outputs(store, pipeline_name, evaluator_id, evaluator_spec.EVALUATION_KEY)
     if not evaluations:
         return None
-    with open(os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)) as f:
-        return evaluations[-1], json.load(f)
+    path = os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)
+    return evaluations[-1], json.loads(io_utils.read_string_file(path))
 
 
 def report_path(evaluation: metadata_store_pb2.Artifact) -> Optional[str]:

@@ -112,3 +112,24 @@ def test_the_model_card_is_pushed_inside_the_version_stamped_with_it(tmp_path):
     assert card["provenance"] == {"model_artifact_id": 7, "pushed_version": version}
     markdown = open(os.path.join(destination, model_card.CARD_MARKDOWN)).read()
     assert markdown.startswith(f"# Model card: p {version}")
+
+
+def test_on_an_object_store_the_graph_is_copied_last(tmp_path):
+    """No atomic directory rename there: every file is copied into place, saved_model.pb
+    last, so a model server never loads a version without its variables."""
+    import tensorflow as tf
+
+    model = _model(tmp_path)
+    copied = []
+    real_copy = atomic_pusher.fileio.copy
+
+    def record(source, target, *args, **kwargs):
+        copied.append(os.path.basename(target))
+        return real_copy(source, target, *args, **kwargs)
+
+    root = f"ram://push-{tmp_path.name}"
+    with mock.patch.object(atomic_pusher.fileio, "copy", side_effect=record):
+        pushed = atomic_pusher.push_atomically(model.uri, f"{root}/serving", "9", {"card.md": "x"})
+    assert copied == ["variables.index", "saved_model.pb"]
+    assert tf.io.gfile.exists(f"{pushed}/Format-Serving/saved_model.pb")
+    assert tf.io.gfile.exists(f"{pushed}/card.md")

@@ -21,29 +21,12 @@ CLASSES = [str(d) for d in range(10)]
 
 
 @pytest.fixture(scope="module")
-def transformed_examples(tmp_path_factory, mnist_arrays):
+def transformed_examples(tmp_path_factory, mnist_arrays, transformed_writer):
     """Transformed examples as Transform writes them: gzipped tfrecords per split."""
     images, labels = mnist_arrays["test"]
     uri = tmp_path_factory.mktemp("examples")
     os.makedirs(uri / "Split-test")
-    options = tf.io.TFRecordOptions(compression_type="GZIP")
-    with tf.io.TFRecordWriter(str(uri / "Split-test" / "data.gz"), options) as writer:
-        for image, label in zip(images[:150], labels[:150], strict=True):
-            example = tf.train.Example(
-                features=tf.train.Features(
-                    feature={
-                        "image": tf.train.Feature(
-                            float_list=tf.train.FloatList(
-                                value=(image.astype(np.float32) / 255.0).reshape(-1)
-                            )
-                        ),
-                        "label": tf.train.Feature(
-                            int64_list=tf.train.Int64List(value=[int(label)])
-                        ),
-                    }
-                )
-            )
-            writer.write(example.SerializeToString())
+    transformed_writer(str(uri / "Split-test" / "data.gz"), images[:150], labels[:150])
     artifact = standard_artifacts.Examples()
     artifact.uri = str(uri)
     artifact.split_names = '["test"]'

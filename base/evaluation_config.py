@@ -39,6 +39,8 @@ class ThresholdConfig:
       max_robust_drop: largest allowed drop in worst-case robust accuracy against it.
       significance: a drop beyond the allowed one refuses the candidate only when the paired
         test (exact McNemar, same examples) finds it significant at this level.
+      require_comparison: refuse when the baseline cannot be evaluated, instead of judging
+        on the absolute rules alone.
       policy: 'point' judges each floor on the point estimate, 'lower_bound' on the lower
         bound of its 95% interval.
     """
@@ -79,6 +81,13 @@ class ThresholdConfig:
         flag="--significance",
         help="Level of the paired McNemar test: a drop beyond the allowed one refuses the "
         "candidate only when it is significant at this level.",
+    )
+    require_comparison: bool = setting(
+        False,
+        flag="--require-baseline-comparison",
+        help="Refuse the candidate when the production baseline cannot be evaluated "
+        "(missing, corrupt, no attack signature, other image shape); by default the "
+        "comparison is skipped, loudly, and the absolute rules decide.",
     )
     policy: str = setting(
         "point",
@@ -190,9 +199,14 @@ class EvaluationConfig:
         (the single-step reference of the validity check) and any attack a threshold names.
         They run even when the cascade holds them too (their own accuracy and noise control
         need every example), and count in the worst case."""
-        fgsm = AttackConfig(method="fgsm", norm=self.norm, epsilon=self.epsilon)
         named = [AttackConfig.from_name(name) for name in self.thresholds.min_robust_accuracy]
-        return tuple({a.name: a for a in [fgsm, *named]}.values())
+        return tuple({a.name: a for a in [self.fgsm_reference(), *named]}.values())
+
+    def fgsm_reference(self) -> AttackConfig:
+        """FGSM at the threat model of the cascade's first attack (``--norm``/``--epsilon``
+        for a named suite; the given attack's own for ``--attack``)."""
+        first = self.cascade()[0]
+        return AttackConfig(method="fgsm", norm=first.norm, epsilon=first.epsilon)
 
     def sweep(self) -> Tuple[AttackConfig, ...]:
         """The first gradient attack of the cascade at each fraction of its epsilon, plus a

@@ -7,6 +7,7 @@ pipeline, reads the merged counts back, and applies the blessing rules.
 
 import contextlib
 import dataclasses
+import logging
 import os
 import tempfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence
@@ -32,6 +33,7 @@ class EvaluationResult:
     # Candidate vs baseline on the same examples: 'clean' and 'worst' paired tests.
     paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
     advice: List[str] = dataclasses.field(default_factory=list)  # sample-size advice
+    baseline_skipped: Optional[str] = None  # why the production baseline was not evaluated
 
     @property
     def evaluation_valid(self) -> bool:
@@ -50,6 +52,7 @@ class EvaluationResult:
             "validity": [check.to_dict() for check in self.validity],
             "paired_tests": self.paired_tests,
             "advice": self.advice,
+            "baseline_skipped": self.baseline_skipped,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "rules": [rule.to_dict() for rule in self.rules],
@@ -67,6 +70,21 @@ def _output_dir(output_dir: Optional[str]) -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
         yield scratch
+
+
+def baseline_problem(baseline_model_dir: str, image_shape: Sequence[int]) -> Optional[str]:
+    """Why the production baseline cannot be judged beside the candidate (missing, corrupt,
+    without the attack signature, or taking other images), or None when it can."""
+    try:
+        _, shape = saved_models.load_logits_fn(baseline_model_dir)
+    except Exception as error:  # any failure to load means the same: no comparison
+        return f"baseline {baseline_model_dir} cannot be loaded: {type(error).__name__}: {error}"
+    if tuple(shape) != tuple(image_shape):
+        return (
+            f"baseline {baseline_model_dir} takes {list(shape)} images, the candidate "
+            f"{list(image_shape)} (e.g. after --resize)"
+        )
+    return None
 
 
 def evaluate(
@@ -103,13 +121,22 @@ def evaluate(
         artifact's URI in the pipeline, so remote workers and the launcher share it); a
         local temporary directory when None (the CI gate on one machine).
     """
-    model_dirs = {CANDIDATE: model_dir}
-    if baseline_model_dir:
-        model_dirs[BASELINE] = baseline_model_dir
     # Fail fast, before Beam starts, when a model lacks the attack signature.
-    for directory in [*model_dirs.values(), reference_model_dir]:
+    for directory in (model_dir, reference_model_dir):
         if directory:
             saved_models.check_signature(directory)
+    model_dirs = {CANDIDATE: model_dir}
+    skipped = None
+    if baseline_model_dir:
+        skipped = baseline_problem(baseline_model_dir, saved_models.image_shape(model_dir))
+        if skipped:
+            logging.warning(
+                "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
+                "on the absolute rules only",
+                skipped,
+            )
+        else:
+            model_dirs[BASELINE] = baseline_model_dir
     with _output_dir(output_dir) as directory:
         output_path = os.path.join(directory, COUNTS_FILE)
         with make_pipeline() as pipeline:
@@ -131,7 +158,13 @@ def evaluate(
     metrics = beam_evaluation.finalize(counts, list(model_dirs), class_names)
     checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
     rules = blessing_rules.evaluate_rules(
-        metrics[CANDIDATE], config.thresholds, metrics.get(BASELINE), tfma_blessed, checks, paired
+        metrics[CANDIDATE],
+        config.thresholds,
+        metrics.get(BASELINE),
+        tfma_blessed,
+        checks,
+        paired,
+        baseline_skipped=skipped,
     )
     reported = [a.name for a in (*config.references(), *config.cascade())]
     return EvaluationResult(
@@ -143,4 +176,5 @@ def evaluate(
         checks,
         {kind: paired.test(kind) for kind in ("clean", "worst")} if paired else {},
         blessing_rules.sample_size_advice(metrics[CANDIDATE], config.thresholds),
+        skipped,
     )

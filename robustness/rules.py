@@ -93,6 +93,7 @@ def evaluate_rules(
     tfma_blessed: Optional[bool] = None,
     validity: Sequence[RuleResult] = (),
     paired: Optional[PairedCounts] = None,
+    baseline_skipped: Optional[str] = None,
 ) -> List[RuleResult]:
     """Every rule that applies, in a stable order.
 
@@ -105,6 +106,7 @@ def evaluate_rules(
       validity: the evaluation's own validity checks; a failed one refuses the blessing.
       paired: candidate and baseline outcomes on the same examples, for the paired tests of
         the change rules.
+      baseline_skipped: why a production baseline could not be evaluated, if it could not.
     """
     policy = thresholds.policy
     results = [
@@ -159,6 +161,22 @@ def evaluate_rules(
                 thresholds.max_robust_drop,
                 paired.test("worst") if paired else None,
                 thresholds.significance,
+            )
+        )
+    if baseline_skipped:
+        required = thresholds.require_comparison
+        results.append(
+            RuleResult(
+                "baseline_comparison",
+                None,
+                None,
+                not required,
+                f"comparison with the production baseline SKIPPED: {baseline_skipped}; "
+                + (
+                    "refused, since --require-baseline-comparison is set"
+                    if required
+                    else "judged on the absolute rules only"
+                ),
             )
         )
     results += list(validity)

@@ -47,12 +47,25 @@ def load_logits_fn(model_dir: str):
     return logits_fn, tuple(int(side) for side in image_spec.shape[1:])
 
 
+def image_shape(model_dir: str) -> tuple:
+    """(height, width, channels) the attack signature takes, read from ``saved_model.pb``
+    without loading variables."""
+    signature = _attack_signature(model_dir)
+    dims = signature.inputs[keys.IMAGE_KEY].tensor_shape.dim
+    return tuple(int(dim.size) for dim in dims[1:])
+
+
 def check_signature(model_dir: str) -> None:
     """Fails fast, without loading variables, when a SavedModel lacks the attack signature.
 
     Raises:
       ModelSignatureError: no SavedModel there, or no ``serving_transformed`` signature.
     """
+    _attack_signature(model_dir)
+
+
+def _attack_signature(model_dir: str):
+    """The ``serving_transformed`` SignatureDef, parsed from ``saved_model.pb``."""
     import tensorflow as tf
     from tensorflow.core.protobuf import saved_model_pb2
 
@@ -62,6 +75,8 @@ def check_signature(model_dir: str) -> None:
     saved = saved_model_pb2.SavedModel()
     with tf.io.gfile.GFile(path, "rb") as f:
         saved.ParseFromString(f.read())
+    for graph in saved.meta_graphs:
+        if keys.TRANSFORMED_SIGNATURE in graph.signature_def:
+            return graph.signature_def[keys.TRANSFORMED_SIGNATURE]
     signatures = set().union(*(g.signature_def.keys() for g in saved.meta_graphs))
-    if keys.TRANSFORMED_SIGNATURE not in signatures:
-        raise _missing_signature(model_dir, signatures)
+    raise _missing_signature(model_dir, signatures)

@@ -37,7 +37,7 @@ def validity_checks(
     """The five checks on one model's metrics (those that apply to the suite)."""
     cascade = config.cascade()
     first = next((a for a in cascade if a.uses_gradients), None)
-    fgsm = AttackConfig(method="fgsm", norm=config.norm, epsilon=config.epsilon).name
+    fgsm = config.fgsm_reference().name
     checks = []
     if first is not None:
         strong, weak = _accuracy(metrics, first.name), _accuracy(metrics, fgsm)

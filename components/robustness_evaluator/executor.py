@@ -62,6 +62,8 @@ def _write_blessing(
         blessing.set_string_custom_property("baseline_model", baseline.uri)
         blessing.set_int_custom_property("baseline_model_id", baseline.id)
     blessing.set_string_custom_property("reasons", "; ".join(result.reasons))
+    if result.baseline_skipped:
+        blessing.set_string_custom_property("baseline_skipped", result.baseline_skipped)
 
 
 def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -> None:

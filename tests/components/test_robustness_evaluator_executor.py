@@ -262,3 +262,34 @@ def test_a_degraded_model_is_refused_with_a_significant_drop(
     assert not clean["passed"]
     assert tests["clean"]["change"] < -0.1 and tests["clean"]["p_value"] < 0.001
     assert "McNemar p=" in clean["message"] and "95% interval of the drop" in clean["message"]
+
+
+@pytest.mark.parametrize("required", [False, True])
+def test_a_baseline_that_cannot_be_evaluated_is_skipped_loudly(
+    tmp_path, transformed_examples, trained_model_dir, required, caplog
+):
+    """A deleted or corrupt production model must not block every later run."""
+    broken = tmp_path / "broken_baseline" / "Format-Serving"
+    broken.mkdir(parents=True)
+    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
+    config = EvaluationConfig(
+        attacks=(AttackConfig.from_name("apgdce5_linf_0.1"),),
+        thresholds=ThresholdConfig(
+            min_clean_accuracy=0.5, min_worst_case_accuracy=0.0, require_comparison=required
+        ),
+        epsilon_sweep=(),
+        report_examples=0,
+    )
+    baseline = _model(str(tmp_path / "broken_baseline"), 5)
+    evaluation, blessing = _run(
+        tmp_path, transformed_examples, _model(trained_model_dir, 6), config, baseline=baseline
+    )
+    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    assert "cannot be loaded" in result["baseline_skipped"]
+    assert "baseline" not in result["metrics"]  # judged alone
+    rule = next(r for r in result["rules"] if r["rule"] == "baseline_comparison")
+    assert rule["passed"] is (not required)
+    assert "SKIPPED" in rule["message"]
+    assert blessing.get_int_custom_property("blessed") == int(not required), result["reasons"]
+    assert "cannot be loaded" in blessing.get_string_custom_property("baseline_skipped")
+    assert "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED" in caplog.text

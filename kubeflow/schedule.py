@@ -1,8 +1,10 @@
 """Uploads a compiled pipeline spec to Kubeflow Pipelines and schedules a recurring run.
 
 Talks to the KFP v2beta1 REST API through the ``kfp`` 2 client: the spec is uploaded as a new
-pipeline, or as a new version when a pipeline of that name exists; then a recurring run with
-the cron schedule is created in the experiment, carrying the compiled spec.
+pipeline, or as a new version when a pipeline of that name exists; then one recurring run of
+that name in the experiment points at that version with the cron schedule. Scheduling again
+replaces the earlier recurring run of the same name (created first, then the old one deleted),
+so there is never more than one.
 """
 
 import dataclasses
@@ -12,7 +14,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
-from typing import Optional
+from typing import List, Optional
 
 from robustfx.base.validation import ConfigError
 from robustfx.kubeflow.config import ScheduleConfig
@@ -29,6 +31,7 @@ class ScheduleResult:
     experiment_id: str
     recurring_run_id: str
     cron: str
+    replaced: List[str] = dataclasses.field(default_factory=list)  # recurring runs it replaced
 
 
 def _describe(error: Exception, host: str) -> str:
@@ -108,27 +111,33 @@ def _upload_and_schedule(
             host=config.host, namespace=config.namespace, existing_token=config.token
         )
         pipeline_id = client.get_pipeline_id(config.pipeline_name)
-        version_id = None
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y%m%d-%H%M%S")
         if pipeline_id is None:
-            pipeline = client.upload_pipeline(spec_path, pipeline_name=config.pipeline_name)
-            pipeline_id = pipeline.pipeline_id
+            pipeline_id = client.upload_pipeline(
+                spec_path, pipeline_name=config.pipeline_name
+            ).pipeline_id
+            version_id = _newest_version(client, pipeline_id)
         else:
-            version = client.upload_pipeline_version(
+            version_id = client.upload_pipeline_version(
                 spec_path,
                 pipeline_version_name=f"{config.pipeline_name}-{stamp}",
                 pipeline_id=pipeline_id,
-            )
-            version_id = version.pipeline_version_id
+            ).pipeline_version_id
         experiment = client.create_experiment(config.experiment, namespace=config.namespace)
+        earlier = _recurring_runs_named(client, experiment.experiment_id, config.job_name)
         recurring = client.create_recurring_run(
             experiment_id=experiment.experiment_id,
             job_name=config.job_name,
             cron_expression=config.cron,
-            pipeline_package_path=spec_path,
+            pipeline_id=pipeline_id,
+            version_id=version_id,
             pipeline_root=pipeline_root,
             enabled=True,
         )
+        # The new schedule exists: now retire the ones it replaces, so one pipeline root is
+        # never raced by two schedules.
+        for run in earlier:
+            client.delete_recurring_run(run.recurring_run_id)
     except (
         ApiException,
         urllib3.exceptions.HTTPError,
@@ -141,4 +150,25 @@ def _upload_and_schedule(
         experiment_id=experiment.experiment_id,
         recurring_run_id=recurring.recurring_run_id,
         cron=config.cron,
+        replaced=[run.recurring_run_id for run in earlier],
     )
+
+
+def _newest_version(client, pipeline_id: str) -> Optional[str]:
+    """The pipeline's newest version (a new pipeline has exactly one)."""
+    response = client.list_pipeline_versions(pipeline_id, page_size=1, sort_by="created_at desc")
+    versions = response.pipeline_versions or []
+    return versions[0].pipeline_version_id if versions else None
+
+
+def _recurring_runs_named(client, experiment_id: str, name: str) -> list:
+    """Every recurring run of the experiment with that display name, all pages."""
+    found, token = [], ""
+    while True:
+        response = client.list_recurring_runs(
+            page_token=token, page_size=100, experiment_id=experiment_id
+        )
+        found += [r for r in response.recurring_runs or [] if r.display_name == name]
+        token = response.next_page_token
+        if not token:
+            return found

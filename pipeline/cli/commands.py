@@ -123,7 +123,9 @@ def command_kfp_schedule(args: argparse.Namespace) -> int:
         return EXIT_FAILED
     print(
         f"scheduled {config.job_name} ({result.cron}) in experiment {config.experiment}: "
-        f"pipeline {result.pipeline_id}, recurring run {result.recurring_run_id}"
+        f"pipeline {result.pipeline_id} version {result.version_id}, recurring run "
+        f"{result.recurring_run_id}"
+        + (f" (replaced {', '.join(result.replaced)})" if result.replaced else "")
     )
     return EXIT_OK
 

@@ -18,7 +18,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from robustfx.components.robustness_evaluator import spec
 from robustfx.pipeline.cli import main as cli
-from robustfx.pipeline.graph.run_summary import node_outputs, open_store
+from robustfx.pipeline.graph.run_summary import all_node_outputs, node_outputs, open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -187,3 +187,42 @@ def test_history_lists_the_runs_newest_first(first_run, capsys):
     assert low <= summary["worst_case_robust_accuracy"] <= high
     strict = next(row for row in rows if not row["blessed"])
     assert "fgsm_linf_0.2" in strict["reason"] and strict["pushed_version"] is None
+
+
+def _node_outputs_of_latest_run(root, node, key):
+    store = open_store(str(root / "pipeline_root" / "metadata.sqlite"))
+    return node_outputs(store, PIPELINE_NAME, node, key)
+
+
+def test_a_model_only_tfma_blessed_never_becomes_the_production_baseline(
+    first_run, small_mnist, run_pipeline
+):
+    """Runs last (it adds models to the shared root). A new model that TFMA blesses and the
+    RobustnessEvaluator refuses must not be the next run's baseline: that is still the
+    model the RobustnessEvaluator blessed first."""
+    root, _, _ = first_run
+    data_dir, _ = small_mnist
+    (first_blessing,) = [
+        b
+        for b in all_node_outputs(
+            open_store(str(root / "pipeline_root" / "metadata.sqlite")),
+            "RobustnessEvaluator",
+            "blessing",
+        )
+        if b.custom_properties["blessed"].int_value == 1
+    ][:1]
+    production_id = first_blessing.custom_properties["current_model_id"].int_value
+    loose_tfma = ["--max-clean-drop", "1.0", "--max-robust-drop", "1.0"]
+    code = run_pipeline(data_dir, root, root / "serving-3", root / "run3.json", "--seed", "7",
+                        "--threshold", "worst_case=0.999", *loose_tfma)  # fmt: skip
+    assert code == 0
+    (tfma,) = _node_outputs_of_latest_run(root, "Evaluator", "blessing")
+    (robustness,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")
+    assert tfma.custom_properties["blessed"].int_value == 1  # TFMA blessed the new model
+    assert robustness.custom_properties["blessed"].int_value == 0  # the gate refused it
+    refused_id = robustness.custom_properties["current_model_id"].int_value
+    code = run_pipeline(data_dir, root, root / "serving-4", root / "run4.json", "--seed", "8",
+                        *loose_tfma)  # fmt: skip
+    assert code == 0
+    (judged,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")
+    assert judged.custom_properties["baseline_model_id"].int_value == production_id != refused_id

@@ -13,12 +13,15 @@ class FakeKfp:
       requests: (method, path, query dict, headers dict, body bytes) in arrival order.
       fail_with: when set, every request is answered with this HTTP status.
       pipelines: name -> id of pipelines that already exist.
+      recurring_runs: id -> the recurring runs that exist (created and not deleted).
     """
 
     def __init__(self, fail_with=None, pipelines=None):
         self.requests = []
         self.fail_with = fail_with
         self.pipelines = dict(pipelines or {})
+        self.recurring_runs = {}
+        self._counter = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -49,6 +52,9 @@ class FakeKfp:
             def do_POST(self):
                 self._handle("POST")
 
+            def do_DELETE(self):
+                self._handle("DELETE")
+
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
@@ -67,15 +73,32 @@ class FakeKfp:
                 }
             return {"pipelines": [], "total_size": 0}
         if method == "POST" and path == "/apis/v2beta1/pipelines/upload":
+            self.pipelines[query.get("name")] = "pipeline-1"
             return {"pipeline_id": "pipeline-1", "display_name": query.get("name")}
+        if method == "GET" and path.endswith("/versions"):
+            return {"pipeline_versions": [{"pipeline_version_id": "version-1"}], "total_size": 1}
         if method == "POST" and path == "/apis/v2beta1/pipelines/upload_version":
-            return {"pipeline_id": query.get("pipelineid"), "pipeline_version_id": "version-2"}
+            self._counter += 1
+            version = f"version-{self._counter + 1}"
+            return {"pipeline_id": query.get("pipelineid"), "pipeline_version_id": version}
         if method == "GET" and path == "/apis/v2beta1/experiments":
             return {"experiments": [], "total_size": 0}
         if method == "POST" and path == "/apis/v2beta1/experiments":
             return {"experiment_id": "experiment-1", **json.loads(body)}
         if method == "POST" and path == "/apis/v2beta1/recurringruns":
-            return {"recurring_run_id": "recurring-1", **json.loads(body)}
+            run = {"recurring_run_id": f"recurring-{len(self.requests)}", **json.loads(body)}
+            self.recurring_runs[run["recurring_run_id"]] = run
+            return run
+        if method == "GET" and path == "/apis/v2beta1/recurringruns":
+            runs = [
+                r
+                for r in self.recurring_runs.values()
+                if r.get("experiment_id") == query.get("experiment_id")
+            ]
+            return {"recurringRuns": runs, "total_size": len(runs)}
+        if method == "DELETE" and path.startswith("/apis/v2beta1/recurringruns/"):
+            self.recurring_runs.pop(path.rsplit("/", 1)[-1], None)
+            return {}
         return {}
 
     def __enter__(self):

@@ -199,16 +199,37 @@ def test_schedule_uploads_and_creates_a_recurring_run(spec, capsys):
     assert b'"pipelineInfo": {"name": "robustfx-mnist-5k"}' in upload[4]
     experiment = next(r for r in kfp.requests if r[:2] == ("POST", "/apis/v2beta1/experiments"))
     assert json.loads(experiment[4])["display_name"] == "nightly"
-    run = next(r for r in kfp.requests if r[1] == "/apis/v2beta1/recurringruns")
+    run = next(r for r in kfp.requests if r[:2] == ("POST", "/apis/v2beta1/recurringruns"))
     body = json.loads(run[4])
     assert body["trigger"]["cron_schedule"]["cron"] == "0 0 2 * * *"
-    assert body["pipeline_spec"] == job["pipelineSpec"]
+    # The recurring run points at the uploaded version (whose spec is the compiled one).
+    assert body["pipeline_version_reference"] == {
+        "pipeline_id": "pipeline-1",
+        "pipeline_version_id": "version-1",
+    }
+    upload_body = upload[4].decode(errors="replace")
+    assert json.dumps(job["pipelineSpec"]["root"])[:40] in upload_body
     assert body["runtime_config"]["pipeline_root"] == "gs://bucket/root"
     assert body["mode"] == "ENABLE"
     for request in kfp.requests:
         headers = {key.lower(): value for key, value in request[3].items()}
         assert headers["authorization"] == "Bearer secret-token"
-    assert "recurring run recurring-1" in capsys.readouterr().out
+    assert "recurring run recurring-" in capsys.readouterr().out
+
+
+def test_scheduling_twice_leaves_one_recurring_run_on_the_new_version(spec, capsys):
+    path, _ = spec
+    with FakeKfp() as kfp:
+        assert _schedule(path, kfp.url, "--cron", "0 2 * * *") == 0
+        (first,) = kfp.recurring_runs
+        assert _schedule(path, kfp.url, "--cron", "0 3 * * *") == 0
+    (run,) = kfp.recurring_runs.values()  # one schedule, never two racing on one root
+    assert run["recurring_run_id"] != first
+    assert run["trigger"]["cron_schedule"]["cron"] == "0 0 3 * * *"
+    assert run["pipeline_version_reference"]["pipeline_version_id"] == "version-2"
+    deleted = [r for r in kfp.requests if r[0] == "DELETE"]
+    assert [r[1] for r in deleted] == [f"/apis/v2beta1/recurringruns/{first}"]
+    assert f"(replaced {first})" in capsys.readouterr().out.splitlines()[-1]
 
 
 def test_existing_pipeline_gets_a_new_version(spec):

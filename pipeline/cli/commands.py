@@ -10,6 +10,7 @@ from typing import Optional
 from robustfx.base.gate_config import GateConfig
 from robustfx.base.presets import with_preset
 from robustfx.base.run_config import METADATA_FILE, DataConfig, RunConfig
+from robustfx.base.validation import ConfigError
 from robustfx.pipeline.cli.flags import config_from_args
 from robustfx.robustness.saved_models import ModelSignatureError
 
@@ -41,8 +42,13 @@ def write_json(path: str, payload: dict) -> None:
         f.write("\n")
 
 
-# Errors about a model (not the command line) that still exit with the usage code 2.
-MODEL_ERRORS = (ModelSignatureError,)
+class ModelOrDataError(RuntimeError):
+    """Evaluating a model failed inside TensorFlow or Beam (a corrupt SavedModel, unreadable
+    data): not a verdict on the model, so not exit code 1."""
+
+
+# Errors about a model or data (not the command line) that still exit with the usage code 2.
+MODEL_ERRORS = (ModelSignatureError, ModelOrDataError)
 
 
 def command_run(args: argparse.Namespace) -> int:
@@ -82,7 +88,16 @@ def command_gate(args: argparse.Namespace) -> int:
     dataset = locate_dataset(config.data.dataset, config.data.data_dir)
     if split in dataset.splits:  # run_gate names an unknown split
         check_dataset(dataset, [split])
-    result = gate.run_gate(model, dataset, split, config.evaluation, baseline, config.beam_args)
+    try:
+        result = gate.run_gate(model, dataset, split, config.evaluation, baseline, config.beam_args)
+    except (ConfigError, *MODEL_ERRORS):
+        raise
+    except Exception as error:  # whatever TensorFlow or Beam raised: exit 2, never 1
+        first_line = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ModelOrDataError(
+            f"evaluating {model} on {dataset.name} split {split!r} failed: "
+            f"{type(error).__name__}: {first_line}"
+        ) from error
     markdown = gate.to_markdown(result, model, baseline, dataset.name, split)
     print(markdown)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")

@@ -1,6 +1,7 @@
 """`robustfx gate`: exit codes, baseline regressions, Markdown and JSON outputs."""
 
 import json
+import os
 
 import pytest
 
@@ -127,6 +128,22 @@ def test_model_without_the_attack_signature_exits_2(small_mnist, tmp_path, capsy
     tf.saved_model.save(module, str(tmp_path / "m"), signatures={"other": module.f})
     assert _gate(small_mnist, "--model", str(tmp_path / "m")) == commands.EXIT_USAGE
     assert "no 'serving_transformed' signature" in capsys.readouterr().err
+
+
+def test_a_corrupt_savedmodel_is_a_model_error_exit_2_not_a_failed_gate(
+    small_mnist, trained_model_dir, tmp_path, capsys
+):
+    """Its graph parses (the signature check passes); its variables do not: the failure
+    comes from inside TensorFlow, in a Beam worker."""
+    import shutil
+
+    corrupt = tmp_path / "corrupt"
+    shutil.copytree(os.path.join(trained_model_dir, "Format-Serving"), corrupt)
+    for name in os.listdir(corrupt / "variables"):
+        (corrupt / "variables" / name).write_bytes(b"\x00garbage")
+    assert _gate(small_mnist, "--model", str(corrupt)) == commands.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert err.startswith("robustfx: model error: evaluating") and str(corrupt) in err
 
 
 def test_thresholds_add_their_attacks_and_keep_the_suites_floors():

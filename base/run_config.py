@@ -22,6 +22,13 @@ DIRECT_RUNNER_ARGS = (
     "--runner=DirectRunner",
     "--direct_running_mode=in_memory",
     "--direct_num_workers=1",
+    # Beam's DirectRunner first tries its Prism runner, which it downloads (offline: a failed
+    # download per Beam pipeline); it never does when a compatibility version is named. The
+    # installed version (constraints.txt) keeps every transform's current behaviour.
+    "--update_compatibility_version=2.74.0",
+    # TFX builds a source package of itself for every Beam component unless the args name
+    # the workers' SDK; the local runner ships nothing to workers, so name the one it would.
+    "--sdk_container_image=apache/beam_python3.10_sdk:2.74.0",
 )
 # The SQLite ML Metadata store lives under the pipeline root: one root is one history.
 METADATA_FILE = "metadata.sqlite"

@@ -11,9 +11,10 @@ half-copied version out of the serving path's numbered versions.
 """
 
 import json
+import logging
 import os
 import time
-from typing import Any, Dict, List, Mapping
+from typing import Any, Dict, List, Mapping, Optional
 
 from tfx import types
 from tfx.components.pusher import executor as tfx_pusher
@@ -22,9 +23,10 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from robustfx.robustness import model_card
+from robustfx.robustness import model_card, saved_models
 
 STAGING_PREFIX = ".incomplete-"
+PUSH_SKIPPED = "push_skipped"  # why a blessed model was not pushed (already serving)
 
 
 def push_atomically(
@@ -89,9 +91,32 @@ def _new_version(base_directory: str) -> str:
     return str(version)
 
 
-def _model_card(input_dict: Dict[str, List[types.Artifact]], version: str) -> Dict[str, str]:
+def identical_version(fingerprint: str, base_directory: str) -> Optional[str]:
+    """The serving version holding a model with this fingerprint, newest first, if any (from
+    its model card, or by reading the model when it has none)."""
+    if not fileio.exists(base_directory):
+        return None
+    versions = [v.rstrip("/") for v in fileio.listdir(base_directory) if v.rstrip("/").isdigit()]
+    for version in sorted(versions, key=int, reverse=True):
+        directory = os.path.join(base_directory, version)
+        card = os.path.join(directory, model_card.CARD_JSON)
+        if fileio.exists(card):
+            known = json.loads(io_utils.read_string_file(card)).get("provenance", {})
+            if known.get("fingerprint"):
+                if known["fingerprint"] == fingerprint:
+                    return version
+                continue
+        if fileio.exists(os.path.join(directory, "saved_model.pb")):
+            if saved_models.model_fingerprint(directory) == fingerprint:
+                return version
+    return None
+
+
+def _model_card(
+    input_dict: Dict[str, List[types.Artifact]], version: str, fingerprint: str
+) -> Dict[str, str]:
     """The RobustnessEvaluator's model card from beside its blessing, stamped with the
-    version it is pushed as; empty when the blessing has none."""
+    version it is pushed as and the model's fingerprint; empty when the blessing has none."""
     blessings = input_dict.get(standard_component_specs.MODEL_BLESSING_KEY) or []
     if not blessings:
         return {}
@@ -101,6 +126,7 @@ def _model_card(input_dict: Dict[str, List[types.Artifact]], version: str) -> Di
     card = json.loads(io_utils.read_string_file(path))
     card["model_details"]["version"]["name"] = version
     card["provenance"]["pushed_version"] = version
+    card["provenance"]["fingerprint"] = fingerprint
     return {
         model_card.CARD_JSON: json.dumps(card, indent=2),
         model_card.CARD_MARKDOWN: model_card.render_markdown(card),
@@ -130,8 +156,17 @@ class Executor(tfx_pusher.Executor):
         if destination.WhichOneof("destination") != "filesystem":
             raise NotImplementedError("only filesystem push destinations are supported")
         base = destination.filesystem.base_directory
+        model_path = self.GetModelPath(input_dict)
+        fingerprint = saved_models.model_fingerprint(model_path)
+        serving = identical_version(fingerprint, base)
+        if serving is not None:
+            reason = f"identical to serving version {serving} ({os.path.join(base, serving)})"
+            logging.info("Pusher: nothing pushed: the model is %s", reason)
+            self._MarkNotPushed(model_push)
+            model_push.set_string_custom_property(PUSH_SKIPPED, reason)
+            return
         version = _new_version(base)
-        card = _model_card(input_dict, version)
-        pushed = push_atomically(self.GetModelPath(input_dict), base, version, card)
+        card = _model_card(input_dict, version, fingerprint)
+        pushed = push_atomically(model_path, base, version, card)
         io_utils.copy_dir(self.GetModelPath(input_dict), model_push.uri)
         self._MarkPushed(model_push, pushed_destination=pushed, pushed_version=version)

@@ -80,3 +80,22 @@ def _attack_signature(model_dir: str):
             return graph.signature_def[keys.TRANSFORMED_SIGNATURE]
     signatures = set().union(*(g.signature_def.keys() for g in saved.meta_graphs))
     raise _missing_signature(model_dir, signatures)
+
+
+def model_fingerprint(model_dir: str) -> str:
+    """SHA-256 over a SavedModel's graph and variables (paths and bytes, in order), so two
+    copies of one model match wherever they live; other files (a model card) are left out."""
+    import hashlib
+
+    import tensorflow as tf
+
+    digest = hashlib.sha256()
+    names = ["saved_model.pb"]
+    variables = os.path.join(model_dir, "variables")
+    if tf.io.gfile.isdir(variables):
+        names += [f"variables/{name}" for name in sorted(tf.io.gfile.listdir(variables))]
+    for name in names:
+        digest.update(name.encode())
+        with tf.io.gfile.GFile(os.path.join(model_dir, name), "rb") as f:
+            digest.update(f.read())
+    return digest.hexdigest()

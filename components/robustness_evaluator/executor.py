@@ -18,7 +18,7 @@ from tfx.utils import io_utils, path_utils
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.robustness import beam_evaluation, model_card, report_samples
+from robustfx.robustness import beam_evaluation, model_card, report_samples, saved_models
 from robustfx.robustness.evaluation import EvaluationResult, evaluate
 from robustfx.robustness.report import render_report
 
@@ -35,6 +35,18 @@ def _split_files(examples: types.Artifact, split: str) -> str:
 
 def _optional_model_dir(models: Optional[List[types.Artifact]]) -> Optional[str]:
     return path_utils.serving_model_path(models[0].uri) if models else None
+
+
+def _same_model(model, model_dir: str, baseline, baseline_dir: str) -> bool:
+    """The same artifact, or the same graph and weights (a retrain that changed nothing)."""
+    if model.id == baseline.id:
+        return True
+    try:
+        return saved_models.model_fingerprint(model_dir) == saved_models.model_fingerprint(
+            baseline_dir
+        )
+    except Exception:  # an unreadable baseline: evaluate() explains why, loudly
+        return False
 
 
 def _tfma_verdict(blessings: List[types.Artifact]) -> Optional[bool]:
@@ -121,6 +133,14 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         model_dir = path_utils.serving_model_path(model.uri)
         baseline_dir = _optional_model_dir(baselines)
         seed = exec_properties.get(spec.SEED_KEY) or 0
+        if baseline_dir and _same_model(model, model_dir, baseline, baseline_dir):
+            logging.info(
+                "RobustnessEvaluator: the candidate is the production model itself (artifact "
+                "%d); it is judged alone, not against itself",
+                baseline.id,
+            )
+            blessing.set_int_custom_property("baseline_is_candidate", 1)
+            baseline_dir = None
 
         result = evaluate(
             self._make_beam_pipeline,

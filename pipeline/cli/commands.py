@@ -52,9 +52,10 @@ MODEL_ERRORS = (ModelSignatureError, ModelOrDataError)
 
 
 def command_run(args: argparse.Namespace) -> int:
+    config = run_config(args)  # bad values stop here, before TensorFlow or TFX is imported
     from robustfx.pipeline.graph.local_runner import run_local
 
-    summary = run_local(run_config(args))
+    summary = run_local(config)
     print(summary.render())
     if args.summary_json:
         write_json(args.summary_json, summary.to_dict())
@@ -62,9 +63,9 @@ def command_run(args: argparse.Namespace) -> int:
 
 
 def command_compare(args: argparse.Namespace) -> int:
+    config = run_config(args)
     from robustfx.pipeline.cli.compare import run_compare
 
-    config = run_config(args)
     output_dir = os.path.abspath(
         args.output_dir or os.path.join("runs", config.data.tag, "compare")
     )
@@ -77,11 +78,11 @@ def command_compare(args: argparse.Namespace) -> int:
 
 
 def command_gate(args: argparse.Namespace) -> int:
+    config = gate_config(args)
     from robustfx.pipeline.cli import gate
     from robustfx.pipeline.data.data_check import check_dataset
     from robustfx.pipeline.data.datasets import locate_dataset
 
-    config = gate_config(args)
     split = config.evaluation.split
     model = gate.resolve_model(config.model, config.pipeline_root)
     baseline = gate.resolve_model(config.baseline, None) if config.baseline else None
@@ -114,12 +115,13 @@ def command_gate(args: argparse.Namespace) -> int:
 
 
 def command_kfp_compile(args: argparse.Namespace) -> int:
-    from robustfx.kubeflow.compile import compile_pipeline
     from robustfx.kubeflow.config import KubeflowConfig
-    from robustfx.pipeline.data.datasets import locate_dataset
 
     kubeflow = config_from_args(KubeflowConfig, args)
     config = run_config(args)
+    from robustfx.kubeflow.compile import compile_pipeline
+    from robustfx.pipeline.data.datasets import locate_dataset
+
     dataset = locate_dataset(config.data.dataset, config.data.data_dir)
     path = compile_pipeline(config, dataset, kubeflow, args.output)
     print(f"KFP v2 pipeline spec written to {path} (image {kubeflow.image})")

@@ -39,6 +39,7 @@ class RunSummary:
     intervals: Dict[str, object] = dataclasses.field(default_factory=dict)
     paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
     advice: List[str] = dataclasses.field(default_factory=list)
+    push_skipped: str = ""  # why a blessed model was not pushed (already serving)
 
     def to_dict(self) -> dict:
         return {
@@ -55,6 +56,7 @@ class RunSummary:
             "intervals": self.intervals,
             "paired_tests": self.paired_tests,
             "advice": self.advice,
+            "push_skipped": self.push_skipped,
         }
 
     def render(self) -> str:
@@ -88,7 +90,10 @@ class RunSummary:
         lines.append("blessed:          " + ("yes" if self.blessed else "NO"))
         for reason in self.reasons:
             lines.append(f"  - {reason}")
-        lines.append(f"pushed model:     {self.pushed_model or 'none (nothing was pushed)'}")
+        nothing = (
+            f"none ({self.push_skipped})" if self.push_skipped else "none (nothing was pushed)"
+        )
+        lines.append(f"pushed model:     {self.pushed_model or nothing}")
         if self.report:
             lines.append(f"report:           {self.report}")
         return "\n".join(lines)
@@ -182,10 +187,12 @@ def summarize_run(
         )
     evaluation, result = found
     candidate = result["metrics"]["candidate"]
-    pushed_model = None
+    pushed_model, push_skipped = None, ""
     for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
         if int_property(pushed, "pushed") == 1:
             pushed_model = pushed.custom_properties["pushed_destination"].string_value
+        elif "push_skipped" in pushed.custom_properties:
+            push_skipped = pushed.custom_properties["push_skipped"].string_value
     return RunSummary(
         dataset=dataset,
         clean_accuracy=candidate["clean_accuracy"],
@@ -206,4 +213,5 @@ def summarize_run(
         },
         paired_tests=result.get("paired_tests", {}),
         advice=result.get("advice", []),
+        push_skipped=push_skipped,
     )

@@ -10,7 +10,7 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
 from robustfx.components import atomic_pusher
-from robustfx.robustness import model_card
+from robustfx.robustness import model_card, saved_models
 
 
 def _model(tmp_path):
@@ -109,7 +109,9 @@ def test_the_model_card_is_pushed_inside_the_version_stamped_with_it(tmp_path):
     version = os.path.basename(destination)
     card = json.load(open(os.path.join(destination, model_card.CARD_JSON)))
     assert card["model_details"]["version"]["name"] == version
+    fingerprint = card["provenance"].pop("fingerprint")
     assert card["provenance"] == {"model_artifact_id": 7, "pushed_version": version}
+    assert fingerprint == saved_models.model_fingerprint(destination)
     markdown = open(os.path.join(destination, model_card.CARD_MARKDOWN)).read()
     assert markdown.startswith(f"# Model card: p {version}")
 
@@ -133,3 +135,24 @@ def test_on_an_object_store_the_graph_is_copied_last(tmp_path):
     assert copied == ["variables.index", "saved_model.pb"]
     assert tf.io.gfile.exists(f"{pushed}/Format-Serving/saved_model.pb")
     assert tf.io.gfile.exists(f"{pushed}/card.md")
+
+
+def test_the_same_model_is_never_pushed_twice(tmp_path):
+    """A nightly run with nothing changed: blessed again, but already serving."""
+    serving = tmp_path / "serving"
+    first = _push(tmp_path, serving, blessed=True, card=CARD)
+    again = _push(tmp_path, serving, blessed=True, card=CARD)
+    version = os.path.basename(first.get_string_custom_property("pushed_destination"))
+    assert again.get_int_custom_property("pushed") == 0
+    assert again.get_string_custom_property("push_skipped").startswith(
+        f"identical to serving version {version}"
+    )
+    assert os.listdir(serving) == [version]
+
+
+def test_a_version_without_a_model_card_is_recognised_by_its_bytes(tmp_path):
+    serving = tmp_path / "serving"
+    first = _push(tmp_path, serving, blessed=True)  # no card beside the blessing
+    again = _push(tmp_path, serving, blessed=True)
+    assert again.get_int_custom_property("pushed") == 0
+    assert len(os.listdir(serving)) == 1 and first.get_int_custom_property("pushed") == 1

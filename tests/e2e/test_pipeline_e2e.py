@@ -189,6 +189,23 @@ def test_history_lists_the_runs_newest_first(first_run, capsys):
     assert "fgsm_linf_0.2" in strict["reason"] and strict["pushed_version"] is None
 
 
+def test_an_unchanged_rerun_pushes_nothing_and_says_why(first_run, small_mnist, run_pipeline):
+    """Two runs in a row with nothing changed push once: the candidate is the production
+    model, judged alone (not against itself), and already serving."""
+    root, _, summary = first_run
+    data_dir, _ = small_mnist
+    again = root / "again.json"
+    assert run_pipeline(data_dir, root, root / "serving", again) == 0
+    rerun = json.loads(again.read_text())
+    assert rerun["blessed"] is True and rerun["pushed_model"] is None
+    version = os.path.basename(summary["pushed_model"])
+    assert rerun["push_skipped"].startswith(f"identical to serving version {version}")
+    assert os.listdir(root / "serving") == [version]
+    assert rerun["paired_tests"] == {}  # no evaluation against itself
+    (blessing,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")
+    assert blessing.custom_properties["baseline_is_candidate"].int_value == 1
+
+
 def _node_outputs_of_latest_run(root, node, key):
     store = open_store(str(root / "pipeline_root" / "metadata.sqlite"))
     return node_outputs(store, PIPELINE_NAME, node, key)

@@ -17,7 +17,7 @@ def _model(tmp_path):
     model = standard_artifacts.Model()
     model.uri = str(tmp_path / "model")
     serving = tmp_path / "model" / "Format-Serving"
-    (serving / "variables").mkdir(parents=True)
+    (serving / "variables").mkdir(parents=True, exist_ok=True)
     (serving / "saved_model.pb").write_bytes(b"graph")
     (serving / "variables" / "variables.index").write_bytes(b"weights")
     return model

@@ -17,6 +17,7 @@ import apache_beam as beam
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.base import keys
+from robustfx.base.progress import report_progress
 from robustfx.base.serialization import to_dict
 from robustfx.base.training_config import AdversarialConfig
 from robustfx.robustness import metrics as robustness_metrics
@@ -110,6 +111,8 @@ class AttackBatchesFn(beam.DoFn):
         self._seen += len(serialized)
         total = f"/{self._expected}" if self._expected else ""
         logging.info("robustness evaluation: %d%s examples attacked", self._seen, total)
+        if self._expected:
+            report_progress("attack suite", self._seen, self._expected, "examples")
 
 
 def _merge_count_dicts(parts: Iterable[dict]) -> dict:

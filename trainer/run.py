@@ -9,7 +9,7 @@ import json
 import logging
 import math
 import os
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
@@ -17,6 +17,7 @@ from tfx_bsl.public import tfxio
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.base import keys
+from robustfx.base.progress import report_progress
 from robustfx.base.serialization import from_dict
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
 from robustfx.trainer.export import export_serving_model
@@ -26,6 +27,22 @@ from robustfx.trainer.strategy import select_strategy
 
 class NonFiniteLossError(RuntimeError):
     """Training diverged: the loss became NaN or infinite."""
+
+
+class EpochProgress(tf.keras.callbacks.Callback):
+    """Reports each finished epoch (the console shows a bar; Keras prints nothing)."""
+
+    def __init__(self, epochs: int):
+        super().__init__()
+        self._epochs = epochs
+
+    def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
+        logs = logs or {}
+        detail = ", ".join(f"{key} {value:.4f}" for key, value in sorted(logs.items()))
+        logging.info("epoch %d/%d: %s", epoch + 1, self._epochs, detail)
+        report_progress(
+            "training", epoch + 1, self._epochs, "epochs", f"loss {logs.get('loss', 0):.4f}"
+        )
 
 
 class StopOnNonFiniteLoss(tf.keras.callbacks.Callback):
@@ -147,9 +164,10 @@ def run_fn(fn_args: Any) -> None:
         validation_steps=fn_args.eval_steps,
         callbacks=[
             StopOnNonFiniteLoss(),
+            EpochProgress(training.epochs),
             tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
         ],
-        verbose=2,
+        verbose=0,
     )
     tf.io.gfile.makedirs(fn_args.model_run_dir)
     with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as f:

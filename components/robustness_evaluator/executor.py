@@ -49,6 +49,12 @@ def _same_model(model, model_dir: str, baseline, baseline_dir: str) -> bool:
         return False
 
 
+def _split_size(exec_properties: Dict[str, Any], split: str) -> Optional[int]:
+    """The eval split's size from the model info the graph passes, for progress lines."""
+    info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
+    return info.get("dataset", {}).get("splits", {}).get(split)
+
+
 def _tfma_verdict(blessings: List[types.Artifact]) -> Optional[bool]:
     if not blessings:
         return None
@@ -153,6 +159,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             seed=seed,
             reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
             output_dir=evaluation.uri,
+            expected_examples=_split_size(exec_properties, config.split),
         )
         fileio.makedirs(evaluation.uri)
         io_utils.write_string_file(

@@ -51,8 +51,21 @@ class ModelOrDataError(RuntimeError):
 MODEL_ERRORS = (ModelSignatureError, ModelOrDataError)
 
 
+def _console(args: argparse.Namespace, config: RunConfig) -> None:
+    """Routes the run's logs (before TensorFlow is imported, so its C++ logs obey too)."""
+    from robustfx.pipeline.cli import console
+
+    if not args.verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    path = console.log_path(config.pipeline_root)
+    console.configure(path, verbose=args.verbose, quiet=args.quiet)
+    if not args.quiet:
+        print(f"robustfx: full log in {path}", flush=True)
+
+
 def command_run(args: argparse.Namespace) -> int:
     config = run_config(args)  # bad values stop here, before TensorFlow or TFX is imported
+    _console(args, config)
     from robustfx.pipeline.graph.local_runner import run_local
 
     summary = run_local(config)
@@ -64,6 +77,7 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_compare(args: argparse.Namespace) -> int:
     config = run_config(args)
+    _console(args, config)
     from robustfx.pipeline.cli.compare import run_compare
 
     output_dir = os.path.abspath(

@@ -57,13 +57,17 @@ class _Progress:
 class ConsoleHandler(logging.Handler):
     """Turns the log records a run emits into the console lines described above."""
 
-    def __init__(self, stream: TextIO):
+    def __init__(self, stream: Optional[TextIO] = None):
         super().__init__(logging.INFO)
-        self._stream = stream
+        self._fixed = stream
         self._started: Dict[str, float] = {}
         self._cached: Dict[str, bool] = {}
         self._current: Optional[str] = None
         self._tasks: Dict[str, _Progress] = {}
+
+    @property
+    def _stream(self) -> TextIO:
+        return self._fixed or sys.stdout  # looked up late: redirections apply
 
     def emit(self, record: logging.LogRecord) -> None:
         try:
@@ -113,8 +117,14 @@ def configure(path: str, verbose: bool = False, quiet: bool = False) -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    # absl's verbosity flag, not just its logger's level: TensorFlow silences absl around
+    # some calls and then restores the flag's value (WARNING unless set), which would hide
+    # TFX's component lines for the rest of the run.
+    import absl.logging
+
+    absl.logging.set_verbosity(absl.logging.INFO)
     logging.captureWarnings(True)
     if verbose:
         root.addHandler(logging.StreamHandler(sys.stderr))
     elif not quiet:
-        root.addHandler(ConsoleHandler(sys.stdout))
+        root.addHandler(ConsoleHandler())

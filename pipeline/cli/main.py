@@ -38,6 +38,16 @@ def _add_run_flags(parser: argparse.ArgumentParser, defaults: RunConfig) -> None
     add_config_flags(parser, defaults)
 
 
+def _add_console_flags(parser: argparse.ArgumentParser) -> None:
+    shown = parser.add_mutually_exclusive_group()
+    shown.add_argument(
+        "--verbose",
+        action="store_true",
+        help="Also show everything TFX, Beam and TensorFlow log (always in the run's log file).",
+    )
+    shown.add_argument("--quiet", action="store_true", help="Print only the summary.")
+
+
 def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="robustfx",
@@ -54,6 +64,7 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
         "offline default dataset when it is missing.",
     )
     _add_run_flags(run, run_defaults(preset))
+    _add_console_flags(run)
     compare = _command(
         commands,
         COMPARE,
@@ -64,6 +75,7 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
         "protocol, and writes a side-by-side table and plots.",
     )
     _add_run_flags(compare, run_defaults(preset, COMPARE))
+    _add_console_flags(compare)
     compare.add_argument("--no-pgd", action="store_true", help="Skip the third, PGD-trained model.")
     compare.add_argument(
         "--output-dir",

@@ -1,5 +1,7 @@
 """The e2e suite's shared pipeline run: one real training run that several tests inspect."""
 
+import contextlib
+import io
 import json
 import os
 import pathlib
@@ -49,5 +51,8 @@ def first_run(small_mnist, tmp_path_factory):
     data_dir, info = small_mnist
     root = _artifact_root(tmp_path_factory)
     summary = root / "summary.json"
-    assert run_e2e(data_dir, root, root / "serving", summary) == 0
+    console = io.StringIO()
+    with contextlib.redirect_stdout(console):
+        assert run_e2e(data_dir, root, root / "serving", summary) == 0
+    (root / "console.txt").write_text(console.getvalue())
     return root, info, json.loads(summary.read_text())

@@ -58,6 +58,26 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     assert "## Rules" in open(os.path.join(pushed, "model_card.md")).read()
 
 
+def test_the_console_shows_components_progress_and_the_summary_the_log_holds_the_rest(
+    first_run,
+):
+    root, _, summary = first_run
+    console = (root / "console.txt").read_text()
+    lines = console.splitlines()
+    assert len(lines) <= 40, console
+    assert "\r" not in console and "\x1b" not in console  # not a terminal: plain lines
+    log = lines[0].removeprefix("robustfx: full log in ")
+    assert log.startswith(str(root / "pipeline_root" / "logs"))
+    for component in ("ImportExampleGen", "Transform", "Trainer", "RobustnessEvaluator"):
+        assert any(line.startswith(component) and line.endswith(" s") for line in lines)
+    assert any(line.startswith("  training: 2/2 epochs") for line in lines)
+    assert any(line.startswith("  attack suite: 200/200 examples") for line in lines)
+    assert f"pushed model:     {summary['pushed_model']}" in lines
+    text = open(log).read()
+    assert "Component Trainer is running." in text and "absl" in text  # TFX's own logs
+    assert "Component Trainer is running." not in console
+
+
 _CLASSIFY = """
 import json, sys
 import numpy as np

@@ -8,6 +8,7 @@ bound on the script's work, since the pipeline's cascade attacks only unbroken e
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -110,3 +111,27 @@ def _component_seconds(metadata_path: str) -> Dict[str, float]:
         span = (execution.last_update_time_since_epoch - execution.create_time_since_epoch) / 1e3
         seconds[name] = round(span, 2)
     return seconds
+
+
+def refusal_vs_help(repetitions: int) -> dict:
+    """Seconds to refuse a bad flag over seconds to print ``--help``, side by side: both
+    must stay clear of importing TensorFlow, TFX or Beam."""
+    env = dict(os.environ, TF_USE_LEGACY_KERAS="1")
+
+    def seconds(args: List[str]) -> float:
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "robustfx.pipeline.cli.main", *args], env=env,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        return time.perf_counter() - start
+
+    refusals, helps = [], []
+    for _ in range(repetitions):
+        refusals.append(seconds(["run", "--epochs", "-1"]))
+        helps.append(seconds(["--help"]))
+    return summary(
+        [r / h for r, h in zip(refusals, helps, strict=True)],
+        refusal_s=statistics.median(refusals),
+        help_s=statistics.median(helps),
+        goal_refusal_s=3.0,
+        goal_help_s=2.0,
+    )

@@ -378,6 +378,7 @@ def main(argv=None) -> int:
         "evaluator_peak_rss_ratio_4x": lambda: evaluator_memory(workdir, info, reps),
         "beam_scaling_2_vs_1": lambda: beam_scaling(workdir, info, reps),
         "pipeline": lambda: pipeline_costs.pipeline_overhead(workdir, data_dir),
+        "cli_refusal_vs_help_ratio": lambda: pipeline_costs.refusal_vs_help(5),
         "suite_vs_bare_pgd_gradient_throughput": lambda: attack_suite.suite_vs_bare_loop(
             attack_suite.robust_model_dir(workdir, _arrays), _arrays, reps
         ),

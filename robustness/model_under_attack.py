@@ -70,44 +70,27 @@ class ModelUnderAttack:
         def predict(x):
             return tf.argmax(self.logits_fn(x), axis=-1)
 
-        def attack_fn(attack: AttackConfig):
+        def traced(attack: AttackConfig, noise_control: bool):
+            """The attack fused with its measurements, traced once for any batch size."""
+
+            @tf.function(input_signature=signature)
             def run(images, labels):
-                return attack_lib.run_attack(
+                adversarial = attack_lib.run_attack(
                     attack, self.logits_fn, images, labels, seed, num_classes
                 )
-
-            return run
-
-        def measured(attack: AttackConfig):
-            run_attack = attack_fn(attack)
-
-            @tf.function(input_signature=signature)
-            def run(images, labels):
-                adversarial = run_attack(images, labels)
-                noisy = attack_lib.random_noise(images, attack.epsilon, attack.norm, seed)
-                return {
+                out = {
                     "predictions": predict(adversarial),
-                    "noise_predictions": predict(noisy),
                     "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
                 }
+                if noise_control:
+                    noisy = attack_lib.random_noise(images, attack.epsilon, attack.norm, seed)
+                    out["noise_predictions"] = predict(noisy)
+                return out
 
             return run
 
-        def cascaded(attack: AttackConfig):
-            run_attack = attack_fn(attack)
-
-            @tf.function(input_signature=signature)
-            def run(images, labels):
-                adversarial = run_attack(images, labels)
-                return {
-                    "correct": tf.equal(predict(adversarial), labels),
-                    "norms": attack_lib.perturbation_norm(adversarial, images, attack.norm),
-                }
-
-            return run
-
-        self._independent = {attack.name: measured(attack) for attack in plan.independent}
-        self._cascade = {attack.name: cascaded(attack) for attack in plan.cascade}
+        self._independent = {a.name: traced(a, noise_control=True) for a in plan.independent}
+        self._cascade = {a.name: traced(a, noise_control=False) for a in plan.cascade}
         self._predict = tf.function(predict, input_signature=signature[:1])
 
     def _run_cascade(self, images, labels, clean_ok: np.ndarray) -> Dict[str, dict]:
@@ -120,7 +103,7 @@ class ModelUnderAttack:
             index = np.flatnonzero(remaining)
             if index.size:
                 out = run(tf.gather(images, index), tf.gather(labels, index))
-                correct[index] = out["correct"].numpy()
+                correct[index] = out["predictions"].numpy() == labels.numpy()[index]
                 norms[index] = out["norms"].numpy()
             results[name] = {"correct": correct, "norms": norms}
             remaining = correct

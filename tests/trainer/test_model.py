@@ -145,3 +145,19 @@ def test_non_finite_loss_stops_training_with_a_clear_error():
     images = np.zeros((8, 8, 8, 1), np.float32)
     with pytest.raises(NonFiniteLossError, match="training loss became nan at batch 0"):
         base.fit(images, np.zeros(8), batch_size=4, callbacks=[StopOnNonFiniteLoss()], verbose=0)
+
+
+@pytest.mark.parametrize("norm", ["linf", "l2"])
+def test_the_random_start_trains_on_batches_of_unknown_size(norm):
+    """NSL draws its random start with the static batch shape; Keras fit on arrays with a
+    partial last batch has none. The shim draws with the dynamic shape."""
+    tf.keras.utils.set_random_seed(0)
+    base = model_lib.build_cnn(ModelConfig(conv_filters=(4,), dense_units=8), (28, 28, 1), 10)
+    config = AdversarialConfig(adv_grad_norm=norm, pgd_epsilon=0.2 if norm == "linf" else 1.0)
+    wrapped = model_lib.wrap_adversarial(base, config)
+    model_lib.compile_for_training(wrapped, 1e-3)
+    rng = np.random.RandomState(0)
+    data = {"image": rng.rand(40, 28, 28, 1).astype(np.float32), "label": rng.randint(0, 10, 40)}
+    history = wrapped.fit(data, batch_size=32, epochs=1, verbose=0)  # batches of 32 and 8
+    assert np.isfinite(history.history["loss"][0])
+    assert "scaled_adversarial_loss" in history.history

@@ -62,17 +62,25 @@ def _known_tfds_names() -> frozenset:
     return frozenset(tfds.list_builders(with_community_datasets=False))
 
 
+def _gfile():
+    """TensorFlow's file API (gs:// and other remote data dirs), imported when first used."""
+    import tensorflow as tf
+
+    return tf.io.gfile
+
+
 def _find_version_dir(dataset_dir: str, version: Optional[str]) -> Optional[str]:
-    if not os.path.isdir(dataset_dir):
+    gfile = _gfile()
+    if not gfile.isdir(dataset_dir):
         return None
     if version:
         candidate = os.path.join(dataset_dir, version)
-        return candidate if os.path.isfile(os.path.join(candidate, "dataset_info.json")) else None
+        return candidate if gfile.exists(os.path.join(candidate, "dataset_info.json")) else None
     versions = [
         entry
-        for entry in os.listdir(dataset_dir)
+        for entry in (name.rstrip("/") for name in gfile.listdir(dataset_dir))
         if _VERSION_DIR.match(entry)
-        and os.path.isfile(os.path.join(dataset_dir, entry, "dataset_info.json"))
+        and gfile.exists(os.path.join(dataset_dir, entry, "dataset_info.json"))
     ]
     if not versions:
         return None
@@ -103,10 +111,12 @@ def locate_dataset(name: str, data_dir: str) -> DatasetInfo:
 
 
 def _read_json(path: str) -> dict:
+    import tensorflow as tf
+
     try:
-        with open(path) as f:
+        with tf.io.gfile.GFile(path) as f:
             return json.load(f)
-    except (OSError, ValueError) as error:
+    except (OSError, ValueError, tf.errors.OpError) as error:
         raise DatasetError(f"cannot read TFDS metadata {path}: {error}") from error
 
 
@@ -163,8 +173,8 @@ def _shape(image: dict) -> list:
 def _class_names(label: dict, version_dir: str) -> list:
     class_label = label["classLabel"]
     names_file = os.path.join(version_dir, "label.labels.txt")
-    if os.path.isfile(names_file):
-        with open(names_file) as f:
+    if _gfile().exists(names_file):
+        with _gfile().GFile(names_file) as f:
             names = [line.strip() for line in f if line.strip()]
         if names:
             return names

@@ -3,6 +3,7 @@ the layer below, print the result. Heavy imports happen inside the handlers."""
 
 import argparse
 import json
+import logging
 import os
 import sys
 from typing import Optional
@@ -51,24 +52,34 @@ class ModelOrDataError(RuntimeError):
 MODEL_ERRORS = (ModelSignatureError, ModelOrDataError)
 
 
-def _console(args: argparse.Namespace, config: RunConfig) -> None:
-    """Routes the run's logs (before TensorFlow is imported, so its C++ logs obey too)."""
-    from robustfx.pipeline.cli import console
-
+def _quiet_until_ready(args: argparse.Namespace) -> None:
+    """Before TensorFlow is imported: its C++ logs obey, and nothing is shown or written
+    until the run's checks pass and the console opens its log (``_open_console``)."""
     if not args.verbose:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    path = console.log_path(config.pipeline_root)
-    console.configure(path, verbose=args.verbose, quiet=args.quiet)
-    if not args.quiet:
-        print(f"robustfx: full log in {path}", flush=True)
+        logging.getLogger().setLevel(logging.WARNING)
+
+
+def _open_console(args: argparse.Namespace, config: RunConfig):
+    """The ``on_ready`` of a run: routes its logs to the console and the log file."""
+
+    def on_ready() -> None:
+        from robustfx.pipeline.cli import console
+
+        path = console.log_path(config.pipeline_root)
+        console.configure(path, verbose=args.verbose, quiet=args.quiet)
+        if not args.quiet:
+            print(f"robustfx: full log in {path}", flush=True)
+
+    return on_ready
 
 
 def command_run(args: argparse.Namespace) -> int:
     config = run_config(args)  # bad values stop here, before TensorFlow or TFX is imported
-    _console(args, config)
+    _quiet_until_ready(args)
     from robustfx.pipeline.graph.local_runner import run_local
 
-    summary = run_local(config)
+    summary = run_local(config, on_ready=_open_console(args, config))
     print(summary.render())
     if args.summary_json:
         write_json(args.summary_json, summary.to_dict())
@@ -77,13 +88,18 @@ def command_run(args: argparse.Namespace) -> int:
 
 def command_compare(args: argparse.Namespace) -> int:
     config = run_config(args)
-    _console(args, config)
+    _quiet_until_ready(args)
     from robustfx.pipeline.cli.compare import run_compare
 
     output_dir = os.path.abspath(
         args.output_dir or os.path.join("runs", config.data.tag, "compare")
     )
-    summary = run_compare(config, with_pgd=not args.no_pgd, output_dir=output_dir)
+    summary = run_compare(
+        config,
+        with_pgd=not args.no_pgd,
+        output_dir=output_dir,
+        on_ready=_open_console(args, config),
+    )
     print(summary.pop("markdown"))
     print(f"table, plot and reports: {output_dir}")
     if args.summary_json:

@@ -12,7 +12,7 @@ import functools
 import json
 import os
 import shutil
-from typing import Dict
+from typing import Callable, Dict, Optional
 
 import matplotlib
 
@@ -129,12 +129,17 @@ def plot(models: Dict[str, dict], path: str) -> None:
     plt.close(figure)
 
 
-def run_compare(config: RunConfig, with_pgd: bool, output_dir: str) -> dict:
+def run_compare(
+    config: RunConfig, with_pgd: bool, output_dir: str, on_ready: Optional[Callable] = None
+) -> dict:
     """Runs the comparison pipeline and writes comparison.{json,md,png} plus each model's
-    report into ``output_dir``; returns the JSON summary."""
+    report into ``output_dir``; returns the JSON summary. ``on_ready`` as in
+    ``run_pipeline``."""
     comparison = comparison_for(config, with_pgd)
     dataset = run_pipeline(
-        config, functools.partial(create_comparison_pipeline, comparison=comparison)
+        config,
+        functools.partial(create_comparison_pipeline, comparison=comparison),
+        on_ready=on_ready,
     )
     models = collect(config, comparison)
     missing = [key for key in evaluators(comparison) if key not in models]

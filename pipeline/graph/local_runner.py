@@ -7,7 +7,7 @@ Everything that can be checked is checked before the first component starts: the
 import logging
 import os
 import tempfile
-from typing import Callable
+from typing import Callable, Optional
 
 from tfx import v1 as tfx
 
@@ -46,17 +46,25 @@ def resolve_dataset(config: RunConfig, prepare_default: bool = True) -> DatasetI
     return prepare_mnist_5k(config.data.data_dir)
 
 
-def run_pipeline(config: RunConfig, build: Callable = create_pipeline) -> DatasetInfo:
+def run_pipeline(
+    config: RunConfig,
+    build: Callable = create_pipeline,
+    on_ready: Optional[Callable[[], None]] = None,
+) -> DatasetInfo:
     """Checks everything it can, then runs the pipeline with LocalDagRunner.
 
     Args:
       build: ``build(config, dataset, metadata_connection_config=...)`` returns the TFX
         pipeline; the production pipeline unless an experiment composes its own.
+      on_ready: called once every check passed, before anything is written (the console
+        opens the run's log file here, so a refused run leaves nothing behind).
     """
     dataset = resolve_dataset(config)
     check_writable_dir("pipeline_root", config.pipeline_root)
     check_writable_dir("serving_dir", config.serving_dir)
     check_dataset(dataset, cache_dir=os.path.join(config.pipeline_root, ".data_checks"))
+    if on_ready is not None:
+        on_ready()
     pipeline = build(
         config,
         dataset,
@@ -69,7 +77,7 @@ def run_pipeline(config: RunConfig, build: Callable = create_pipeline) -> Datase
     return dataset
 
 
-def run_local(config: RunConfig) -> RunSummary:
+def run_local(config: RunConfig, on_ready: Optional[Callable[[], None]] = None) -> RunSummary:
     """Runs the whole pipeline and returns what the run recorded."""
-    dataset = run_pipeline(config)
+    dataset = run_pipeline(config, on_ready=on_ready)
     return summarize_run(config.metadata_path, config.pipeline_name, dataset.name, evaluator_id())

@@ -15,14 +15,17 @@ class _Terminal(io.StringIO):
 
 def _logged(stream, emit):
     handler = ConsoleHandler(stream)
-    root = logging.getLogger()
+    root, absl = logging.getLogger(), logging.getLogger("absl")
     root.addHandler(handler)
-    level, root.level = root.level, logging.INFO
+    levels = root.level, absl.level
+    root.setLevel(logging.INFO)
+    absl.setLevel(logging.INFO)  # TensorFlow may have left absl at WARNING
     try:
         emit()
     finally:
         root.removeHandler(handler)
-        root.setLevel(level)
+        root.setLevel(levels[0])
+        absl.setLevel(levels[1])
     return stream.getvalue()
 
 

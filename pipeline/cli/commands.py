@@ -2,6 +2,8 @@
 the layer below, print the result. Heavy imports happen inside the handlers."""
 
 import argparse
+import contextlib
+import io
 import json
 import logging
 import os
@@ -178,10 +180,17 @@ def command_kfp_schedule(args: argparse.Namespace) -> int:
 
 
 def command_data_prepare(args: argparse.Namespace) -> int:
+    data = config_from_args(DataConfig, args, skip=("dataset", "resize"))
+    # One line, not TFDS's progress bars and messages: the first step of `scripts/run`.
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    logging.getLogger().setLevel(logging.WARNING)
+    import tensorflow_datasets as tfds
+
     from robustfx.pipeline.data.prepare_data import prepare_mnist_5k
 
-    data = config_from_args(DataConfig, args, skip=("dataset", "resize"))
-    info = prepare_mnist_5k(data.data_dir, force=args.force)
+    tfds.disable_progress_bar()
+    with contextlib.redirect_stdout(io.StringIO()):
+        info = prepare_mnist_5k(data.data_dir, force=args.force)
     splits = ", ".join(f"{name}={count}" for name, count in sorted(info.splits.items()))
     print(f"{info.name} {info.version} ready at {info.directory} ({splits})")
     return EXIT_OK

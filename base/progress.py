@@ -9,5 +9,11 @@ PROGRESS_LOGGER = "robustfx.progress"
 def report_progress(task: str, done: int, total: int, unit: str, detail: str = "") -> None:
     """``done`` of ``total`` ``unit`` of ``task``; ``detail`` is shown beside it."""
     logging.getLogger(PROGRESS_LOGGER).info(
-        detail, extra={"task": task, "done": done, "total": total, "unit": unit}
+        "%s: %d/%d %s%s",
+        task,
+        done,
+        total,
+        unit,
+        f"; {detail}" if detail else "",
+        extra={"task": task, "done": done, "total": total, "unit": unit, "detail": detail},
     )

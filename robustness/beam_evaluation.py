@@ -109,10 +109,10 @@ class AttackBatchesFn(beam.DoFn):
             paired = PairedCounts.of(*(outcomes[role] for role in self._model_dirs))
             yield PAIRED, dataclasses.asdict(paired)
         self._seen += len(serialized)
-        total = f"/{self._expected}" if self._expected else ""
-        logging.info("robustness evaluation: %d%s examples attacked", self._seen, total)
         if self._expected:
             report_progress("attack suite", self._seen, self._expected, "examples")
+        else:
+            logging.info("robustness evaluation: %d examples attacked", self._seen)
 
 
 def _merge_count_dicts(parts: Iterable[dict]) -> dict:

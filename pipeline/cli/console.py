@@ -93,7 +93,7 @@ class ConsoleHandler(logging.Handler):
         task = record.task
         if task not in self._tasks:
             self._tasks[task] = _Progress(self._stream, task, record.total, record.unit)
-        if self._tasks[task].update(record.done, record.getMessage()):
+        if self._tasks[task].update(record.done, record.detail):
             del self._tasks[task]
 
 

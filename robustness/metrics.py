@@ -95,6 +95,7 @@ def count_batch(
     transfer_predictions: Optional[np.ndarray] = None,
     cascade: Optional[Mapping[str, Mapping[str, np.ndarray]]] = None,
     worst_names: Sequence[str] = (),
+    outcomes: Optional[Mapping[str, np.ndarray]] = None,
 ) -> RobustnessCounts:
     """Counts one batch.
 
@@ -110,9 +111,10 @@ def count_batch(
         earlier attack, 'norms': float [batch]}, in cascade order.
       worst_names: the attacks of ``attacked`` that count in the worst case besides the
         cascade (the references at the threat model).
+      outcomes: ``survivors`` of this batch, when the caller already has them.
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
-    outcomes = survivors(labels, clean_predictions, attacked, cascade, worst_names)
+    outcomes = outcomes or survivors(labels, clean_predictions, attacked, cascade, worst_names)
     clean_ok, worst = outcomes["clean"], outcomes["worst"]
     counts = RobustnessCounts(
         num_classes=num_classes,

@@ -180,7 +180,7 @@ def render_markdown(card: Mapping[str, Any]) -> str:
     lines += ["", "## Rules", ""]
     lines += [f"- {'pass' if r['passed'] else 'FAIL'}: {r['message']}" for r in robustness["rules"]]
     lines += ["", "## Paired tests against the baseline", ""]
-    for kind, test in robustness["paired_tests"].items() or []:
+    for kind, test in robustness["paired_tests"].items():
         low, high = test["change_interval"]
         lines.append(
             f"- {kind}: change {test['change']:+.4f} (95% interval {low:+.4f} to {high:+.4f}), "

@@ -122,19 +122,21 @@ class ModelUnderAttack:
         }
         cascade = self._run_cascade(images, labels, clean == label_values)
         transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
-        counts = robustness_metrics.count_batch(
-            label_values,
-            clean,
-            attacked,
-            num_classes,
-            transfer,
-            cascade=cascade,
-            worst_names=self.plan.worst,
-        )
         outcomes = robustness_metrics.survivors(
             label_values, clean, attacked, cascade, self.plan.worst
         )
+        counts = robustness_metrics.count_batch(
+            label_values, clean, attacked, num_classes, transfer, cascade, outcomes=outcomes
+        )
         return counts, outcomes
+
+
+def attack_metrics(metrics: dict, name: str) -> dict:
+    """One attack's entry: its cascade step when it is in the cascade, else its own."""
+    for step in metrics["cascade"]:
+        if step["attack"] == name:
+            return step
+    return metrics["attacks"][name]
 
 
 def robust_accuracies(

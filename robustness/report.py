@@ -11,7 +11,7 @@ import math
 import os
 from typing import List, Mapping, Optional, Sequence
 
-from robustfx.robustness.model_under_attack import robust_accuracies
+from robustfx.robustness.model_under_attack import attack_metrics, robust_accuracies
 from robustfx.robustness.report_plots import plot_activations, plot_curves, plot_grid
 from robustfx.robustness.report_samples import ReportSamples
 
@@ -108,14 +108,6 @@ def metrics_rows(metrics_by_role: Mapping[str, dict], attack_names: Sequence[str
             base = baseline["attacks"][name][key] if baseline else None
             rows.append(row(f"{name}: {label}", candidate["attacks"][name][key], base))
     return rows
-
-
-def per_class_accuracy(metrics: Mapping[str, dict], name: str) -> Mapping[str, float]:
-    """An attack's per-class accuracy, from the cascade or the independent attacks."""
-    for step in metrics["cascade"]:
-        if step["attack"] == name:
-            return step["per_class_robust_accuracy"]
-    return metrics["attacks"][name]["per_class_robust_accuracy"]
 
 
 _STYLE = """
@@ -216,13 +208,13 @@ def render_report(
         for r in rules
     ]
     candidate = metrics_by_role["candidate"]
-    class_rows = []
-    for name, clean in candidate["per_class_clean_accuracy"].items():
-        class_rows.append(
-            [name, clean]
-            + [per_class_accuracy(candidate, attack)[name] for attack in suite]
-            + [candidate["per_class_worst_case_accuracy"][name]]
-        )
+    by_attack = [attack_metrics(candidate, a)["per_class_robust_accuracy"] for a in suite]
+    class_rows = [
+        [name, clean]
+        + [per_class[name] for per_class in by_attack]
+        + [candidate["per_class_worst_case_accuracy"][name]]
+        for name, clean in candidate["per_class_clean_accuracy"].items()
+    ]
     parts = [
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title>",
         f"<style>{_STYLE}</style></head><body><h1>{html.escape(title)}</h1>",

@@ -10,6 +10,7 @@ from typing import List, Mapping, Sequence
 
 from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.robustness.model_under_attack import attack_metrics
 from robustfx.robustness.rules import RuleResult
 
 # Tolerances, in accuracy (fraction of examples).
@@ -25,10 +26,7 @@ def _check(rule: str, value: float, threshold: float, passed: bool, message: str
 
 
 def _accuracy(metrics: Mapping, name: str) -> float:
-    for step in metrics["cascade"]:
-        if step["attack"] == name:
-            return step["robust_accuracy"]
-    return metrics["attacks"][name]["robust_accuracy"]
+    return attack_metrics(metrics, name)["robust_accuracy"]
 
 
 def validity_checks(

@@ -49,10 +49,17 @@ def _same_model(model, model_dir: str, baseline, baseline_dir: str) -> bool:
         return False
 
 
-def _split_size(exec_properties: Dict[str, Any], split: str) -> Optional[int]:
-    """The eval split's size from the model info the graph passes, for progress lines."""
-    info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
-    return info.get("dataset", {}).get("splits", {}).get(split)
+def _write_model_card(directory: str, result: EvaluationResult, info: dict, provenance: dict):
+    """``model_card.json`` and ``.md`` beside the blessing; the Pusher ships them with the
+    model."""
+    card = model_card.build_model_card(result.to_dict(), info, provenance)
+    fileio.makedirs(directory)
+    io_utils.write_string_file(
+        os.path.join(directory, model_card.CARD_JSON), json.dumps(card, indent=2)
+    )
+    io_utils.write_string_file(
+        os.path.join(directory, model_card.CARD_MARKDOWN), model_card.render_markdown(card)
+    )
 
 
 def _tfma_verdict(blessings: List[types.Artifact]) -> Optional[bool]:
@@ -92,30 +99,6 @@ def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    def _write_model_card(self, directory, result, exec_properties, model, baseline) -> None:
-        """``model_card.json`` and ``.md`` beside the blessing; the Pusher ships them with
-        the model."""
-        context = getattr(self, "_context", None)
-        pipeline_info = getattr(context, "pipeline_info", None)
-        provenance = {
-            "pipeline_name": getattr(pipeline_info, "id", "") or "",
-            "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
-            "model_artifact_id": model.id,
-            "model_uri": model.uri,
-            "baseline_model_id": baseline.id if baseline is not None else None,
-            "package_versions": model_card.package_versions(),
-        }
-        info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
-        info["evaluation"] = json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
-        card = model_card.build_model_card(result.to_dict(), info, provenance)
-        fileio.makedirs(directory)
-        io_utils.write_string_file(
-            os.path.join(directory, model_card.CARD_JSON), json.dumps(card, indent=2)
-        )
-        io_utils.write_string_file(
-            os.path.join(directory, model_card.CARD_MARKDOWN), model_card.render_markdown(card)
-        )
-
     """Runs the Beam evaluation and writes metrics.json and the ModelBlessing."""
 
     def Do(
@@ -139,6 +122,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         model_dir = path_utils.serving_model_path(model.uri)
         baseline_dir = _optional_model_dir(baselines)
         seed = exec_properties.get(spec.SEED_KEY) or 0
+        # The dataset and training recipe the graph passes (for the model card), and the
+        # evaluation config itself.
+        info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
+        info["evaluation"] = json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
         if baseline_dir and _same_model(model, model_dir, baseline, baseline_dir):
             logging.info(
                 "RobustnessEvaluator: the candidate is the production model itself (artifact "
@@ -159,7 +146,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             seed=seed,
             reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
             output_dir=evaluation.uri,
-            expected_examples=_split_size(exec_properties, config.split),
+            expected_examples=info.get("dataset", {}).get("splits", {}).get(config.split),
         )
         fileio.makedirs(evaluation.uri)
         io_utils.write_string_file(
@@ -188,9 +175,16 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             advice=result.advice,
         )
         evaluation.set_string_custom_property("report", report)
-        self._write_model_card(
-            blessing.uri, result, exec_properties, model=model, baseline=baseline
-        )
+        context = getattr(self, "_context", None)
+        provenance = {
+            "pipeline_name": getattr(getattr(context, "pipeline_info", None), "id", "") or "",
+            "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
+            "model_artifact_id": model.id,
+            "model_uri": model.uri,
+            "baseline_model_id": baseline.id if baseline is not None else None,
+            "package_versions": model_card.package_versions(),
+        }
+        _write_model_card(blessing.uri, result, info, provenance)
         _set_metric_properties(evaluation, result)
         _set_metric_properties(blessing, result)
         _write_blessing(blessing, result, model, baseline)

@@ -36,18 +36,18 @@ class HistoryRow:
         return dataclasses.asdict(self)
 
 
-def _node_executions(store, run_id: int) -> dict:
-    """Node ID -> execution ids of that node in the run."""
+def _executions_by_node(store) -> dict:
+    """Node ID -> ids of every execution of that node, read once for all runs."""
     by_node = {}
     for context in store.get_contexts_by_type("node"):
         ids = {e.id for e in store.get_executions_by_context(context.id)}
-        by_node[context.name.rsplit(".", 1)[-1]] = ids
-    in_run = {e.id for e in store.get_executions_by_context(run_id)}
-    return {node: sorted(ids & in_run) for node, ids in by_node.items() if ids & in_run}
+        by_node.setdefault(context.name.rsplit(".", 1)[-1], set()).update(ids)
+    return by_node
 
 
-def _row(store, run, pipeline: str) -> Optional[HistoryRow]:
-    executions = _node_executions(store, run.id)
+def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
+    in_run = {e.id for e in store.get_executions_by_context(run.id)}
+    executions = {node: sorted(ids & in_run) for node, ids in by_node.items() if ids & in_run}
     evaluations = output_artifacts(
         store, executions.get(evaluator_id(), []), evaluator_spec.EVALUATION_KEY
     )
@@ -83,7 +83,7 @@ def _row(store, run, pipeline: str) -> Optional[HistoryRow]:
 
 def run_history(store: metadata_store.MetadataStore) -> List[HistoryRow]:
     """Every run that judged a model, newest first."""
-    rows = []
+    rows, by_node = [], _executions_by_node(store)
     pipelines = {c.id: c.name for c in store.get_contexts_by_type("pipeline")}
     runs = sorted(
         store.get_contexts_by_type("pipeline_run"),
@@ -93,7 +93,7 @@ def run_history(store: metadata_store.MetadataStore) -> List[HistoryRow]:
     for run in runs:
         parents = store.get_parent_contexts_by_context(run.id)
         pipeline = next((pipelines[p.id] for p in parents if p.id in pipelines), "")
-        row = _row(store, run, pipeline)
+        row = _row(store, run, pipeline, by_node)
         if row is not None:
             rows.append(row)
     return rows

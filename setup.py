@@ -1,26 +1,29 @@
 """Packaging for robustfx.
 
 The repository keeps the specified top-level folders (pipeline/, components/, trainer/,
-kubeflow/). They install as subpackages of one parent package, ``robustfx``, through
-``package_dir``: ``robustfx.pipeline``, ``robustfx.components`` and so on. Installing never
-adds bare generic names such as ``pipeline`` or ``kubeflow`` (a namespace other PyPI
-packages use) to site-packages, and every import in the project is absolute under
-``robustfx``.
+kubeflow/) beside the project's own (cli/, data/, robustness/, base/), one folder a layer.
+They install as subpackages of one parent package, ``robustfx``, through ``package_dir``:
+``robustfx.pipeline``, ``robustfx.components`` and so on. Installing never adds bare
+generic names such as ``pipeline`` or ``kubeflow`` (a namespace other PyPI packages use) to
+site-packages, and every import in the project is absolute under ``robustfx``.
 """
 
 from setuptools import setup
 
 _SUBPACKAGES = {
     "base": "base",
+    "data": "data",
     "trainer": "trainer",
     "robustness": "robustness",
+    "robustness.models": "robustness/models",
+    "robustness.attacks": "robustness/attacks",
+    "robustness.verdict": "robustness/verdict",
+    "robustness.presentation": "robustness/presentation",
     "components": "components",
     "components.robustness_evaluator": "components/robustness_evaluator",
     "pipeline": "pipeline",
-    "pipeline.data": "pipeline/data",
-    "pipeline.graph": "pipeline/graph",
-    "pipeline.cli": "pipeline/cli",
     "kubeflow": "kubeflow",
+    "cli": "cli",
 }
 
 setup(
@@ -46,5 +49,5 @@ setup(
         "matplotlib",
     ],
     extras_require={"test": ["pytest", "ruff", "import-linter", "gcp-storage-emulator"]},
-    entry_points={"console_scripts": ["robustfx=robustfx.pipeline.cli.main:main"]},
+    entry_points={"console_scripts": ["robustfx=robustfx.cli.main:main"]},
 )

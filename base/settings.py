@@ -1,7 +1,7 @@
 """``setting``: a dataclass field that carries its command-line flag and help text.
 
 Each config field is written once, here in the base layer: its default, its help, its flag
-name and how the flag's text becomes a value. The command line (``pipeline.cli.flags``) is
+name and how the flag's text becomes a value. The command line (``cli.flags``) is
 generated from these fields, so a default can never differ between a config and a flag.
 """
 

@@ -62,8 +62,8 @@ def suite_vs_bare_loop(model_dir: str, arrays: Callable, repetitions: int) -> di
     import tensorflow as tf
 
     from robustfx.base.attack_config import AttackConfig
-    from robustfx.robustness.attacks import compile_attack
-    from robustfx.robustness.saved_models import load_logits_fn
+    from robustfx.robustness.attacks.dispatch import compile_attack
+    from robustfx.robustness.models.saved_models import load_logits_fn
 
     _, _, xt, yt = arrays()
     logits_fn, shape = load_logits_fn(model_dir)
@@ -92,7 +92,7 @@ def standard_suite_seconds(model_dir: str, files: str, repetitions: int) -> dict
     import apache_beam as beam
 
     from robustfx.base.evaluation_config import EvaluationConfig
-    from robustfx.robustness import evaluation
+    from robustfx.robustness.verdict import evaluation
 
     times = {"standard": [], "quick": []}
     worst = {}

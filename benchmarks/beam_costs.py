@@ -17,10 +17,10 @@ from fixtures import beam_args, evaluator_seconds, trained_model_dir, transforme
 _RSS_CHILD = r"""
 import sys, resource
 import robustfx
-from robustfx.pipeline.data.datasets import read_dataset_info
+from robustfx.data.metadata import read_dataset_info
 from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
-from robustfx.pipeline.cli.gate import run_gate
+from robustfx.cli.gate import run_gate
 info = read_dataset_info(sys.argv[2])
 config = EvaluationConfig(attacks=(AttackConfig.from_name("fgsm_linf_0.2"),),
     thresholds=ThresholdConfig(min_robust_accuracy={}), epsilon_sweep=(), report_examples=0)
@@ -36,7 +36,7 @@ def _repeated_dataset(workdir: str, info):
     """The dataset with its test split repeated ``COPIES`` times (same metadata otherwise)."""
     import tensorflow as tf
 
-    from robustfx.pipeline.data.datasets import read_dataset_info
+    from robustfx.data.metadata import read_dataset_info
 
     big = os.path.join(workdir, f"x{COPIES}", info.name, info.version)
     if not os.path.isdir(big):

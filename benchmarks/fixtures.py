@@ -9,13 +9,13 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def mnist(data_dir: str):
-    from robustfx.pipeline.data.prepare_data import prepare_mnist_5k
+    from robustfx.data.prepare import prepare_mnist_5k
 
     return prepare_mnist_5k(data_dir)
 
 
 def arrays():
-    from robustfx.pipeline.data.prepare_data import load_mnist_5k, split_mnist_5k
+    from robustfx.data.prepare import load_mnist_5k, split_mnist_5k
 
     images, labels = load_mnist_5k()
     splits = split_mnist_5k(images, labels)
@@ -90,7 +90,7 @@ def evaluator_seconds(model_dir: str, files: str, attack_name: str, workers: int
     transformed examples, including Beam start-up, model loading and tracing."""
     import apache_beam as beam
 
-    from robustfx.robustness.evaluation import evaluate
+    from robustfx.robustness.verdict.evaluation import evaluate
 
     options = beam.options.pipeline_options.PipelineOptions(beam_args(workers))
     start = time.perf_counter()

@@ -20,7 +20,7 @@ from stats import summary
 def _run_cli(args: List[str], env: Dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(
-        [sys.executable, "-m", "robustfx.pipeline.cli.main", *args],
+        [sys.executable, "-m", "robustfx.cli.main", *args],
         check=True,
         env=env,
         stdout=subprocess.DEVNULL,
@@ -35,9 +35,9 @@ import robustfx
 import numpy as np, tensorflow as tf
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
-from robustfx.pipeline.data.prepare_data import load_mnist_5k, split_mnist_5k
+from robustfx.data.prepare import load_mnist_5k, split_mnist_5k
 from robustfx.trainer import model as m
-from robustfx.robustness.attacks import run_attack
+from robustfx.robustness.attacks.dispatch import run_attack
 start = time.perf_counter()
 s = split_mnist_5k(*load_mnist_5k())
 x, y = s["train"][0] / 255.0, s["train"][1]
@@ -120,7 +120,7 @@ def refusal_vs_help(repetitions: int) -> dict:
 
     def seconds(args: List[str]) -> float:
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "robustfx.pipeline.cli.main", *args], env=env,
+        subprocess.run([sys.executable, "-m", "robustfx.cli.main", *args], env=env,
                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
         return time.perf_counter() - start
 

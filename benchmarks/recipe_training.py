@@ -17,7 +17,7 @@ import tensorflow as tf
 # isort: on
 
 from robustfx.base.training_config import ModelConfig
-from robustfx.pipeline.data import prepare_data
+from robustfx.data import prepare
 from robustfx.trainer.model import build_cnn
 from robustfx.trainer.nsl_compat import load_nsl
 
@@ -155,8 +155,8 @@ def load_train_validation() -> Tuple[Arrays, Arrays]:
     versions of ``split_mnist_5k`` therefore give this study the same digits. The test split
     it also returns is dropped here, unread.
     """
-    images, labels = prepare_data.load_mnist_5k()
-    splits = prepare_data.split_mnist_5k(images, labels)
+    images, labels = prepare.load_mnist_5k()
+    splits = prepare.split_mnist_5k(images, labels)
     if "validation" in splits:
         (x, y), (x_val, y_val) = splits["train"], splits["validation"]
     else:  # mnist_5k 1.0.0: carve validation out of the train split

@@ -82,8 +82,8 @@ def _reference_throughput(model_dir: str, attack_name: str, batch_size: int) -> 
     import tensorflow as tf
 
     from robustfx.base.attack_config import AttackConfig
-    from robustfx.robustness.attacks import compile_attack
-    from robustfx.robustness.saved_models import load_logits_fn
+    from robustfx.robustness.attacks.dispatch import compile_attack
+    from robustfx.robustness.models.saved_models import load_logits_fn
 
     _, _, xt, yt = fixtures.arrays()
     logits_fn, shape = load_logits_fn(model_dir)

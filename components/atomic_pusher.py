@@ -23,7 +23,8 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
-from robustfx.robustness import model_card, saved_models
+from robustfx.robustness.models import saved_models
+from robustfx.robustness.presentation import model_card
 
 STAGING_PREFIX = ".incomplete-"
 PUSH_SKIPPED = "push_skipped"  # why a blessed model was not pushed (already serving)

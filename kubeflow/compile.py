@@ -14,9 +14,9 @@ from tfx import v1 as tfx
 
 from robustfx.base.run_config import DataConfig, RunConfig
 from robustfx.components.robustness_evaluator.spec import ROBUSTNESS_BLESSED_PROPERTY
+from robustfx.data.metadata import DatasetInfo
 from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig
-from robustfx.pipeline.data.datasets import DatasetInfo
-from robustfx.pipeline.graph.production import create_pipeline
+from robustfx.pipeline.production import create_pipeline
 
 _ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 

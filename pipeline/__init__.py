@@ -1,2 +1,2 @@
-"""Orchestration: the TFX graph and its runners (``graph``), dataset preparation and checks
-(``data``) and the ``robustfx`` command line (``cli``)."""
+"""The graph layer: the TFX pipeline (``production``), its local runner, run summaries read
+from ML Metadata, run history and the comparison graph."""

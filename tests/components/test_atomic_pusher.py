@@ -10,7 +10,8 @@ from tfx.types import standard_artifacts, standard_component_specs
 from tfx.utils import proto_utils
 
 from robustfx.components import atomic_pusher
-from robustfx.robustness import model_card, saved_models
+from robustfx.robustness.models import saved_models
+from robustfx.robustness.presentation import model_card
 
 
 def _model(tmp_path):

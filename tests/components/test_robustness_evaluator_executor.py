@@ -13,7 +13,7 @@ from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
 from robustfx.base.serialization import to_dict
 from robustfx.components.robustness_evaluator import executor, spec
-from robustfx.robustness.saved_models import ModelSignatureError
+from robustfx.robustness.models.saved_models import ModelSignatureError
 
 BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
 

@@ -9,7 +9,7 @@ import shutil
 
 import pytest
 
-from robustfx.pipeline.cli import main as cli
+from robustfx.cli import main as cli
 
 PIPELINE_NAME = "robustfx-e2e"
 # The training and gate settings of the shared run; other tests reuse them to compare.

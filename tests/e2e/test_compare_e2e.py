@@ -5,8 +5,8 @@ import os
 
 import pytest
 
-from robustfx.pipeline.cli import main as cli
-from robustfx.pipeline.data.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
+from robustfx.cli import main as cli
+from robustfx.data.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

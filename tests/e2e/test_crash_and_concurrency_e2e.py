@@ -11,9 +11,9 @@ import time
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from robustfx.pipeline.cli import commands
-from robustfx.pipeline.cli import main as cli
-from robustfx.pipeline.graph.run_summary import open_store
+from robustfx.cli import commands
+from robustfx.cli import main as cli
+from robustfx.pipeline.run_summary import open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 NAME = "robustfx-crash"
@@ -38,7 +38,7 @@ def test_sigkill_during_training_then_rerun(small_mnist, tmp_path, capsys, first
     data_dir, _ = small_mnist
     root = tmp_path
     first = subprocess.Popen(
-        [sys.executable, "-m", "robustfx.pipeline.cli.main", *_flags(data_dir, root, run_flags)],
+        [sys.executable, "-m", "robustfx.cli.main", *_flags(data_dir, root, run_flags)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:

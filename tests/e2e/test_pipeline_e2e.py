@@ -16,9 +16,9 @@ import sys
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
+from robustfx.cli import main as cli
 from robustfx.components.robustness_evaluator import spec
-from robustfx.pipeline.cli import main as cli
-from robustfx.pipeline.graph.run_summary import all_node_outputs, node_outputs, open_store
+from robustfx.pipeline.run_summary import all_node_outputs, node_outputs, open_store
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 

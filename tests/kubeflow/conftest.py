@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from robustfx.pipeline.cli import main as cli
+from robustfx.cli import main as cli
 
 
 def _compile(data_dir, output, *flags):

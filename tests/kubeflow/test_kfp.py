@@ -9,9 +9,9 @@ import sys
 import pytest
 
 from robustfx.base.validation import ConfigError
+from robustfx.cli import commands
+from robustfx.data import prepare
 from robustfx.kubeflow.config import AcceleratorConfig, BeamConfig, ScheduleConfig, normalize_cron
-from robustfx.pipeline.cli import commands
-from robustfx.pipeline.data import prepare_data
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -111,7 +111,7 @@ def test_module_paths_exist_in_the_package(spec):
     assert "robustfx.components.robustness_evaluator.executor.Executor" in custom
     importlib.import_module("robustfx.components.robustness_evaluator.executor")
     assert (
-        f"gs://bucket/tfds/mnist_5k/{prepare_data.MNIST_5K_VERSION}" in text
+        f"gs://bucket/tfds/mnist_5k/{prepare.MNIST_5K_VERSION}" in text
     )  # ExampleGen reads the cluster's copy
 
 

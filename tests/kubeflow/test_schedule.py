@@ -7,8 +7,8 @@ import sys
 
 import pytest
 
-from robustfx.pipeline.cli import commands
-from robustfx.pipeline.cli import main as cli
+from robustfx.cli import commands
+from robustfx.cli import main as cli
 
 sys.path.insert(0, os.path.dirname(__file__))
 from fake_kfp import FakeKfp  # noqa: E402

@@ -1,0 +1,217 @@
+"""Reads a finished run's outcome back from ML Metadata: metrics, blessing, pushed model.
+
+The summary is built from what the components recorded (MLMD and the artifacts' files), not
+from anything the runner remembers, so it is the same whether a component ran or was cached.
+"""
+
+import dataclasses
+import json
+import os
+from typing import Dict, List, Optional, Sequence, Tuple
+
+from ml_metadata.metadata_store import metadata_store
+from ml_metadata.proto import metadata_store_pb2
+from tfx.orchestration import metadata as tfx_metadata
+from tfx.utils import io_utils
+
+from robustfx.components.robustness_evaluator import spec as evaluator_spec
+from robustfx.robustness.verdict.metrics import robust_accuracies
+
+_OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
+
+
+@dataclasses.dataclass
+class RunSummary:
+    """The printed and JSON result of ``robustfx run``."""
+
+    dataset: str
+    clean_accuracy: Optional[float]
+    robust_accuracy: Dict[str, float]
+    blessed: bool
+    reasons: List[str]
+    pushed_model: Optional[str]
+    report: Optional[str] = None  # the HTML robustness report
+    worst_case_robust_accuracy: Optional[float] = None  # over every attack of the suite
+    evaluation_valid: Optional[bool] = None  # the validity checks all passed
+    suite: str = ""
+    # 95% intervals: 'clean_accuracy', 'worst_case_robust_accuracy', 'robust_accuracy' (by
+    # attack); the paired tests against the baseline; the sample-size advice.
+    intervals: Dict[str, object] = dataclasses.field(default_factory=dict)
+    paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    advice: List[str] = dataclasses.field(default_factory=list)
+    push_skipped: str = ""  # why a blessed model was not pushed (already serving)
+
+    def to_dict(self) -> dict:
+        return {
+            "dataset": self.dataset,
+            "clean_accuracy": self.clean_accuracy,
+            "robust_accuracy": self.robust_accuracy,
+            "worst_case_robust_accuracy": self.worst_case_robust_accuracy,
+            "evaluation_valid": self.evaluation_valid,
+            "suite": self.suite,
+            "blessed": self.blessed,
+            "reasons": self.reasons,
+            "pushed_model": self.pushed_model,
+            "report": self.report,
+            "intervals": self.intervals,
+            "paired_tests": self.paired_tests,
+            "advice": self.advice,
+            "push_skipped": self.push_skipped,
+        }
+
+    def render(self) -> str:
+        lines = [f"dataset:          {self.dataset}"]
+        if self.clean_accuracy is not None:
+            lines.append(
+                f"clean accuracy:   {self.clean_accuracy:.4f}"
+                f"{_shown(self.intervals.get('clean_accuracy'))}"
+            )
+        attack_intervals = self.intervals.get("robust_accuracy", {})
+        for name, value in self.robust_accuracy.items():
+            lines.append(
+                f"robust accuracy:  {value:.4f}{_shown(attack_intervals.get(name))}  ({name})"
+            )
+        if self.worst_case_robust_accuracy is not None:
+            lines.append(
+                f"worst case:       {self.worst_case_robust_accuracy:.4f}"
+                f"{_shown(self.intervals.get('worst_case_robust_accuracy'))}  (every attack "
+                f"of the {self.suite} suite; white-box and black-box)"
+            )
+        for kind, test in self.paired_tests.items():
+            low, high = test["change_interval"]
+            lines.append(
+                f"vs production:    {kind} {test['change']:+.4f} [{low:+.4f}, {high:+.4f}], "
+                f"McNemar p={test['p_value']:.3g}"
+            )
+        lines += [f"note:             {line}" for line in self.advice]
+        if self.evaluation_valid is not None:
+            valid = "yes" if self.evaluation_valid else "NO (see the reasons)"
+            lines.append(f"evaluation valid: {valid}")
+        lines.append("blessed:          " + ("yes" if self.blessed else "NO"))
+        for reason in self.reasons:
+            lines.append(f"  - {reason}")
+        nothing = (
+            f"none ({self.push_skipped})" if self.push_skipped else "none (nothing was pushed)"
+        )
+        lines.append(f"pushed model:     {self.pushed_model or nothing}")
+        if self.report:
+            lines.append(f"report:           {self.report}")
+        return "\n".join(lines)
+
+
+def _shown(interval: Optional[Sequence[float]]) -> str:
+    return f"  [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""
+
+
+def open_store(metadata_path: str) -> metadata_store.MetadataStore:
+    if not os.path.isfile(metadata_path):
+        raise FileNotFoundError(f"no ML Metadata store at {metadata_path}")
+    return metadata_store.MetadataStore(
+        tfx_metadata.sqlite_metadata_connection_config(metadata_path)
+    )
+
+
+def node_outputs(
+    store: metadata_store.MetadataStore, pipeline_name: str, node_id: str, output_key: str
+) -> List[metadata_store_pb2.Artifact]:
+    """Output artifacts of ``node_id`` in the pipeline's latest run, oldest first."""
+    runs = store.get_contexts_by_type("pipeline_run")
+    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
+    if not runs or node is None:
+        return []
+    latest = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
+    in_run = {execution.id for execution in store.get_executions_by_context(latest.id)}
+    of_node = {execution.id for execution in store.get_executions_by_context(node.id)}
+    return output_artifacts(store, sorted(in_run & of_node), output_key)
+
+
+def output_artifacts(
+    store: metadata_store.MetadataStore, execution_ids: List[int], output_key: str
+) -> List[metadata_store_pb2.Artifact]:
+    artifact_ids = {
+        event.artifact_id
+        for event in store.get_events_by_execution_ids(sorted(execution_ids))
+        if event.type in _OUTPUT_EVENTS
+        and event.path.steps
+        and event.path.steps[0].key == output_key
+    }
+    return store.get_artifacts_by_id(sorted(artifact_ids)) if artifact_ids else []
+
+
+def all_node_outputs(
+    store: metadata_store.MetadataStore, node_id: str, output_key: str
+) -> List[metadata_store_pb2.Artifact]:
+    """Output artifacts of ``node_id`` across every run and pipeline in the store."""
+    execution_ids = [
+        execution.id
+        for context in store.get_contexts_by_type("node")
+        if context.name.rsplit(".", 1)[-1] == node_id
+        for execution in store.get_executions_by_context(context.id)
+    ]
+    return output_artifacts(store, execution_ids, output_key) if execution_ids else []
+
+
+def int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[int]:
+    if key not in artifact.custom_properties:
+        return None
+    value = artifact.custom_properties[key]
+    return value.int_value if value.HasField("int_value") else None
+
+
+def latest_evaluation(
+    store: metadata_store.MetadataStore, pipeline_name: str, evaluator_id: str
+) -> Optional[Tuple[metadata_store_pb2.Artifact, dict]]:
+    """(evaluation artifact, its metrics.json) of ``evaluator_id`` in the latest run."""
+    evaluations = node_outputs(store, pipeline_name, evaluator_id, evaluator_spec.EVALUATION_KEY)
+    if not evaluations:
+        return None
+    path = os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)
+    return evaluations[-1], json.loads(io_utils.read_string_file(path))
+
+
+def report_path(evaluation: metadata_store_pb2.Artifact) -> Optional[str]:
+    """The HTML report the RobustnessEvaluator recorded on its evaluation artifact."""
+    return evaluation.custom_properties["report"].string_value or None
+
+
+def summarize_run(
+    metadata_path: str, pipeline_name: str, dataset: str, evaluator_id: str
+) -> RunSummary:
+    """Reads the latest run's RobustnessEvaluator and Pusher outputs."""
+    store = open_store(metadata_path)
+    found = latest_evaluation(store, pipeline_name, evaluator_id)
+    if found is None:
+        raise RuntimeError(
+            f"the latest run of {pipeline_name} recorded no robustness evaluation: "
+            "it failed before the RobustnessEvaluator; see the log above"
+        )
+    evaluation, result = found
+    candidate = result["metrics"]["candidate"]
+    pushed_model, push_skipped = None, ""
+    for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
+        if int_property(pushed, "pushed") == 1:
+            pushed_model = pushed.custom_properties["pushed_destination"].string_value
+        elif "push_skipped" in pushed.custom_properties:
+            push_skipped = pushed.custom_properties["push_skipped"].string_value
+    return RunSummary(
+        dataset=dataset,
+        clean_accuracy=candidate["clean_accuracy"],
+        robust_accuracy=robust_accuracies(candidate, result["suite"]),
+        worst_case_robust_accuracy=candidate["worst_case_robust_accuracy"],
+        evaluation_valid=result["evaluation_valid"],
+        suite=result["suite_name"],
+        blessed=bool(result["blessed"]),
+        reasons=list(result["reasons"]),
+        pushed_model=pushed_model,
+        report=report_path(evaluation),
+        intervals={
+            "clean_accuracy": candidate["clean_accuracy_interval"],
+            "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy_interval"],
+            "robust_accuracy": robust_accuracies(
+                candidate, result["suite"], key="robust_accuracy_interval"
+            ),
+        },
+        paired_tests=result.get("paired_tests", {}),
+        advice=result.get("advice", []),
+        push_skipped=push_skipped,
+    )

@@ -1,0 +1,1 @@
+"""SavedModels as the robustness library sees them: their signatures, shapes and identity."""

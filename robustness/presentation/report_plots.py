@@ -1,0 +1,118 @@
+"""The report's figures as PNG files: robustness curves over epsilon, the clean/perturbed
+example grid, and conv-layer activations before and after perturbation. Inputs are plain
+data (metric dictionaries, sample arrays); nothing here runs a model.
+"""
+
+import io
+import re
+from collections import defaultdict
+from typing import Dict, List, Mapping
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: pipelines and CI have no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from robustfx.base.attack_config import AttackConfig  # noqa: E402
+from robustfx.robustness.presentation.report_samples import ReportSamples  # noqa: E402
+from robustfx.robustness.verdict.metrics import robust_accuracies  # noqa: E402
+
+_ROLES = ("candidate", "baseline")
+
+
+def _family(name: str) -> str:
+    """'pgd10_linf_0.2' -> 'pgd10_linf': attacks that differ only in epsilon."""
+    return re.sub(r"_[0-9.]+$", "", name)
+
+
+def curve_points(metrics: Mapping[str, dict]) -> Dict[str, List[tuple]]:
+    """Attack family -> sorted (epsilon, robust accuracy) points, starting at (0, clean)."""
+    curves: Dict[str, List[tuple]] = defaultdict(list)
+    for name, accuracy in robust_accuracies(metrics).items():
+        curves[_family(name)].append((AttackConfig.from_name(name).epsilon, accuracy))
+    return {
+        family: sorted(set([(0.0, metrics["clean_accuracy"])] + points))
+        for family, points in curves.items()
+    }
+
+
+def _save(figure, path: str) -> None:
+    """PNG to ``path`` on any filesystem TensorFlow reaches (gs://, ram://, local)."""
+    import tensorflow as tf
+
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(figure)
+    with tf.io.gfile.GFile(path, "wb") as f:
+        f.write(buffer.getvalue())
+
+
+def plot_curves(metrics_by_role: Mapping[str, dict], path: str) -> None:
+    families = sorted(curve_points(metrics_by_role["candidate"]))
+    figure, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.4), squeeze=False)
+    for axis, family in zip(axes[0], families, strict=True):
+        for role, style in zip(_ROLES, ("-o", "--s"), strict=True):
+            if role in metrics_by_role:
+                points = curve_points(metrics_by_role[role]).get(family, [])
+                axis.plot(*zip(*points, strict=True), style, label=role)
+        axis.set_title(family)
+        axis.set_xlabel("epsilon")
+        axis.set_ylabel("accuracy")
+        axis.set_ylim(0, 1.02)
+        axis.grid(alpha=0.3)
+        axis.legend()
+    _save(figure, path)
+
+
+def _show(axis, image: np.ndarray, title: str, color: str = "black") -> None:
+    axis.imshow(image.squeeze(), cmap="gray" if image.shape[-1] == 1 else None, vmin=0, vmax=1)
+    axis.set_title(title, fontsize=8, color=color)
+    axis.axis("off")
+
+
+def plot_grid(samples: ReportSamples, path: str) -> None:
+    n = len(samples.labels)
+    figure, axes = plt.subplots(2, n, figsize=(1.7 * n, 4.0), squeeze=False)
+    names = samples.class_names
+    for i in range(n):
+        truth = names[samples.labels[i]]
+        clean = f"true {truth}\ncand {names[samples.candidate_clean[i]]}"
+        attacked = f"cand {names[samples.candidate_adversarial[i]]}"
+        if samples.baseline_clean is not None:
+            clean += f"\nbase {names[samples.baseline_clean[i]]}"
+            attacked += f"\nbase {names[samples.baseline_adversarial[i]]}"
+        wrong = samples.candidate_adversarial[i] != samples.labels[i]
+        _show(axes[0][i], samples.images[i], clean)
+        _show(axes[1][i], samples.adversarial[i], attacked, "crimson" if wrong else "black")
+    axes[0][0].text(-0.3, 0.5, "clean", transform=axes[0][0].transAxes, rotation=90, va="center")
+    axes[1][0].text(
+        -0.3, 0.5, samples.attack_name, transform=axes[1][0].transAxes, rotation=90, va="center"
+    )
+    _save(figure, path)
+
+
+def plot_activations(samples: ReportSamples, path: str, rows: int = 3) -> bool:
+    """Per example: clean and perturbed image, then each conv layer's mean activation map
+    before and after the perturbation. Returns False when the model exported none."""
+    # Signature outputs come back sorted by name; show the layers in network order.
+    layers = sorted(samples.activations_clean, key=lambda n: (len(n), n))
+    if not layers:
+        return False
+    rows = min(rows, len(samples.labels))
+    columns = 2 + 2 * len(layers)
+    figure, axes = plt.subplots(rows, columns, figsize=(1.6 * columns, 1.8 * rows), squeeze=False)
+    for r in range(rows):
+        _show(axes[r][0], samples.images[r], "clean")
+        _show(axes[r][1], samples.adversarial[r], "perturbed")
+        for j, layer in enumerate(layers):
+            before = samples.activations_clean[layer][r].mean(axis=-1)
+            after = samples.activations_adversarial[layer][r].mean(axis=-1)
+            top = max(before.max(), after.max(), 1e-6)
+            for k, (maps, label) in enumerate(((before, "before"), (after, "after"))):
+                axis = axes[r][2 + 2 * j + k]
+                axis.imshow(maps, cmap="viridis", vmin=0, vmax=top)
+                axis.set_title(f"{layer} {label}", fontsize=8)
+                axis.axis("off")
+    _save(figure, path)
+    return True

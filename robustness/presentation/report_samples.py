@@ -1,0 +1,96 @@
+"""Collects the few examples the robustness report shows: clean and perturbed images, the
+predictions of candidate and baseline, and conv-layer activations before and after the attack.
+
+The perturbations are crafted white-box against the candidate; the baseline's predictions on
+the same perturbed images are shown beside them, labelled as such.
+"""
+
+import dataclasses
+from typing import Dict, Optional, Sequence
+
+import numpy as np
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base import keys
+from robustfx.base.attack_config import AttackConfig
+from robustfx.robustness.attacks import dispatch
+from robustfx.robustness.models.saved_models import load_logits_fn
+
+
+@dataclasses.dataclass
+class ReportSamples:
+    """Arrays for the report's grids (n examples)."""
+
+    attack_name: str
+    class_names: Sequence[str]
+    images: np.ndarray  # [n, H, W, C] clean, in [0, 1]
+    adversarial: np.ndarray  # [n, H, W, C] perturbed against the candidate
+    labels: np.ndarray  # [n]
+    candidate_clean: np.ndarray  # [n] predicted classes
+    candidate_adversarial: np.ndarray
+    baseline_clean: Optional[np.ndarray] = None
+    baseline_adversarial: Optional[np.ndarray] = None
+    # layer name -> [n, h, w, channels], for the candidate
+    activations_clean: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    activations_adversarial: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+
+
+def read_examples(file_pattern: str, count: int, image_shape: Sequence[int]):
+    """The first ``count`` transformed examples as (images, labels) arrays."""
+    import tensorflow as tf
+
+    files = sorted(tf.io.gfile.glob(file_pattern))
+    compression = "GZIP" if files and files[0].endswith(".gz") else ""
+    spec = {
+        keys.IMAGE_KEY: tf.io.FixedLenFeature(list(image_shape), tf.float32),
+        keys.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+    }
+    dataset = tf.data.TFRecordDataset(files, compression_type=compression).take(count)
+    batch = next(iter(dataset.batch(count).map(lambda s: tf.io.parse_example(s, spec))), None)
+    if batch is None:
+        raise ValueError(f"no examples in {file_pattern}: the evaluated split is empty")
+    return batch[keys.IMAGE_KEY], batch[keys.LABEL_KEY]
+
+
+def _activations(saved_model, images) -> Dict[str, np.ndarray]:
+    signature = saved_model.signatures.get(keys.ACTIVATIONS_SIGNATURE)
+    if signature is None:  # models exported elsewhere may lack it; the report says so
+        return {}
+    return {name: value.numpy() for name, value in signature(image=images).items()}
+
+
+def collect_samples(
+    file_pattern: str,
+    model_dir: str,
+    attack: AttackConfig,
+    class_names: Sequence[str],
+    count: int,
+    baseline_model_dir: Optional[str] = None,
+    seed: int = 0,
+) -> ReportSamples:
+    """Attacks the first ``count`` examples and records what the report shows."""
+    import tensorflow as tf
+
+    logits_fn, image_shape = load_logits_fn(model_dir)
+    images, labels = read_examples(file_pattern, count, image_shape)
+    adversarial = dispatch.run_attack(attack, logits_fn, images, labels, seed)
+
+    def predict(fn, x):
+        return tf.argmax(fn(x), axis=-1).numpy()
+
+    samples = ReportSamples(
+        attack_name=attack.name,
+        class_names=list(class_names),
+        images=images.numpy(),
+        adversarial=adversarial.numpy(),
+        labels=labels.numpy(),
+        candidate_clean=predict(logits_fn, images),
+        candidate_adversarial=predict(logits_fn, adversarial),
+        activations_clean=_activations(logits_fn.saved_model, images),
+        activations_adversarial=_activations(logits_fn.saved_model, adversarial),
+    )
+    if baseline_model_dir:
+        baseline_fn, _ = load_logits_fn(baseline_model_dir)
+        samples.baseline_clean = predict(baseline_fn, images)
+        samples.baseline_adversarial = predict(baseline_fn, adversarial)
+    return samples

@@ -1,0 +1,223 @@
+"""The robustness evaluation as a Beam pipeline: it scales like the rest of TFX.
+
+Serialized transformed examples are batched; each worker loads the SavedModels once
+(``DoFn.setup``), runs the clean pass, every attack and its random-noise control on each
+batch, and emits mergeable counts. Counts are summed per model, so memory does not grow with
+the split. The same code runs on the DirectRunner, Dataflow, Flink or Spark through the Beam
+args the pipeline gives.
+"""
+
+import dataclasses
+import io
+import json
+import logging
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import apache_beam as beam
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base import keys
+from robustfx.base.progress import report_progress
+from robustfx.base.serialization import to_dict
+from robustfx.base.training_config import AdversarialConfig
+from robustfx.robustness.attacks.transfer import TransferCrafter, keras_view
+from robustfx.robustness.models.saved_models import ModelSignatureError, load_logits_fn
+from robustfx.robustness.verdict import counts as robustness_counts
+from robustfx.robustness.verdict import metrics as robustness_metrics
+from robustfx.robustness.verdict.metrics import robust_accuracies
+from robustfx.robustness.verdict.model_under_attack import AttackPlan, ModelUnderAttack
+from robustfx.robustness.verdict.statistics import PairedCounts
+from robustfx.trainer.preprocessing import decode_images
+
+PAIRED = "paired"  # the key of the candidate-vs-baseline paired counts
+
+
+class AttackBatchesFn(beam.DoFn):
+    """Batches of serialized examples in; ``(model_role, counts_dict)`` pairs out."""
+
+    def __init__(
+        self,
+        model_dirs: Mapping[str, str],
+        plan: AttackPlan,
+        num_classes: int,
+        seed: int,
+        raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+        expected_examples: Optional[int] = None,
+        reference_model_dir: Optional[str] = None,
+        transfer: Optional[AdversarialConfig] = None,
+    ):
+        self._model_dirs = dict(model_dirs)
+        self._reference_dir = reference_model_dir
+        self._transfer_dict = to_dict(transfer) if transfer else None
+        self._crafter = None
+        self._plan = plan.to_dict()
+        self._num_classes = num_classes
+        self._seed = seed
+        self._raw_image_shape = list(raw_image_shape) if raw_image_shape else None
+        self._expected = expected_examples
+        self._models: Dict[str, ModelUnderAttack] = {}
+        self._seen = 0
+
+    def setup(self) -> None:
+        import tensorflow as tf
+
+        tf.random.set_seed(self._seed)
+        plan = AttackPlan.from_dict(self._plan)
+        self._models = {
+            role: ModelUnderAttack(model_dir, plan, self._seed, self._num_classes)
+            for role, model_dir in self._model_dirs.items()
+        }
+        if self._reference_dir:
+            reference_fn, reference_shape = load_logits_fn(self._reference_dir)
+            self._crafter = TransferCrafter(
+                keras_view(reference_fn, reference_shape),
+                AdversarialConfig(**self._transfer_dict),
+            )
+        shapes = {role: model.image_shape for role, model in self._models.items()}
+        if len(set(shapes.values())) > 1:
+            raise ModelSignatureError(f"models take different image shapes: {shapes}")
+        self._model_shape = next(iter(shapes.values()))
+        image_feature = (
+            tf.io.FixedLenFeature([], tf.string)
+            if self._raw_image_shape
+            else tf.io.FixedLenFeature(self._model_shape, tf.float32)
+        )
+        self._feature_spec = {
+            keys.IMAGE_KEY: image_feature,
+            keys.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
+        }
+
+    def _images(self, parsed):
+        if not self._raw_image_shape:
+            return parsed[keys.IMAGE_KEY]
+        # Raw TFDS records: decode exactly as Transform does, resized to the model's input.
+        height, width, _ = self._model_shape
+        resize = None if list(self._raw_image_shape[:2]) == [height, width] else [height, width]
+        return decode_images(parsed[keys.IMAGE_KEY], self._raw_image_shape, resize)
+
+    def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
+        import tensorflow as tf
+
+        parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
+        images, labels = self._images(parsed), parsed[keys.LABEL_KEY]
+        transfer_images = self._crafter(images, labels) if self._crafter else None
+        outcomes = {}
+        for role, model in self._models.items():
+            counts, outcomes[role] = model.count(images, labels, self._num_classes, transfer_images)
+            yield role, robustness_counts.counts_to_dict(counts)
+        if len(outcomes) == 2:  # candidate and baseline judged on the same examples
+            paired = PairedCounts.of(*(outcomes[role] for role in self._model_dirs))
+            yield PAIRED, dataclasses.asdict(paired)
+        self._seen += len(serialized)
+        if self._expected:
+            report_progress("attack suite", self._seen, self._expected, "examples")
+        else:
+            logging.info("robustness evaluation: %d examples attacked", self._seen)
+
+
+def _merge_count_dicts(parts: Iterable[dict]) -> dict:
+    parts = list(parts)
+    if parts and "clean_baseline_only" in parts[0]:  # the PAIRED key's values
+        return dataclasses.asdict(PairedCounts.merge(PairedCounts(**p) for p in parts))
+    merged = robustness_counts.merge(robustness_counts.counts_from_dict(p) for p in parts)
+    return robustness_counts.counts_to_dict(merged)
+
+
+def evaluate_models(
+    pipeline: beam.Pipeline,
+    example_files: str,
+    model_dirs: Mapping[str, str],
+    plan: AttackPlan,
+    num_classes: int,
+    batch_size: int,
+    output_path: str,
+    seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_examples: Optional[int] = None,
+    reference_model_dir: Optional[str] = None,
+    transfer: Optional[AdversarialConfig] = None,
+) -> None:
+    """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
+    ``output_path`` (a file prefix) when the pipeline runs.
+
+    Args:
+      raw_image_shape: set when ``example_files`` are raw TFDS records (encoded images) of
+        this (height, width, channels); None for Transform's transformed examples.
+      expected_examples: the split's size, for progress lines.
+      reference_model_dir: a model to craft the write-ups' transfer examples against.
+      transfer: the NSL settings of that protocol.
+    """
+    _ = (
+        pipeline
+        | "ReadExamples" >> beam.io.ReadFromTFRecord(example_files)
+        | "Batch" >> beam.BatchElements(min_batch_size=batch_size, max_batch_size=batch_size)
+        | "Attack"
+        >> beam.ParDo(
+            AttackBatchesFn(
+                model_dirs,
+                plan,
+                num_classes,
+                seed,
+                raw_image_shape,
+                expected_examples,
+                reference_model_dir,
+                transfer,
+            )
+        )
+        | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)
+        | "ToJson" >> beam.Map(lambda kv: json.dumps({"role": kv[0], "counts": kv[1]}))
+        | "Write" >> beam.io.WriteToText(output_path, shard_name_template="")
+    )
+
+
+def read_counts(
+    output_path: str,
+) -> Tuple[Dict[str, robustness_counts.RobustnessCounts], Optional[PairedCounts]]:
+    """Reads what ``evaluate_models`` wrote, through Beam's filesystems (the ones its sink
+    wrote with: gs://, hdfs://, local, ...): counts per model, and the paired counts when a
+    baseline was judged on the same examples."""
+    from apache_beam.io.filesystems import FileSystems
+
+    counts, paired = {}, None
+    if FileSystems.exists(output_path):
+        with FileSystems.open(output_path) as f:
+            for line in io.TextIOWrapper(f, encoding="utf-8"):
+                record = json.loads(line)
+                if record["role"] == PAIRED:
+                    paired = PairedCounts(**record["counts"])
+                else:
+                    counts[record["role"]] = robustness_counts.counts_from_dict(record["counts"])
+    return counts, paired
+
+
+def finalize(
+    counts: Mapping[str, robustness_counts.RobustnessCounts],
+    roles: Sequence[str],
+    class_names: Sequence[str],
+) -> Dict[str, dict]:
+    """Metrics per role; fails clearly when the split yielded no examples."""
+    missing = [role for role in roles if role not in counts]
+    if missing:
+        raise ValueError("the evaluated split is empty: no examples were read")
+    return {role: robustness_metrics.to_metrics(counts[role], list(class_names)) for role in roles}
+
+
+def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
+    """Flat headline numbers per model with their 95% interval bounds (``..._low`` and
+    ``..._high``), e.g. for artifact properties."""
+    flat = {}
+    for role, values in metrics.items():
+        headline = {
+            "clean_accuracy": (values["clean_accuracy"], values["clean_accuracy_interval"]),
+            "worst_case_robust_accuracy": (
+                values["worst_case_robust_accuracy"],
+                values["worst_case_robust_accuracy_interval"],
+            ),
+        }
+        intervals = robust_accuracies(values, key="robust_accuracy_interval")
+        for name, accuracy in robust_accuracies(values).items():
+            headline[f"robust_accuracy_{name}"] = (accuracy, intervals[name])
+        for key, (value, (low, high)) in headline.items():
+            flat.update({f"{role}_{key}": value, f"{role}_{key}_low": low})
+            flat[f"{role}_{key}_high"] = high
+    return flat

@@ -1,0 +1,181 @@
+"""``evaluate``: the robustness evaluation as one typed call, shared by the pipeline's
+RobustnessEvaluator and the CI gate.
+
+It attacks the candidate (and the production baseline) on serialized examples in a Beam
+pipeline, reads the merged counts back, and applies the blessing rules.
+"""
+
+import contextlib
+import dataclasses
+import logging
+import os
+import tempfile
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.robustness.models import saved_models
+from robustfx.robustness.verdict import beam_evaluation, validity
+from robustfx.robustness.verdict import rules as blessing_rules
+from robustfx.robustness.verdict.model_under_attack import AttackPlan
+
+CANDIDATE, BASELINE = "candidate", "baseline"
+
+
+@dataclasses.dataclass
+class EvaluationResult:
+    """What one evaluation found, as plain data."""
+
+    metrics: Dict[str, dict]  # role ('candidate', 'baseline') -> metrics
+    rules: List[blessing_rules.RuleResult]
+    blessed: bool
+    suite: List[str]  # the reported attacks: references, then the cascade, in order
+    suite_name: str = ""  # quick, standard or custom
+    validity: List[blessing_rules.RuleResult] = dataclasses.field(default_factory=list)
+    # Candidate vs baseline on the same examples: 'clean' and 'worst' paired tests.
+    paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    advice: List[str] = dataclasses.field(default_factory=list)  # sample-size advice
+    baseline_skipped: Optional[str] = None  # why the production baseline was not evaluated
+
+    @property
+    def evaluation_valid(self) -> bool:
+        return validity.is_valid(self.validity)
+
+    @property
+    def reasons(self) -> List[str]:
+        """Why the model was not blessed; empty when it was."""
+        return blessing_rules.failure_reasons(self.rules)
+
+    def to_dict(self) -> dict:
+        return {
+            "suite": self.suite,
+            "suite_name": self.suite_name,
+            "evaluation_valid": self.evaluation_valid,
+            "validity": [check.to_dict() for check in self.validity],
+            "paired_tests": self.paired_tests,
+            "advice": self.advice,
+            "baseline_skipped": self.baseline_skipped,
+            "blessed": self.blessed,
+            "reasons": self.reasons,
+            "rules": [rule.to_dict() for rule in self.rules],
+            "metrics": self.metrics,
+        }
+
+
+COUNTS_FILE = "counts.jsonl"
+
+
+@contextlib.contextmanager
+def _output_dir(output_dir: Optional[str]) -> Iterator[str]:
+    if output_dir:
+        yield output_dir
+        return
+    with tempfile.TemporaryDirectory(prefix="robustness-") as scratch:
+        yield scratch
+
+
+def baseline_problem(baseline_model_dir: str, image_shape: Sequence[int]) -> Optional[str]:
+    """Why the production baseline cannot be judged beside the candidate (missing, corrupt,
+    without the attack signature, or taking other images), or None when it can."""
+    try:
+        _, shape = saved_models.load_logits_fn(baseline_model_dir)
+    except Exception as error:  # any failure to load means the same: no comparison
+        return f"baseline {baseline_model_dir} cannot be loaded: {type(error).__name__}: {error}"
+    if tuple(shape) != tuple(image_shape):
+        return (
+            f"baseline {baseline_model_dir} takes {list(shape)} images, the candidate "
+            f"{list(image_shape)} (e.g. after --resize)"
+        )
+    return None
+
+
+def evaluate(
+    make_pipeline: Any,
+    example_files: str,
+    model_dir: str,
+    config: EvaluationConfig,
+    class_names: Sequence[str],
+    baseline_model_dir: Optional[str] = None,
+    tfma_blessed: Optional[bool] = None,
+    seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    expected_examples: Optional[int] = None,
+    reference_model_dir: Optional[str] = None,
+    output_dir: Optional[str] = None,
+) -> EvaluationResult:
+    """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
+
+    Args:
+      make_pipeline: returns a fresh ``beam.Pipeline`` (with the pipeline's Beam args).
+      example_files: glob of serialized transformed examples.
+      model_dir: the candidate SavedModel.
+      config: attacks, thresholds and batch size.
+      class_names: from the dataset metadata.
+      baseline_model_dir: the blessed baseline SavedModel, if there is one.
+      tfma_blessed: the TFMA Evaluator's verdict, if it ran.
+      seed: seeds random starts and the noise control.
+      raw_image_shape: set when the examples are raw TFDS records (see
+        ``beam_evaluation.evaluate_models``).
+      expected_examples: the number of examples, for progress lines.
+      reference_model_dir: when set, also run the write-ups' transfer protocol: examples
+        crafted against this model, reported apart as ``transfer_accuracy``.
+      output_dir: where the Beam pipeline writes its merged counts (the evaluation
+        artifact's URI in the pipeline, so remote workers and the launcher share it); a
+        local temporary directory when None (the CI gate on one machine).
+    """
+    # Fail fast, before Beam starts, when a model lacks the attack signature.
+    for directory in (model_dir, reference_model_dir):
+        if directory:
+            saved_models.check_signature(directory)
+    model_dirs = {CANDIDATE: model_dir}
+    skipped = None
+    if baseline_model_dir:
+        skipped = baseline_problem(baseline_model_dir, saved_models.image_shape(model_dir))
+        if skipped:
+            logging.warning(
+                "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
+                "on the absolute rules only",
+                skipped,
+            )
+        else:
+            model_dirs[BASELINE] = baseline_model_dir
+    with _output_dir(output_dir) as directory:
+        output_path = os.path.join(directory, COUNTS_FILE)
+        with make_pipeline() as pipeline:
+            beam_evaluation.evaluate_models(
+                pipeline,
+                example_files,
+                model_dirs,
+                AttackPlan.of(config),
+                len(class_names),
+                config.batch_size,
+                output_path,
+                seed,
+                raw_image_shape,
+                expected_examples,
+                reference_model_dir,
+                config.transfer_config(),
+            )
+        counts, paired = beam_evaluation.read_counts(output_path)
+    metrics = beam_evaluation.finalize(counts, list(model_dirs), class_names)
+    checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
+    rules = blessing_rules.evaluate_rules(
+        metrics[CANDIDATE],
+        config.thresholds,
+        metrics.get(BASELINE),
+        tfma_blessed,
+        checks,
+        paired,
+        baseline_skipped=skipped,
+    )
+    reported = [a.name for a in (*config.references(), *config.cascade())]
+    return EvaluationResult(
+        metrics,
+        rules,
+        blessing_rules.is_blessed(rules),
+        reported,
+        config.suite_name,
+        checks,
+        {kind: paired.test(kind) for kind in ("clean", "worst")} if paired else {},
+        blessing_rules.sample_size_advice(metrics[CANDIDATE], config.thresholds),
+        skipped,
+    )

@@ -1,0 +1,128 @@
+"""One loaded model and the attacks it faces on each batch.
+
+``AttackPlan`` says what runs: attacks on every example (the references and the epsilon
+sweep), each fused with its measurements into one traced function (predictions under
+attack, a random-noise control at the same epsilon, the applied norms); and the cascade the
+worst case is judged over, where each attack runs only on the examples every earlier attack
+failed on, as AutoAttack does. Each function is traced once per model, for any batch size.
+"""
+
+import dataclasses
+from typing import Dict, Tuple
+
+import numpy as np
+import tensorflow as tf
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base.attack_config import AttackConfig
+from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.serialization import to_dict
+from robustfx.robustness.attacks import dispatch, geometry
+from robustfx.robustness.models.saved_models import load_logits_fn
+from robustfx.robustness.verdict import counts as robustness_counts
+
+
+@dataclasses.dataclass(frozen=True)
+class AttackPlan:
+    """What runs on each batch."""
+
+    independent: Tuple[AttackConfig, ...]  # on every example, reported on their own
+    cascade: Tuple[AttackConfig, ...]  # in order, each on the examples still correct
+    worst: Tuple[str, ...]  # independent attacks that also count in the worst case
+
+    @classmethod
+    def of(cls, config: EvaluationConfig) -> "AttackPlan":
+        references = config.references()
+        return cls(
+            independent=references + config.sweep(),
+            cascade=config.cascade(),
+            worst=tuple(attack.name for attack in references),
+        )
+
+    def to_dict(self) -> dict:
+        return {
+            "independent": [to_dict(a) for a in self.independent],
+            "cascade": [to_dict(a) for a in self.cascade],
+            "worst": list(self.worst),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "AttackPlan":
+        return cls(
+            tuple(AttackConfig(**a) for a in data["independent"]),
+            tuple(AttackConfig(**a) for a in data["cascade"]),
+            tuple(data["worst"]),
+        )
+
+
+class ModelUnderAttack:
+    """A SavedModel's ``serving_transformed`` signature with its traced attacks."""
+
+    def __init__(self, model_dir: str, plan: AttackPlan, seed: int, num_classes: int):
+        self.plan = plan
+        self.logits_fn, self.image_shape = load_logits_fn(model_dir)
+        signature = [
+            tf.TensorSpec([None, *self.image_shape], tf.float32),
+            tf.TensorSpec([None], tf.int64),
+        ]
+
+        def predict(x):
+            return tf.argmax(self.logits_fn(x), axis=-1)
+
+        def traced(attack: AttackConfig, noise_control: bool):
+            """The attack fused with its measurements, traced once for any batch size."""
+
+            @tf.function(input_signature=signature)
+            def run(images, labels):
+                adversarial = dispatch.run_attack(
+                    attack, self.logits_fn, images, labels, seed, num_classes
+                )
+                out = {
+                    "predictions": predict(adversarial),
+                    "norms": geometry.perturbation_norm(adversarial, images, attack.norm),
+                }
+                if noise_control:
+                    noisy = geometry.random_noise(images, attack.epsilon, attack.norm, seed)
+                    out["noise_predictions"] = predict(noisy)
+                return out
+
+            return run
+
+        self._independent = {a.name: traced(a, noise_control=True) for a in plan.independent}
+        self._cascade = {a.name: traced(a, noise_control=False) for a in plan.cascade}
+        self._predict = tf.function(predict, input_signature=signature[:1])
+
+    def _run_cascade(self, images, labels, clean_ok: np.ndarray) -> Dict[str, dict]:
+        results, remaining = {}, clean_ok
+        for name, run in self._cascade.items():
+            correct = np.zeros(len(clean_ok), bool)
+            norms = np.zeros(len(clean_ok), np.float32)
+            index = np.flatnonzero(remaining)
+            if index.size:
+                out = run(tf.gather(images, index), tf.gather(labels, index))
+                correct[index] = out["predictions"].numpy() == labels.numpy()[index]
+                norms[index] = out["norms"].numpy()
+            results[name] = {"correct": correct, "norms": norms}
+            remaining = correct
+        return results
+
+    def count(
+        self, images, labels, num_classes: int, transfer_images=None
+    ) -> Tuple[robustness_counts.RobustnessCounts, Dict[str, np.ndarray]]:
+        """The batch's counts, and per example whether it was classified correctly
+        (``clean``) and survived every attack (``worst``), for paired comparisons."""
+        label_values = labels.numpy()
+        clean = self._predict(images).numpy()
+        attacked = {
+            name: {key: value.numpy() for key, value in run(images, labels).items()}
+            for name, run in self._independent.items()
+        }
+        cascade = self._run_cascade(images, labels, clean == label_values)
+        transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
+        outcomes = robustness_counts.survivors(
+            label_values, clean, attacked, cascade, self.plan.worst
+        )
+        counts = robustness_counts.count_batch(
+            label_values, clean, attacked, num_classes, transfer, cascade, outcomes=outcomes
+        )
+        return counts, outcomes

@@ -8,7 +8,11 @@ generic names such as ``pipeline`` or ``kubeflow`` (a namespace other PyPI packa
 site-packages, and every import in the project is absolute under ``robustfx``.
 """
 
+import sys
+
 from setuptools import setup
+
+KERAS2_PTH = "robustfx/robustfx-keras2.pth"
 
 _SUBPACKAGES = {
     "base": "base",
@@ -37,6 +41,12 @@ setup(
     packages=["robustfx"] + [f"robustfx.{name}" for name in _SUBPACKAGES],
     package_dir={"robustfx": "robustfx", **{f"robustfx.{k}": v for k, v in _SUBPACKAGES.items()}},
     package_data={"robustfx.kubeflow": ["Dockerfile"]},
+    # Keras 2 for every Python process of the environment the project is installed in, not
+    # only those that import robustfx: Beam's SDK workers (portable runner, Flink, Spark,
+    # Dataflow) run TFMA and load the Trainer's SavedModel before any project code runs.
+    data_files=[
+        (f"lib/python{sys.version_info[0]}.{sys.version_info[1]}/site-packages", [KERAS2_PTH])
+    ],
     # The exact, tested versions live in constraints.txt; these are the direct needs.
     install_requires=[
         "tfx[kfp]==1.16.0",

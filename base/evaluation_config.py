@@ -4,6 +4,7 @@ and the blessing thresholds."""
 from __future__ import annotations
 
 import dataclasses
+import re
 from typing import ClassVar, Mapping, Tuple
 
 from robustfx.base.attack_config import MAX_EPSILON, AttackConfig
@@ -24,6 +25,7 @@ CUSTOM_SUITE = "custom"
 # How an absolute floor judges an accuracy: its point estimate, or the lower bound of its
 # 95% interval (strict: the floor must be cleared with 95% confidence).
 POLICIES = ("point", "lower_bound")
+OP_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]*$")  # how TensorFlow spells an op
 
 
 @dataclasses.dataclass(frozen=True)
@@ -154,6 +156,14 @@ class EvaluationConfig:
     report_examples: int = setting(
         8, flag="--report-examples", help="Examples shown in the report's image grids."
     )
+    allowed_ops: Tuple[str, ...] = setting(
+        (),
+        flag="--allow-op",
+        repeat=True,
+        metavar="NAME",
+        help="Let this TensorFlow op through the graph check of every model judged, "
+        "repeatable: only for an op you know the model needs (it is logged and recorded).",
+    )
     # The write-ups' transfer protocol (used when a reference model is given): NSL's
     # perturb_on_batch against the reference with this step and norm.
     transfer_step_size: float = setting(
@@ -177,6 +187,13 @@ class EvaluationConfig:
             self.split != "train",
             "evaluation split='train' is invalid: the gate never judges the split trained on",
         )
+        object.__setattr__(self, "allowed_ops", tuple(sorted(set(self.allowed_ops))))
+        for op in self.allowed_ops:
+            require(
+                bool(OP_NAME.match(op)),
+                f"evaluation allowed_ops[]={op!r} is not a TensorFlow op name: give one as "
+                "tf.raw_ops spells it, e.g. --allow-op Round",
+            )
         object.__setattr__(self, "epsilon_sweep", tuple(self.epsilon_sweep))
         for fraction in self.epsilon_sweep:
             check_float("evaluation epsilon_sweep[]", fraction, 0.0, 1.0)

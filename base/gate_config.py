@@ -5,8 +5,10 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Optional, Tuple
 
+from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
 from robustfx.base.evaluation_config import EvaluationConfig
-from robustfx.base.run_config import DIRECT_RUNNER_ARGS, DataConfig
+from robustfx.base.limits_config import LimitsConfig
+from robustfx.base.run_config import DataConfig
 from robustfx.base.settings import setting
 
 
@@ -31,6 +33,12 @@ class GateConfig:
     evaluation: EvaluationConfig = setting(
         default_factory=lambda: EvaluationConfig(report_examples=0), help="The evaluation."
     )
+    beam: BeamRunnerConfig = setting(
+        default_factory=BeamRunnerConfig, help="The Beam runner of the evaluation."
+    )
+    limits: LimitsConfig = setting(
+        default_factory=LimitsConfig, help="What evaluating the models may cost."
+    )
     beam_args: Tuple[str, ...] = setting(
         DIRECT_RUNNER_ARGS,
         flag="--beam-arg",
@@ -40,4 +48,4 @@ class GateConfig:
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "beam_args", tuple(self.beam_args))
+        object.__setattr__(self, "beam_args", self.beam.pipeline_args(self.beam_args))

@@ -11,25 +11,13 @@ import os
 import re
 from typing import ClassVar, Optional, Tuple
 
+from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.settings import image_size, setting
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
 from robustfx.base.validation import check_int, is_remote, require
 
 DEFAULT_DATASET = "mnist_5k"
-# The local Beam runner: one in-process worker (measured fastest on a 2-core machine).
-DIRECT_RUNNER_ARGS = (
-    "--runner=DirectRunner",
-    "--direct_running_mode=in_memory",
-    "--direct_num_workers=1",
-    # Beam's DirectRunner first tries its Prism runner, which it downloads (offline: a failed
-    # download per Beam pipeline); it never does when a compatibility version is named. The
-    # installed version (constraints.txt) keeps every transform's current behaviour.
-    "--update_compatibility_version=2.74.0",
-    # TFX builds a source package of itself for every Beam component unless the args name
-    # the workers' SDK; the local runner ships nothing to workers, so name the one it would.
-    "--sdk_container_image=apache/beam_python3.10_sdk:2.74.0",
-)
 # The SQLite ML Metadata store lives under the pipeline root: one root is one history.
 METADATA_FILE = "metadata.sqlite"
 
@@ -125,6 +113,9 @@ class RunConfig:
     evaluation: EvaluationConfig = setting(
         default_factory=EvaluationConfig, help="The robustness evaluation."
     )
+    beam: BeamRunnerConfig = setting(
+        default_factory=BeamRunnerConfig, help="The Beam runner of the Beam components."
+    )
     beam_args: Tuple[str, ...] = setting(
         DIRECT_RUNNER_ARGS,
         flag="--beam-arg",
@@ -157,7 +148,7 @@ class RunConfig:
         )
         object.__setattr__(self, "pipeline_root", absolute(self.pipeline_root))
         object.__setattr__(self, "serving_dir", absolute(self.serving_dir))
-        object.__setattr__(self, "beam_args", tuple(self.beam_args))
+        object.__setattr__(self, "beam_args", self.beam.pipeline_args(self.beam_args))
 
     @property
     def metadata_path(self) -> str:

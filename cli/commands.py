@@ -3,6 +3,7 @@ the layer below, print the result. Heavy imports happen inside the handlers."""
 
 import argparse
 import contextlib
+import dataclasses
 import io
 import json
 import logging
@@ -15,11 +16,14 @@ from robustfx.base.presets import with_preset
 from robustfx.base.run_config import METADATA_FILE, DataConfig, RunConfig
 from robustfx.base.validation import ConfigError
 from robustfx.cli.flags import config_from_args
+from robustfx.cli.limits import LimitExceededError
 from robustfx.robustness.models.saved_models import ModelSignatureError
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMPARE = "compare"
 GATE_SKIP = ("data.resize", "evaluation.report_examples")
+# kfp compile names the cluster's Beam runner with KubeflowConfig's own --beam-runner.
+KFP_COMPILE_SKIP = ("beam.runner", "beam.job_endpoint", "beam.worker_pool")
 
 
 def run_defaults(preset: Optional[str] = None, experiment: str = "") -> RunConfig:
@@ -30,7 +34,8 @@ def run_defaults(preset: Optional[str] = None, experiment: str = "") -> RunConfi
 def run_config(args: argparse.Namespace) -> RunConfig:
     """The typed RunConfig that the ``run``/``compare``/``kfp compile`` flags describe."""
     experiment = COMPARE if args.command == COMPARE else ""
-    return config_from_args(RunConfig, args, run_defaults(args.preset, experiment))
+    skip = KFP_COMPILE_SKIP if args.command == "kfp" else ()
+    return config_from_args(RunConfig, args, run_defaults(args.preset, experiment), skip=skip)
 
 
 def gate_config(args: argparse.Namespace) -> GateConfig:
@@ -51,7 +56,7 @@ class ModelOrDataError(RuntimeError):
 
 
 # Errors about a model or data (not the command line) that still exit with the usage code 2.
-MODEL_ERRORS = (ModelSignatureError, ModelOrDataError)
+MODEL_ERRORS = (ModelSignatureError, ModelOrDataError, LimitExceededError)
 
 
 def _quiet_until_ready(args: argparse.Namespace) -> None:
@@ -122,7 +127,9 @@ def command_gate(args: argparse.Namespace) -> int:
     if split in dataset.splits:  # run_gate names an unknown split
         check_dataset(dataset, [split])
     try:
-        result = gate.run_gate(model, dataset, split, config.evaluation, baseline, config.beam_args)
+        result = gate.run_gate(
+            model, dataset, split, config.evaluation, baseline, config.beam_args, config.limits
+        )
     except (ConfigError, *MODEL_ERRORS):
         raise
     except Exception as error:  # whatever TensorFlow or Beam raised: exit 2, never 1
@@ -179,6 +186,37 @@ def command_kfp_schedule(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def command_kfp_run_local(args: argparse.Namespace) -> int:
+    from robustfx.kubeflow.config import LocalRunConfig
+
+    config = config_from_args(LocalRunConfig, args)
+    from robustfx.kubeflow.local_run import TaskFailed, run_spec
+
+    try:
+        run = run_spec(config, on_task=lambda task: print(f"{task.name}: {task.describe()}"))
+    except TaskFailed as error:
+        print(f"robustfx: kfp run-local: {error}; later tasks did not run", file=sys.stderr)
+        print(f"run {error.run.run_id}: FAILED at {error.task} ({error.run.metadata_path})")
+        return EXIT_FAILED
+    from robustfx.kubeflow.local_summary import summarize_local_run
+
+    summary = summarize_local_run(run)
+    print(f"run {run.run_id}: complete; outputs under {run.run_root}")
+    print(f"ML Metadata: {run.metadata_path}")
+    if summary is not None:
+        print(summary.render())
+    if args.summary_json:
+        payload = summary.to_dict() if summary is not None else {}
+        payload["run"] = {
+            "run_id": run.run_id,
+            "run_root": run.run_root,
+            "metadata": run.metadata_path,
+            "tasks": [dataclasses.asdict(task) for task in run.tasks],
+        }
+        write_json(args.summary_json, payload)
+    return EXIT_OK
+
+
 def command_data_prepare(args: argparse.Namespace) -> int:
     data = config_from_args(DataConfig, args, skip=("dataset", "resize"))
     # One line, not TFDS's progress bars and messages: the first step of `scripts/run`.
@@ -213,6 +251,7 @@ HANDLERS = {
     ("compare", None): command_compare,
     ("gate", None): command_gate,
     ("kfp", "compile"): command_kfp_compile,
+    ("kfp", "run-local"): command_kfp_run_local,
     ("kfp", "schedule"): command_kfp_schedule,
     ("data", "prepare"): command_data_prepare,
     ("history", None): command_history,

@@ -3,7 +3,9 @@
 ``robustfx gate`` finds the candidate (a SavedModel directory, or the newest model blessed
 under a pipeline root, found through ML Metadata), attacks it and an optional production
 baseline on a TFDS split with the same attack suite, thresholds and code as the pipeline's
-RobustnessEvaluator, and renders the verdict as Markdown and JSON.
+RobustnessEvaluator, and renders the verdict as Markdown and JSON. Every model's graph is
+checked before any of it runs (``evaluate()``); with a time or memory limit the evaluation
+runs in a watched child process (``limits``).
 """
 
 import os
@@ -12,8 +14,10 @@ from typing import List, Optional, Sequence
 import apache_beam as beam
 
 from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.limits_config import LimitsConfig
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError
+from robustfx.cli.limits import run_within
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.production import evaluator_id
@@ -69,12 +73,31 @@ def run_gate(
     config: EvaluationConfig,
     baseline_dir: Optional[str] = None,
     beam_args: Sequence[str] = (),
+    limits: Optional[LimitsConfig] = None,
 ) -> evaluator.EvaluationResult:
-    """Attacks the candidate (and baseline) on the raw TFDS split and applies the rules."""
+    """Attacks the candidate (and baseline) on the raw TFDS split and applies the rules.
+
+    With a time or memory limit, the evaluation runs in a child process that is stopped at
+    the first breach (``limits.LimitExceededError``).
+    """
     if split not in dataset.splits:
         raise GateInputError(
             f"split {split!r} is not in dataset {dataset.name!r} (splits: {sorted(dataset.splits)})"
         )
+    args = (model_dir, dataset, split, config, baseline_dir, tuple(beam_args))
+    if limits is not None and limits.active:
+        return run_within(limits, f"evaluating {model_dir}", _evaluate_split, *args)
+    return _evaluate_split(*args)
+
+
+def _evaluate_split(
+    model_dir: str,
+    dataset: DatasetInfo,
+    split: str,
+    config: EvaluationConfig,
+    baseline_dir: Optional[str],
+    beam_args: Sequence[str],
+) -> evaluator.EvaluationResult:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
     options = beam.options.pipeline_options.PipelineOptions(list(beam_args))
     return evaluator.evaluate(
@@ -91,6 +114,15 @@ def run_gate(
 
 def _cell(value) -> str:
     return "–" if value is None else f"{value:.4f}"
+
+
+def _graph_check_line(result: evaluator.EvaluationResult) -> str:
+    check = result.graph_checks.get(evaluator.CANDIDATE)
+    if not check:
+        return "- graph check: not run"
+    line = f"- graph check: passed ({len(check['ops'])} op types, {check['seconds']:.3f} s)"
+    allowed = ", ".join(f"`{op}`" for op in check["allowed_by_flag"])
+    return line + (f"; let through by --allow-op: {allowed}" if allowed else "")
 
 
 def to_markdown(
@@ -110,6 +142,7 @@ def to_markdown(
         f"- data: `{dataset}` split `{split}`, "
         f"{result.metrics['candidate']['num_examples']} examples, suite "
         f"`{result.suite_name}`; evaluation valid: {'yes' if result.evaluation_valid else 'NO'}",
+        _graph_check_line(result),
         "",
         "| rule | value | threshold | result |",
         "|---|---|---|---|",

@@ -16,7 +16,13 @@ from robustfx.base.presets import PRESETS
 from robustfx.base.run_config import DataConfig, RunConfig
 from robustfx.base.validation import ConfigError
 from robustfx.cli import commands
-from robustfx.cli.commands import COMPARE, EXIT_USAGE, GATE_SKIP, run_defaults
+from robustfx.cli.commands import (
+    COMPARE,
+    EXIT_USAGE,
+    GATE_SKIP,
+    KFP_COMPILE_SKIP,
+    run_defaults,
+)
 from robustfx.cli.flags import HelpFormatter, add_config_flags
 
 
@@ -26,7 +32,9 @@ def _command(commands, name: str, help: str, description: str = "") -> argparse.
     )
 
 
-def _add_run_flags(parser: argparse.ArgumentParser, defaults: RunConfig) -> None:
+def _add_run_flags(
+    parser: argparse.ArgumentParser, defaults: RunConfig, skip: Sequence[str] = ()
+) -> None:
     parser.add_argument(
         "--preset",
         choices=sorted(PRESETS),
@@ -35,7 +43,7 @@ def _add_run_flags(parser: argparse.ArgumentParser, defaults: RunConfig) -> None
         "beans article). Flags given explicitly still win; defaults shown below include it.",
     )
     parser.add_argument("--summary-json", default=None, help="Also write the result as JSON here.")
-    add_config_flags(parser, defaults)
+    add_config_flags(parser, defaults, skip=skip)
 
 
 def _add_console_flags(parser: argparse.ArgumentParser) -> None:
@@ -124,9 +132,9 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
 
 
 def _add_kfp_commands(commands, preset: Optional[str]) -> None:
-    from robustfx.kubeflow.config import KubeflowConfig, ScheduleConfig
+    from robustfx.kubeflow.config import KubeflowConfig, LocalRunConfig, ScheduleConfig
 
-    kfp = _command(commands, "kfp", "Kubeflow Pipelines: compile and schedule.")
+    kfp = _command(commands, "kfp", "Kubeflow Pipelines: compile, run locally and schedule.")
     kfp_commands = kfp.add_subparsers(dest="kfp_command", metavar="ACTION", required=True)
     compile_ = _command(
         kfp_commands,
@@ -137,8 +145,23 @@ def _add_kfp_commands(commands, preset: Optional[str]) -> None:
         "--kfp-data-dir.",
     )
     compile_.add_argument("--output", required=True, help="Where the pipeline spec JSON goes.")
-    _add_run_flags(compile_, run_defaults(preset))
+    _add_run_flags(compile_, run_defaults(preset), skip=KFP_COMPILE_SKIP)
     add_config_flags(compile_, KubeflowConfig())
+    run_local = _command(
+        kfp_commands,
+        "run-local",
+        "Execute a compiled spec on this machine as KFP's v2 driver and launcher would.",
+        "Runs each task of the compiled spec in dependency order: container tasks with the "
+        "ExecutorInput KFP builds, their command and args exactly as compiled, in a "
+        "subprocess of this environment; resolver tasks by evaluating their artifact queries "
+        "against the SQLite ML Metadata store under --pipeline-root, where every execution "
+        "and artifact is recorded. The first failing task stops the run (exit code 1), "
+        "naming its log. Not reproduced: pods, images, caching, retries, resources.",
+    )
+    add_config_flags(run_local, LocalRunConfig)
+    run_local.add_argument(
+        "--summary-json", default=None, help="Also write the run's result as JSON here."
+    )
     schedule = _command(
         kfp_commands,
         "schedule",

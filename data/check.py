@@ -3,16 +3,46 @@
 A corrupt shard, a record without ``image`` or ``label``, an image that does not decode or
 does not match the metadata, a label outside the classes, or an empty split would otherwise
 surface as a stack trace deep inside a Beam worker, after minutes of work. Here each is named
-by shard, record, field and value, and stops the run with nothing written.
+by shard, record, field and value, and stops the run with nothing written. An image whose
+header declares a size beyond the metadata's (a decompression bomb) is refused from the
+header (``image_header``), before anything decodes it.
 """
 
 import hashlib
 import os
 from typing import List, Optional, Sequence
 
+from robustfx.data.image_header import declared_size
 from robustfx.data.metadata import DatasetError, DatasetInfo
 
 _MAX_REPORTED = 5
+# Where the metadata leaves a side open, the largest image decoded (64 megapixels): an
+# encoded header can declare any size, and decoding a few hundred bytes must not take
+# gigabytes.
+MAX_OPEN_PIXELS = 1 << 26
+
+
+def header_problem(encoded: bytes, image_shape: Sequence[Optional[int]]) -> Optional[str]:
+    """What is wrong with an encoded image, judged from its header alone (a size beyond the
+    metadata's: a decompression bomb, for one), or None when it may be decoded."""
+    size = declared_size(encoded)
+    if size is None:
+        return "'image' does not decode as PNG or JPEG (its header is neither)"
+    (height, width), (expected_height, expected_width) = size, image_shape[:2]
+    if (expected_height and height != expected_height) or (
+        expected_width and width != expected_width
+    ):
+        return (
+            f"'image' header declares a {height}x{width} image, the metadata's is "
+            f"{expected_height or 'any'}x{expected_width or 'any'} (refused before decoding)"
+        )
+    if height * width > MAX_OPEN_PIXELS:
+        return (
+            f"'image' header declares a {height}x{width} image, more than the {MAX_OPEN_PIXELS} "
+            "pixels the check decodes where the metadata leaves a side open (refused before "
+            "decoding: a decompression bomb?)"
+        )
+    return None
 
 
 def _problems_in_shard(path: str, info: DatasetInfo, problems: List[str]) -> int:
@@ -42,10 +72,13 @@ def _problems_in_shard(path: str, info: DatasetInfo, problems: List[str]) -> int
             label = feature["label"].int64_list.value[0]
             if not 0 <= label < info.num_classes:
                 problems.append(f"{where}: label {label} outside [0, {info.num_classes})")
+            encoded = feature["image"].bytes_list.value[0]
+            problem = header_problem(encoded, info.image_shape)
+            if problem:  # never decoded
+                problems.append(f"{where}: {problem}")
+                continue
             try:
-                image = tf.io.decode_image(
-                    feature["image"].bytes_list.value[0], channels=0, expand_animations=False
-                )
+                image = tf.io.decode_image(encoded, channels=0, expand_animations=False)
             except tf.errors.OpError:
                 problems.append(f"{where}: 'image' does not decode as PNG or JPEG")
                 continue

@@ -10,6 +10,7 @@ import re
 from typing import ClassVar, Dict, Optional, Tuple
 
 from robustfx.base.settings import setting
+from robustfx.base.validation import is_remote
 from robustfx.base.validation import require as _require
 
 BEAM_RUNNERS = ("direct", "dataflow", "flink", "spark")
@@ -64,18 +65,24 @@ class BeamConfig:
         missing = [key for key in required if not self.options.get(key)]
         _require(not missing, f"beam runner {self.runner} needs option(s) {', '.join(missing)}")
 
-    def args(self) -> Tuple[str, ...]:
-        """The Beam pipeline arguments."""
+    def args(self, image: str) -> Tuple[str, ...]:
+        """The Beam pipeline arguments. On Dataflow, Flink and Spark the SDK workers run
+        ``image`` (the project's own, with Keras 2 and the project installed), unless an
+        option names another; a stock Beam SDK container would load Keras 3 and fail."""
         if self.runner == "direct":
             base = [
                 "--runner=DirectRunner",
                 "--direct_running_mode=multi_processing",
                 f"--direct_num_workers={self.direct_num_workers}",
             ]
+        elif self.runner == "dataflow":
+            base = ["--runner=DataflowRunner"]
+            if "sdk_container_image" not in self.options:
+                base.append(f"--sdk_container_image={image}")
         else:
             base = [f"--runner={self.runner.capitalize()}Runner"]
-            if self.runner == "flink":
-                base.append("--environment_type=LOOPBACK")
+            if "environment_type" not in self.options:
+                base += ["--environment_type=DOCKER", f"--environment_config={image}"]
         return tuple(base + [f"--{key}={value}" for key, value in sorted(self.options.items())])
 
 
@@ -109,6 +116,38 @@ class AcceleratorConfig:
         if self.kind != "none":
             _require(self.count >= 1, f"accelerator kind={self.kind} needs count >= 1")
             _require(bool(self.type), f"accelerator kind={self.kind} needs a type")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainerReplicasConfig:
+    """A multi-worker Trainer: a Vertex AI custom job of ``replicas`` replicas, each given a
+    ``TF_CONFIG``, so ``run_fn`` trains under MultiWorkerMirroredStrategy."""
+
+    CLI_GROUP: ClassVar[str] = "kubeflow: multi-worker Trainer (Vertex AI)"
+
+    replicas: int = setting(
+        1,
+        flag="--trainer-replicas",
+        help="Training replicas. Above 1 the Trainer runs as a Vertex AI custom job of a chief "
+        "and N-1 workers, each with the Trainer's accelerators and the project's image.",
+    )
+    machine_type: str = setting(
+        "n1-standard-8", flag="--trainer-machine-type", help="Vertex AI machine of each replica."
+    )
+    project: str = setting("", flag="--vertex-project", help="GCP project of the training job.")
+    region: str = setting("", flag="--vertex-region", help="Vertex AI region of the job.")
+
+    def __post_init__(self) -> None:
+        _require(
+            isinstance(self.replicas, int) and self.replicas >= 1,
+            f"trainer replicas={self.replicas!r} is invalid: it must be an integer >= 1",
+        )
+        if self.replicas > 1:
+            _require(
+                bool(self.project) and bool(self.region),
+                "--trainer-replicas above 1 runs a Vertex AI job: give --vertex-project and "
+                "--vertex-region",
+            )
 
 
 _CRON_RANGES = ((0, 59), (0, 59), (0, 23), (1, 31), (1, 12), (0, 7))  # sec min hour dom mon dow
@@ -190,6 +229,9 @@ class KubeflowConfig:
     accelerator: AcceleratorConfig = setting(
         default_factory=AcceleratorConfig, help="Trainer resources."
     )
+    trainer_replicas: TrainerReplicasConfig = setting(
+        default_factory=TrainerReplicasConfig, help="Multi-worker training."
+    )
     output_filename: str = setting("robustfx_pipeline.json", help="Spec file name.")
 
     def __post_init__(self) -> None:
@@ -237,3 +279,29 @@ class ScheduleConfig:
         object.__setattr__(self, "cron", normalize_cron(self.cron))
         _require(bool(self.experiment), "experiment is empty")
         _require(bool(self.pipeline_name), "pipeline name is empty")
+
+
+@dataclasses.dataclass(frozen=True)
+class LocalRunConfig:
+    """What `robustfx kfp run-local` executes, and where its run is kept."""
+
+    CLI_GROUP: ClassVar[str] = "kfp run-local"
+
+    spec: str = setting(
+        "", flag="--spec", help="The compiled pipeline spec (JSON) to execute (required)."
+    )
+    pipeline_root: str = setting(
+        "",
+        flag="--pipeline-root",
+        help="Local directory for the run's artifacts, task logs and the SQLite ML Metadata "
+        "store; runs on the same root share one history (default: the spec's own root, when "
+        "it is local).",
+    )
+
+    def __post_init__(self) -> None:
+        _require(bool(self.spec), "--spec is required: the JSON `robustfx kfp compile` wrote")
+        _require(
+            not is_remote(self.pipeline_root),
+            f"pipeline root {self.pipeline_root!r} is not a local directory: run-local keeps "
+            "a SQLite ML Metadata store under it; give a local --pipeline-root",
+        )

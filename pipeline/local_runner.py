@@ -1,7 +1,7 @@
 """Runs the pipeline locally with LocalDagRunner, SQLite ML Metadata and the Beam DirectRunner.
 
 Everything that can be checked is checked before the first component starts: the config
-(at construction), the dataset and the serving directory.
+(at construction), the dataset, the memory the run will need, and the serving directory.
 """
 
 import logging
@@ -15,6 +15,7 @@ from robustfx.base.run_config import DEFAULT_DATASET, RunConfig
 from robustfx.base.validation import ConfigError
 from robustfx.data.check import check_dataset
 from robustfx.data.metadata import DatasetInfo, locate_dataset
+from robustfx.pipeline.host_memory import check_memory
 from robustfx.pipeline.production import create_pipeline, evaluator_id
 from robustfx.pipeline.run_lock import exclusive_run
 from robustfx.pipeline.run_summary import RunSummary, summarize_run
@@ -60,6 +61,7 @@ def run_pipeline(
         opens the run's log file here, so a refused run leaves nothing behind).
     """
     dataset = resolve_dataset(config)
+    check_memory(config, dataset)
     check_writable_dir("pipeline_root", config.pipeline_root)
     check_writable_dir("serving_dir", config.serving_dir)
     check_dataset(dataset, cache_dir=os.path.join(config.pipeline_root, ".data_checks"))

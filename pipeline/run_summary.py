@@ -186,13 +186,25 @@ def summarize_run(
             "it failed before the RobustnessEvaluator; see the log above"
         )
     evaluation, result = found
-    candidate = result["metrics"]["candidate"]
     pushed_model, push_skipped = None, ""
     for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
         if int_property(pushed, "pushed") == 1:
             pushed_model = pushed.custom_properties["pushed_destination"].string_value
         elif "push_skipped" in pushed.custom_properties:
             push_skipped = pushed.custom_properties["push_skipped"].string_value
+    return summary_from_result(dataset, result, report_path(evaluation), pushed_model, push_skipped)
+
+
+def summary_from_result(
+    dataset: str,
+    result: dict,
+    report: Optional[str],
+    pushed_model: Optional[str],
+    push_skipped: str = "",
+) -> RunSummary:
+    """The summary of an evaluation's ``metrics.json`` and what the Pusher did, however the
+    run was orchestrated (locally, or a compiled KFP spec run by ``kfp run-local``)."""
+    candidate = result["metrics"]["candidate"]
     return RunSummary(
         dataset=dataset,
         clean_accuracy=candidate["clean_accuracy"],
@@ -203,7 +215,7 @@ def summarize_run(
         blessed=bool(result["blessed"]),
         reasons=list(result["reasons"]),
         pushed_model=pushed_model,
-        report=report_path(evaluation),
+        report=report,
         intervals={
             "clean_accuracy": candidate["clean_accuracy_interval"],
             "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy_interval"],

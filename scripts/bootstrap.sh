@@ -49,5 +49,9 @@ fi
 echo "robustfx setup: installing the pinned package set (constraints.txt); first time takes a few minutes"
 "$VENV/bin/python" -m pip install --quiet "pip==26.3" "setuptools==65.5.0" "wheel==0.48.0"
 "$VENV/bin/python" -m pip install --quiet -c "$ROOT/constraints.txt" -e "$ROOT[test]"
+# Keras 2 in every process of .venv, including Beam SDK workers that never import robustfx.
+# A wheel install gets this file from setup.py's data_files; an editable install does not.
+cp "$ROOT/robustfx/robustfx-keras2.pth" \
+  "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
 install_hash > "$STAMP"
 echo "robustfx setup: done"

@@ -21,6 +21,7 @@ class ConvLayer:
     padding: str  # 'valid' (the tutorial) or 'same'
     pool: bool  # a max-pool follows
     output: Tuple[int, int]  # spatial size after the conv (and its pool)
+    conv_output: Tuple[int, int] = (0, 0)  # spatial size after the conv, before its pool
 
 
 @dataclasses.dataclass(frozen=True)
@@ -66,6 +67,7 @@ def plan_layers(config: ModelConfig, input_shape: Sequence[int]) -> LayerPlan:
             _conv(height, config.kernel_size, padding),
             _conv(width, config.kernel_size, padding),
         )
+        conv_output = (height, width)
         pool = index < last or config.pool_after_last_conv
         if pool and min(height, width) < config.pool_size:
             notes.append(
@@ -75,7 +77,7 @@ def plan_layers(config: ModelConfig, input_shape: Sequence[int]) -> LayerPlan:
             pool = False
         if pool:
             height, width = height // config.pool_size, width // config.pool_size
-        layers.append(ConvLayer(filters, padding, pool, (height, width)))
+        layers.append(ConvLayer(filters, padding, pool, (height, width), conv_output))
     require(
         height >= 1 and width >= 1,
         f"the CNN leaves no pixels of a {input_shape[0]}x{input_shape[1]} image after "

@@ -5,41 +5,63 @@ through ``fn_args.custom_config``, built by the pipeline from the typed configs 
 dataset's TFDS metadata (see ``trainer_custom_config``).
 """
 
+import contextlib
 import json
 import logging
 import math
 import os
-from typing import Any, Dict, Optional, Sequence
+import shutil
+import tempfile
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import tensorflow as tf
 import tensorflow_transform as tft
-from tfx_bsl.public import tfxio
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.base import keys
 from robustfx.base.progress import report_progress
 from robustfx.base.serialization import from_dict
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
 from robustfx.trainer.export import export_serving_model
+from robustfx.trainer.input_pipeline import make_dataset
 from robustfx.trainer.model import build_cnn, compile_for_training, wrap_adversarial
-from robustfx.trainer.strategy import select_strategy
+from robustfx.trainer.strategy import cluster_workers, is_chief, select_strategy
 
 
 class NonFiniteLossError(RuntimeError):
     """Training diverged: the loss became NaN or infinite."""
 
 
+def resident_mib() -> float:
+    """This process's resident memory now, in MiB (0 where /proc is not available)."""
+    try:
+        with open("/proc/self/statm") as f:
+            pages = int(f.read().split()[1])
+    except (OSError, IndexError, ValueError):
+        return 0.0
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
 class EpochProgress(tf.keras.callbacks.Callback):
-    """Reports each finished epoch (the console shows a bar; Keras prints nothing)."""
+    """Reports each finished epoch (the console shows a bar; Keras prints nothing) and
+    records the process's resident memory after it, to show that it does not grow."""
 
     def __init__(self, epochs: int):
         super().__init__()
         self._epochs = epochs
+        self.resident_mib: list = []
+
+    def on_train_begin(self, logs: Optional[Dict[str, float]] = None) -> None:
+        # The start, so that rates and time left count from here, not from the first epoch.
+        report_progress("training", 0, self._epochs, "epochs")
 
     def on_epoch_end(self, epoch: int, logs: Optional[Dict[str, float]] = None) -> None:
         logs = logs or {}
         detail = ", ".join(f"{key} {value:.4f}" for key, value in sorted(logs.items()))
-        logging.info("epoch %d/%d: %s", epoch + 1, self._epochs, detail)
+        self.resident_mib.append(round(resident_mib(), 1))
+        logging.info(
+            "epoch %d/%d: %s; resident %.0f MiB", epoch + 1, self._epochs, detail,
+            self.resident_mib[-1],
+        )  # fmt: skip
         report_progress(
             "training", epoch + 1, self._epochs, "epochs", f"loss {logs.get('loss', 0):.4f}"
         )
@@ -62,59 +84,19 @@ class StopOnNonFiniteLoss(tf.keras.callbacks.Callback):
             )
 
 
-def make_dataset(
-    file_pattern: Sequence[str],
-    data_accessor: Any,
-    tft_output: tft.TFTransformOutput,
-    batch_size: int,
-    label_in_features: bool,
-    seed: int,
-    holdout_fraction: float = 0.0,
-    holdout: bool = False,
-) -> tf.data.Dataset:
-    """Batches of transformed examples, repeated indefinitely.
-
-    Args:
-      label_in_features: True yields one dict ``{'image', 'label'}``, the input NSL's
-        wrapper needs; False yields ``(image, label)`` for plain Keras training.
-      holdout_fraction: when > 0, split the examples by a hash of each image: ``holdout``
-        keeps that fraction (the validation hold-out), otherwise the rest.
-    """
-    dataset = data_accessor.tf_dataset_factory(
-        file_pattern,
-        tfxio.TensorFlowDatasetOptions(
-            batch_size=batch_size, label_key=keys.LABEL_KEY, shuffle_seed=seed
-        ),
-        tft_output.transformed_metadata.schema,
-    )
-
-    def to_model_input(batch_features: Dict[str, tf.Tensor], label: tf.Tensor):
-        image = batch_features[keys.IMAGE_KEY]
-        if label_in_features:
-            return {keys.IMAGE_KEY: image, keys.LABEL_KEY: label}
-        return image, label
-
-    if holdout_fraction > 0:
-        dataset = split_by_hash(dataset, holdout_fraction, holdout, batch_size)
-    return dataset.map(to_model_input).prefetch(tf.data.AUTOTUNE)
-
-
-def split_by_hash(
-    dataset: tf.data.Dataset, fraction: float, holdout: bool, batch_size: int
-) -> tf.data.Dataset:
-    """Examples whose image hashes into the first ``fraction`` of 1,000 buckets (or the
-    others): the same examples in every epoch and run, whatever the shuffling."""
-    threshold = int(round(fraction * 1000))
-
-    def in_holdout(features: Dict[str, tf.Tensor], label: tf.Tensor) -> tf.Tensor:
-        serialized = tf.io.serialize_tensor(features[keys.IMAGE_KEY])
-        return tf.strings.to_hash_bucket_fast(serialized, 1000) < threshold
-
-    def keep(features: Dict[str, tf.Tensor], label: tf.Tensor) -> tf.Tensor:
-        return tf.equal(in_holdout(features, label), holdout)
-
-    # Static batches: NSL draws its random start with the batch's static shape.
-    return dataset.unbatch().filter(keep).batch(batch_size, drop_remainder=True)
+@contextlib.contextmanager
+def replica_output_dir(final_dir: str, chief: bool) -> Iterator[str]:
+    """Where this replica writes an output: the chief writes ``final_dir``; every other
+    replica of a multi-worker job must write too (saving runs collectives), so it writes a
+    temporary directory of its own that is removed afterwards."""
+    if chief:
+        yield final_dir
+        return
+    scratch = tempfile.mkdtemp(prefix="robustfx-replica-")
+    try:
+        yield scratch
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def run_fn(fn_args: Any) -> None:
@@ -125,11 +107,18 @@ def run_fn(fn_args: Any) -> None:
     training = from_dict(TrainingConfig, config["training"])
     image_shape = config["image_shape"]
 
+    strategy = select_strategy(training.accelerator)  # before any other TensorFlow op
+    multi_worker = isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy)
+    workers = cluster_workers(os.environ) if multi_worker else 1
+    chief = is_chief(os.environ)
     tf.keras.utils.set_random_seed(training.seed)
     tft_output = tft.TFTransformOutput(fn_args.transform_output)
-    strategy = select_strategy(training.accelerator)
     logging.info(
-        "Training with %s on %d replica(s).", type(strategy).__name__, strategy.num_replicas_in_sync
+        "Training with %s on %d replica(s), %d worker(s)%s.",
+        type(strategy).__name__,
+        strategy.num_replicas_in_sync,
+        workers,
+        "" if chief else " (not the chief: outputs go to a temporary directory)",
     )
 
     holdout_fraction = config.get("holdout_fraction", 0.0)
@@ -138,7 +127,7 @@ def run_fn(fn_args: Any) -> None:
             "No validation split: validating on a %.0f%% hold-out of train.", 100 * holdout_fraction
         )
 
-    def dataset(files: Sequence[str], holdout: bool) -> tf.data.Dataset:
+    def dataset(files: Sequence[str], holdout: bool, examples: int) -> tf.data.Dataset:
         return make_dataset(
             files,
             fn_args.data_accessor,
@@ -148,6 +137,8 @@ def run_fn(fn_args: Any) -> None:
             seed=training.seed,
             holdout_fraction=holdout_fraction,
             holdout=holdout,
+            workers=workers,
+            examples_hint=examples,
         )
 
     with strategy.scope():
@@ -156,20 +147,25 @@ def run_fn(fn_args: Any) -> None:
         compile_for_training(model, training.learning_rate)
 
     epoch_steps = max(1, fn_args.train_steps // training.epochs)
-    history = model.fit(
-        dataset(fn_args.train_files, holdout=False),
-        epochs=training.epochs,
-        steps_per_epoch=epoch_steps,
-        validation_data=dataset(fn_args.eval_files, holdout=True),
-        validation_steps=fn_args.eval_steps,
-        callbacks=[
-            StopOnNonFiniteLoss(),
-            EpochProgress(training.epochs),
-            tf.keras.callbacks.TensorBoard(log_dir=fn_args.model_run_dir, update_freq="epoch"),
-        ],
-        verbose=0,
-    )
-    tf.io.gfile.makedirs(fn_args.model_run_dir)
-    with tf.io.gfile.GFile(os.path.join(fn_args.model_run_dir, "history.json"), "w") as f:
-        json.dump({key: [float(v) for v in values] for key, values in history.history.items()}, f)
-    export_serving_model(base_model, tft_output, image_shape, fn_args.serving_model_dir)
+    batch = training.batch_size
+    progress = EpochProgress(training.epochs)
+    with replica_output_dir(fn_args.model_run_dir, chief) as run_dir:
+        history = model.fit(
+            dataset(fn_args.train_files, False, fn_args.train_steps * batch // training.epochs),
+            epochs=training.epochs,
+            steps_per_epoch=epoch_steps,
+            validation_data=dataset(fn_args.eval_files, True, fn_args.eval_steps * batch),
+            validation_steps=fn_args.eval_steps,
+            callbacks=[
+                StopOnNonFiniteLoss(),
+                progress,
+                tf.keras.callbacks.TensorBoard(log_dir=run_dir, update_freq="epoch"),
+            ],
+            verbose=0,
+        )
+        tf.io.gfile.makedirs(run_dir)
+        with tf.io.gfile.GFile(os.path.join(run_dir, "history.json"), "w") as f:
+            record = {key: [float(v) for v in values] for key, values in history.history.items()}
+            json.dump({**record, "resident_mib": progress.resident_mib}, f)
+    with replica_output_dir(fn_args.serving_model_dir, chief) as export_dir:
+        export_serving_model(base_model, tft_output, image_shape, export_dir)

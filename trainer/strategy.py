@@ -1,8 +1,16 @@
-"""Chooses the tf.distribute strategy from what the hardware reports: TPU > GPUs > CPU."""
+"""Chooses the tf.distribute strategy from what the hardware and the cluster report:
+a multi-worker cluster (``TF_CONFIG``) > TPU > GPUs > CPU.
 
+Vertex AI and Kubeflow multi-worker jobs (TFJob) give each replica a ``TF_CONFIG`` naming the
+cluster and the replica's own task. With more than one chief or worker in it, training runs
+under ``MultiWorkerMirroredStrategy``, which mirrors over every GPU of every worker (or the
+CPU), all-reducing gradients between them.
+"""
+
+import json
 import logging
 import os
-from typing import Callable, List, Optional
+from typing import Callable, List, Mapping, Optional
 
 import tensorflow as tf
 
@@ -27,29 +35,65 @@ def _resolve_tpu() -> Optional[tf.distribute.Strategy]:
     return tf.distribute.TPUStrategy(resolver)
 
 
+def cluster_workers(environ: Mapping[str, str]) -> int:
+    """How many training replicas (chief and workers) ``TF_CONFIG`` names; 0 without one."""
+    try:
+        tf_config = json.loads(environ.get("TF_CONFIG") or "{}")
+    except json.JSONDecodeError as error:
+        raise RuntimeError(f"TF_CONFIG is not valid JSON: {error}") from None
+    cluster = tf_config.get("cluster") or {}
+    return sum(len(cluster.get(kind) or []) for kind in ("chief", "worker"))
+
+
+def is_chief(environ: Mapping[str, str]) -> bool:
+    """Whether this replica writes the model: the chief, or worker 0 of a cluster without a
+    chief; always true outside a cluster."""
+    tf_config = json.loads(environ.get("TF_CONFIG") or "{}")
+    task = tf_config.get("task") or {}
+    cluster = tf_config.get("cluster") or {}
+    if not task:
+        return True
+    if task.get("type") == "chief":
+        return True
+    return (
+        task.get("type") == "worker" and int(task.get("index", 0)) == 0 and not cluster.get("chief")
+    )
+
+
 def select_strategy(
     accelerator: str = "auto",
     list_gpus: Callable[[], List] = lambda: tf.config.list_logical_devices("GPU"),
     resolve_tpu: Callable[[], Optional[tf.distribute.Strategy]] = _resolve_tpu,
-    environ: Optional[dict] = None,
+    environ: Optional[Mapping[str, str]] = None,
+    multi_worker: Callable[[], tf.distribute.Strategy] = (
+        tf.distribute.MultiWorkerMirroredStrategy
+    ),
 ) -> tf.distribute.Strategy:
-    """Picks the distribution strategy.
+    """Picks the distribution strategy. Call it before any other TensorFlow op: a
+    multi-worker strategy configures the runtime's collectives at start-up.
 
     Args:
       accelerator: 'auto' (detect), 'tpu', 'gpu' or 'cpu'. 'tpu' and 'gpu' fail loudly when
         the hardware is missing, rather than silently training on the CPU.
       list_gpus: returns the visible GPU devices (injectable for tests).
       resolve_tpu: returns a TPUStrategy or None (injectable for tests).
-      environ: the environment to look for TPU hints in; defaults to ``os.environ``.
+      environ: the environment to read ``TF_CONFIG`` and TPU hints from; defaults to
+        ``os.environ``.
+      multi_worker: builds the multi-worker strategy (injectable for tests).
 
     Returns:
-      TPUStrategy when a TPU resolves, MirroredStrategy over all GPUs when there are any,
-      otherwise the default (single-device) strategy.
+      MultiWorkerMirroredStrategy when ``TF_CONFIG`` names more than one replica (unless a
+      TPU is asked for), TPUStrategy when a TPU resolves, MirroredStrategy over all GPUs
+      when there are any, otherwise the default (single-device) strategy.
 
     Raises:
-      RuntimeError: the accelerator asked for is not present.
+      RuntimeError: the accelerator asked for is not present, or TF_CONFIG is malformed.
     """
     environ = os.environ if environ is None else environ
+    if accelerator != "tpu" and cluster_workers(environ) > 1:
+        if accelerator == "gpu" and not list_gpus():
+            raise RuntimeError("accelerator='gpu' but TensorFlow reports no GPU")
+        return multi_worker()
     if accelerator == "tpu" or (
         accelerator == "auto" and any(environ.get(name) for name in _TPU_ENV_VARS)
     ):

@@ -34,6 +34,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
         reference_model: Optional[types.BaseChannel] = None,
         seed: int = 0,
         model_info: Optional[Mapping[str, Any]] = None,
+        raw_image_shape: Optional[Sequence[Optional[int]]] = None,
     ):
         super().__init__(
             spec=spec.RobustnessEvaluatorSpec(
@@ -46,6 +47,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
                 class_names=json.dumps(list(class_names)),
                 seed=seed,
                 model_info=json.dumps(model_info or {}, sort_keys=True),
+                raw_image_shape=json.dumps(list(raw_image_shape)) if raw_image_shape else "",
                 evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
                 blessing=types.Channel(type=standard_artifacts.ModelBlessing),
             )

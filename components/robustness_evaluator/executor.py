@@ -124,6 +124,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         model_dir = path_utils.serving_model_path(model.uri)
         baseline_dir = _optional_model_dir(baselines)
         seed = exec_properties.get(spec.SEED_KEY) or 0
+        raw_image_shape = json.loads(exec_properties.get(spec.RAW_IMAGE_SHAPE_KEY) or "null")
         # The dataset and training recipe the graph passes (for the model card), and the
         # evaluation config itself.
         info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
@@ -146,6 +147,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             baseline_model_dir=baseline_dir,
             tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
             seed=seed,
+            raw_image_shape=raw_image_shape,
             reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
             output_dir=evaluation.uri,
             expected_examples=info.get("dataset", {}).get("splits", {}).get(config.split),
@@ -165,6 +167,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 config.report_examples,
                 baseline_model_dir=baseline_dir,
                 seed=seed,
+                raw_image_shape=raw_image_shape,
             )
         report = render_report(
             evaluation.uri,

@@ -19,6 +19,9 @@ CLASS_NAMES_KEY = "class_names"  # JSON list, from the dataset's TFDS metadata.
 SEED_KEY = "seed"
 # JSON: the dataset, model, adversarial and training settings, for the model card.
 MODEL_INFO_KEY = "model_info"
+# JSON (height, width, channels) of the dataset's TFDS metadata: the examples are raw TFDS
+# records, decoded exactly as Transform does. Empty: Transform-style float records.
+RAW_IMAGE_SHAPE_KEY = "raw_image_shape"
 
 # Set only on the RobustnessEvaluator's blessings, so a baseline query can tell them from
 # TFMA's (both are ModelBlessing artifacts with 'blessed').
@@ -37,6 +40,7 @@ class RobustnessEvaluatorSpec(ComponentSpec):
         CLASS_NAMES_KEY: ExecutionParameter(type=str),
         SEED_KEY: ExecutionParameter(type=int, optional=True),
         MODEL_INFO_KEY: ExecutionParameter(type=str, optional=True),
+        RAW_IMAGE_SHAPE_KEY: ExecutionParameter(type=str, optional=True),
     }
     INPUTS = {
         EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),

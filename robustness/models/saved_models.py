@@ -154,9 +154,33 @@ def check_input_shape(model_dir: str, data_shape: Sequence[Optional[int]]) -> tu
     return shape
 
 
+def _canonical_graph(graph_bytes: bytes) -> bytes:
+    """``saved_model.pb`` with its function libraries sorted by name and serialized
+    deterministically. TensorFlow writes a library in an order that varies between processes,
+    so the same model exported by two retrains (two pods, two ``kfp run-local`` runs) differs
+    byte by byte; bytes that do not parse as a SavedModel are kept as they are."""
+    from google.protobuf.message import DecodeError
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    saved = saved_model_pb2.SavedModel()
+    try:
+        saved.ParseFromString(graph_bytes)
+    except DecodeError:
+        return graph_bytes
+    for graph in saved.meta_graphs:
+        library = graph.graph_def.library
+        functions = sorted(library.function, key=lambda function: function.signature.name)
+        gradients = sorted(library.gradient, key=lambda g: (g.function_name, g.gradient_func))
+        del library.function[:], library.gradient[:]
+        library.function.extend(functions)
+        library.gradient.extend(gradients)
+    return saved.SerializeToString(deterministic=True)
+
+
 def model_fingerprint(model_dir: str) -> str:
-    """SHA-256 over a SavedModel's graph and variables (paths and bytes, in order), so two
-    copies of one model match wherever they live; other files (a model card) are left out."""
+    """SHA-256 over a SavedModel's graph (in canonical form) and variables (paths and bytes,
+    in order), so two copies of one model match wherever they live, and so do two exports of
+    the same weights; other files (a model card) are left out."""
     import hashlib
 
     import tensorflow as tf
@@ -169,5 +193,6 @@ def model_fingerprint(model_dir: str) -> str:
     for name in names:
         digest.update(name.encode())
         with tf.io.gfile.GFile(os.path.join(model_dir, name), "rb") as f:
-            digest.update(f.read())
+            data = f.read()
+        digest.update(_canonical_graph(data) if name == "saved_model.pb" else data)
     return digest.hexdigest()

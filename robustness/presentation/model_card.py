@@ -6,8 +6,9 @@ The JSON follows the Model Card Toolkit schema's field names (``model_details``,
 not install beside TFMA 0.47, so the fields are written here. What it records: the dataset,
 its version and split sizes; the training recipe and seed; the attack suite with every
 parameter; clean, per-attack and worst-case accuracy with 95% intervals; the validity
-checks; the baseline it was compared with and the paired tests; package versions; the
-pipeline run and ML Metadata ids. Pure data in, data out.
+checks; the baseline it was compared with and the paired tests; the graph check of each
+model (with any op let through by ``--allow-op``); package versions; the pipeline run and ML
+Metadata ids. Pure data in, data out.
 """
 
 import datetime
@@ -137,6 +138,8 @@ def build_model_card(
             "rules": result["rules"],
             "baseline": provenance.get("baseline_model_id"),
             "paired_tests": result.get("paired_tests", {}),
+            # What each model's graph check read; ops let through by --allow-op included.
+            "graph_checks": result.get("graph_checks", {}),
         },
         "provenance": dict(provenance),
         "considerations": {
@@ -148,6 +151,15 @@ def build_model_card(
             ],  # fmt: skip
         },
     }
+
+
+def _graph_check(checks: Mapping[str, Any]) -> str:
+    if not checks:
+        return "not run"
+    allowed = sorted({op for check in checks.values() for op in check["allowed_by_flag"]})
+    return f"passed ({', '.join(checks)})" + (
+        f"; ops let through by --allow-op: {', '.join(allowed)}" if allowed else ""
+    )
 
 
 def render_markdown(card: Mapping[str, Any]) -> str:
@@ -167,6 +179,7 @@ def render_markdown(card: Mapping[str, Any]) -> str:
         f"- suite: {robustness['suite']} ({', '.join(robustness['attacks'])}); evaluation "
         f"valid: {robustness['evaluation_valid']}; blessed: {robustness['blessed']}",
         f"- baseline (ML Metadata artifact id): {robustness['baseline'] or 'none'}",
+        f"- graph check: {_graph_check(robustness.get('graph_checks', {}))}",
         "",
         "| metric | slice | value | 95% interval |",
         "|---|---|---|---|",

@@ -14,6 +14,7 @@ import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.base import keys
 from robustfx.base.attack_config import AttackConfig
 from robustfx.robustness.attacks import dispatch
+from robustfx.robustness.models.examples import ExampleReader
 from robustfx.robustness.models.saved_models import load_logits_fn
 
 
@@ -35,21 +36,24 @@ class ReportSamples:
     activations_adversarial: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
 
 
-def read_examples(file_pattern: str, count: int, image_shape: Sequence[int]):
-    """The first ``count`` transformed examples as (images, labels) arrays."""
+def read_examples(
+    file_pattern: str,
+    count: int,
+    image_shape: Sequence[int],
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+):
+    """The first ``count`` examples as (images, labels): raw TFDS records when
+    ``raw_image_shape`` is set (decoded as Transform does), else Transform-style records."""
     import tensorflow as tf
 
     files = sorted(tf.io.gfile.glob(file_pattern))
     compression = "GZIP" if files and files[0].endswith(".gz") else ""
-    spec = {
-        keys.IMAGE_KEY: tf.io.FixedLenFeature(list(image_shape), tf.float32),
-        keys.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
-    }
+    reader = ExampleReader(image_shape, raw_image_shape)
     dataset = tf.data.TFRecordDataset(files, compression_type=compression).take(count)
-    batch = next(iter(dataset.batch(count).map(lambda s: tf.io.parse_example(s, spec))), None)
+    batch = next(iter(dataset.batch(count)), None)
     if batch is None:
         raise ValueError(f"no examples in {file_pattern}: the evaluated split is empty")
-    return batch[keys.IMAGE_KEY], batch[keys.LABEL_KEY]
+    return reader.parse(batch)
 
 
 def _activations(saved_model, images) -> Dict[str, np.ndarray]:
@@ -67,12 +71,13 @@ def collect_samples(
     count: int,
     baseline_model_dir: Optional[str] = None,
     seed: int = 0,
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
 ) -> ReportSamples:
     """Attacks the first ``count`` examples and records what the report shows."""
     import tensorflow as tf
 
     logits_fn, image_shape = load_logits_fn(model_dir)
-    images, labels = read_examples(file_pattern, count, image_shape)
+    images, labels = read_examples(file_pattern, count, image_shape, raw_image_shape)
     adversarial = dispatch.run_attack(attack, logits_fn, images, labels, seed)
 
     def predict(fn, x):

@@ -16,18 +16,17 @@ from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 import apache_beam as beam
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.base import keys
 from robustfx.base.progress import report_progress
 from robustfx.base.serialization import to_dict
 from robustfx.base.training_config import AdversarialConfig
 from robustfx.robustness.attacks.transfer import TransferCrafter, keras_view
+from robustfx.robustness.models.examples import ExampleReader
 from robustfx.robustness.models.saved_models import ModelSignatureError, load_logits_fn
 from robustfx.robustness.verdict import counts as robustness_counts
 from robustfx.robustness.verdict import metrics as robustness_metrics
 from robustfx.robustness.verdict.metrics import robust_accuracies
 from robustfx.robustness.verdict.model_under_attack import AttackPlan, ModelUnderAttack
 from robustfx.robustness.verdict.statistics import PairedCounts
-from robustfx.trainer.preprocessing import decode_images
 
 PAIRED = "paired"  # the key of the candidate-vs-baseline paired counts
 
@@ -76,30 +75,14 @@ class AttackBatchesFn(beam.DoFn):
         shapes = {role: model.image_shape for role, model in self._models.items()}
         if len(set(shapes.values())) > 1:
             raise ModelSignatureError(f"models take different image shapes: {shapes}")
-        self._model_shape = next(iter(shapes.values()))
-        image_feature = (
-            tf.io.FixedLenFeature([], tf.string)
-            if self._raw_image_shape
-            else tf.io.FixedLenFeature(self._model_shape, tf.float32)
-        )
-        self._feature_spec = {
-            keys.IMAGE_KEY: image_feature,
-            keys.LABEL_KEY: tf.io.FixedLenFeature([], tf.int64),
-        }
-
-    def _images(self, parsed):
-        if not self._raw_image_shape:
-            return parsed[keys.IMAGE_KEY]
-        # Raw TFDS records: decode exactly as Transform does, resized to the model's input.
-        height, width, _ = self._model_shape
-        resize = None if list(self._raw_image_shape[:2]) == [height, width] else [height, width]
-        return decode_images(parsed[keys.IMAGE_KEY], self._raw_image_shape, resize)
+        self._reader = ExampleReader(next(iter(shapes.values())), self._raw_image_shape)
+        if self._expected:  # the start, so that rates count from here
+            report_progress("attack suite", 0, self._expected, "examples")
 
     def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
         import tensorflow as tf
 
-        parsed = tf.io.parse_example(tf.constant(serialized), self._feature_spec)
-        images, labels = self._images(parsed), parsed[keys.LABEL_KEY]
+        images, labels = self._reader.parse(tf.constant(serialized))
         transfer_images = self._crafter(images, labels) if self._crafter else None
         outcomes = {}
         for role, model in self._models.items():

@@ -2,7 +2,10 @@
 RobustnessEvaluator and the CI gate.
 
 It attacks the candidate (and the production baseline) on serialized examples in a Beam
-pipeline, reads the merged counts back, and applies the blessing rules.
+pipeline, reads the merged counts back, and applies the blessing rules. Before Beam starts
+and before any model is loaded, every model's ``saved_model.pb`` is read and its graphs
+checked against the op allowlist (``models.graph_safety``): a model that could touch files,
+call Python or run an unknown op is refused before any of it runs.
 """
 
 import contextlib
@@ -10,15 +13,15 @@ import dataclasses
 import logging
 import os
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Sequence
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from robustfx.base.evaluation_config import EvaluationConfig
-from robustfx.robustness.models import saved_models
+from robustfx.robustness.models import graph_safety, saved_models
 from robustfx.robustness.verdict import beam_evaluation, validity
 from robustfx.robustness.verdict import rules as blessing_rules
 from robustfx.robustness.verdict.model_under_attack import AttackPlan
 
-CANDIDATE, BASELINE = "candidate", "baseline"
+CANDIDATE, BASELINE, REFERENCE = "candidate", "baseline", "reference"
 
 
 @dataclasses.dataclass
@@ -35,6 +38,9 @@ class EvaluationResult:
     paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
     advice: List[str] = dataclasses.field(default_factory=list)  # sample-size advice
     baseline_skipped: Optional[str] = None  # why the production baseline was not evaluated
+    # Role -> what the graph check read (graph_safety.GraphReport.to_dict()), ops let
+    # through by --allow-op included.
+    graph_checks: Dict[str, dict] = dataclasses.field(default_factory=dict)
 
     @property
     def evaluation_valid(self) -> bool:
@@ -54,6 +60,7 @@ class EvaluationResult:
             "paired_tests": self.paired_tests,
             "advice": self.advice,
             "baseline_skipped": self.baseline_skipped,
+            "graph_checks": self.graph_checks,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "rules": [rule.to_dict() for rule in self.rules],
@@ -73,19 +80,33 @@ def _output_dir(output_dir: Optional[str]) -> Iterator[str]:
         yield scratch
 
 
-def baseline_problem(baseline_model_dir: str, image_shape: Sequence[int]) -> Optional[str]:
+def baseline_problem(
+    baseline_model_dir: str, image_shape: Sequence[int], allowed_ops: Sequence[str] = ()
+) -> Tuple[Optional[str], Optional[graph_safety.GraphReport]]:
     """Why the production baseline cannot be judged beside the candidate (missing, corrupt,
-    without the attack signature, or taking other images), or None when it can."""
+    without the attack signature, or taking other images), or None when it can; and what
+    its graph check read. Its graph is checked before it is loaded.
+
+    Raises:
+      graph_safety.UnsafeModelError: its graph holds refused ops: the evaluation stops.
+    """
+    try:
+        report = graph_safety.check_graph(baseline_model_dir, allowed_ops)
+    except graph_safety.UnsafeModelError:
+        raise
+    except Exception as error:  # unreadable: never loaded, so nothing of it runs
+        return f"baseline {baseline_model_dir} cannot be loaded: {error}", None
     try:
         _, shape = saved_models.load_logits_fn(baseline_model_dir)
     except Exception as error:  # any failure to load means the same: no comparison
-        return f"baseline {baseline_model_dir} cannot be loaded: {type(error).__name__}: {error}"
+        message = f"{type(error).__name__}: {error}"
+        return f"baseline {baseline_model_dir} cannot be loaded: {message}", report
     if tuple(shape) != tuple(image_shape):
         return (
             f"baseline {baseline_model_dir} takes {list(shape)} images, the candidate "
             f"{list(image_shape)} (e.g. after --resize)"
-        )
-    return None
+        ), report
+    return None, report
 
 
 def evaluate(
@@ -121,15 +142,27 @@ def evaluate(
       output_dir: where the Beam pipeline writes its merged counts (the evaluation
         artifact's URI in the pipeline, so remote workers and the launcher share it); a
         local temporary directory when None (the CI gate on one machine).
+
+    Raises:
+      graph_safety.UnsafeModelError: a model's graph holds an op outside the allowlist and
+        ``config.allowed_ops``; nothing of any model has run.
+      ModelSignatureError: no attack signature, or one that cannot take the dataset's images.
     """
-    # Fail fast, before Beam starts, when a model lacks the attack signature.
-    for directory in (model_dir, reference_model_dir):
+    # Before Beam starts and before any model is loaded, from saved_model.pb alone: the
+    # attack signature, what every graph may run, the input shape.
+    graph_checks = {}
+    for role, directory in ((CANDIDATE, model_dir), (REFERENCE, reference_model_dir)):
         if directory:
             saved_models.check_signature(directory)
+            graph_checks[role] = graph_safety.check_graph(directory, config.allowed_ops)
+    if raw_image_shape:
+        saved_models.check_input_shape(model_dir, raw_image_shape)
     model_dirs = {CANDIDATE: model_dir}
     skipped = None
     if baseline_model_dir:
-        skipped = baseline_problem(baseline_model_dir, saved_models.image_shape(model_dir))
+        skipped, graph_checks[BASELINE] = baseline_problem(
+            baseline_model_dir, saved_models.image_shape(model_dir), config.allowed_ops
+        )
         if skipped:
             logging.warning(
                 "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
@@ -178,4 +211,5 @@ def evaluate(
         {kind: paired.test(kind) for kind in ("clean", "worst")} if paired else {},
         blessing_rules.sample_size_advice(metrics[CANDIDATE], config.thresholds),
         skipped,
+        {role: report.to_dict() for role, report in graph_checks.items() if report},
     )

@@ -69,3 +69,10 @@ def test_every_mapped_folder_is_in_a_layer():
             assert f"    {name.split('.')[1]}\n" in contract, f"robustfx.{name} is in no sublayer"
             continue
         assert f"robustfx.{name}\n" in contract, f"robustfx.{name} is in no layer"
+
+
+def test_the_image_copies_every_folder_the_package_maps():
+    with open(os.path.join(ROOT, "kubeflow", "Dockerfile")) as f:
+        copied = {line.split()[1] for line in f if line.startswith("COPY ")}
+    folders = {folder.split("/")[0] for folder in _checker().package_dirs().values()}
+    assert folders | {"robustfx"} <= copied, sorted(folders - copied)

@@ -63,3 +63,16 @@ def test_progress_on_a_terminal_is_a_bar_with_rate_and_time_left():
 
     text = _logged(_Terminal(), emit)
     assert "\r" in text and "15/15" in text and "epochs/s" in text and "loss 0.067" in text
+
+
+def test_rates_count_from_the_start_of_the_task_not_its_first_update():
+    import time
+
+    def emit():
+        report_progress("training", 0, 1, "epochs")  # run_fn reports the start
+        time.sleep(0.2)
+        report_progress("training", 1, 1, "epochs")
+
+    (line,) = _logged(io.StringIO(), emit).splitlines()
+    rate = float(line.split("(")[1].split("/s")[0])
+    assert 0 < rate <= 1 / 0.2 + 0.5, line  # about 5 epochs/s, not thousands

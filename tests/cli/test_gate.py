@@ -54,6 +54,8 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     assert set(result["robust_accuracy"]) == {"fgsm_linf_0.2"}  # --attack replaced the suite
     assert result["robust_accuracy"]["fgsm_linf_0.2"] < result["clean_accuracy"]
     assert result["worst_case_robust_accuracy"] <= result["robust_accuracy"]["fgsm_linf_0.2"]
+    # The project's own export passes the graph check with no --allow-op.
+    assert result["graph_checks"]["candidate"]["allowed_by_flag"] == []
     printed = capsys.readouterr().out
     assert "## Robustness gate: ✅ PASS" in printed
     assert "| min_robust_accuracy[fgsm_linf_0.2] |" in printed

@@ -157,3 +157,43 @@ def test_a_version_without_a_model_card_is_recognised_by_its_bytes(tmp_path):
     again = _push(tmp_path, serving, blessed=True)
     assert again.get_int_custom_property("pushed") == 0
     assert len(os.listdir(serving)) == 1 and first.get_int_custom_property("pushed") == 1
+
+
+def _export(path, weights):
+    import tensorflow as tf
+
+    module = tf.Module()
+    module.w = tf.Variable(weights)
+    module.scale = tf.function(lambda x: x * module.w, input_signature=[tf.TensorSpec([2])])
+    module.shift = tf.function(lambda x: x + module.w, input_signature=[tf.TensorSpec([2])])
+    tf.saved_model.save(module, str(path))
+    return path
+
+
+def test_a_retrain_that_wrote_the_same_weights_is_the_serving_version(tmp_path):
+    """TensorFlow writes a SavedModel's function library in an order that varies between
+    processes, so the same weights exported by two retrains (two KFP runs, no cache) differ
+    byte by byte. The fingerprint reads the graph in canonical form: the retrain is
+    recognised as the version already serving; other weights are not."""
+    import shutil
+
+    from tensorflow.core.protobuf import saved_model_pb2
+
+    first = _export(tmp_path / "first", [1.0, 2.0])
+    retrain = tmp_path / "retrain"
+    shutil.copytree(first, retrain)
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((first / "saved_model.pb").read_bytes())
+    library = saved.meta_graphs[0].graph_def.library
+    functions = list(library.function)[::-1]
+    del library.function[:]
+    library.function.extend(functions)
+    (retrain / "saved_model.pb").write_bytes(saved.SerializeToString())
+    assert (retrain / "saved_model.pb").read_bytes() != (first / "saved_model.pb").read_bytes()
+    fingerprint = saved_models.model_fingerprint(str(retrain))
+    assert fingerprint == saved_models.model_fingerprint(str(first))
+    serving = tmp_path / "serving"
+    shutil.copytree(first, serving / "5")
+    assert atomic_pusher.identical_version(fingerprint, str(serving)) == "5"
+    other = saved_models.model_fingerprint(str(_export(tmp_path / "other", [1.0, 3.0])))
+    assert atomic_pusher.identical_version(other, str(serving)) is None

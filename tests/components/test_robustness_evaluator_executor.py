@@ -203,6 +203,7 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
             min_clean_accuracy=0.0, min_worst_case_accuracy=0.0, min_robust_accuracy={}
         ),
         report_examples=0,
+        allowed_ops=("Round",),  # the rounding layer: no export of the project uses it
     )
     evaluation, blessing = _run(
         tmp_path, transformed_examples, _model(masked_model_dir, 4), config, tfma_blessed=True
@@ -214,6 +215,9 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
     assert blessing.get_int_custom_property("blessed") == 0
     assert evaluation.get_int_custom_property("evaluation_valid") == 0
     assert "black-box attacks broke" in blessing.get_string_custom_property("reasons")
+    card = json.load(open(os.path.join(blessing.uri, "model_card.json")))
+    checks = card["robustness_evaluation"]["graph_checks"]
+    assert checks["candidate"]["allowed_by_flag"] == ["Round"]  # recorded in the card
 
 
 def _change_rules(tmp_path, examples, candidate_dir, baseline_dir):

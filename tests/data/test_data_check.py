@@ -1,6 +1,7 @@
 """Bad data is named by shard, record, field and value before any component runs."""
 
 import os
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -9,7 +10,7 @@ import tensorflow as tf
 from robustfx.cli import commands
 from robustfx.cli import main as cli
 from robustfx.data import prepare
-from robustfx.data.check import check_dataset
+from robustfx.data.check import MAX_OPEN_PIXELS, check_dataset, header_problem
 from robustfx.data.metadata import DatasetError
 
 
@@ -104,6 +105,24 @@ def test_bad_values_are_named_by_record(dataset, split, change, message):
     _rewrite(info, split, change)
     with pytest.raises(DatasetError, match=message):
         check_dataset(info)
+
+
+def test_a_decompression_bomb_is_refused_from_its_header(dataset, bomb_header):
+    _, info = dataset
+    _rewrite(info, "test", _replace(4, "image", "bytes_list", bomb_header(60000, 60000)))
+    with mock.patch.object(tf.io, "decode_image", wraps=tf.io.decode_image) as decode:
+        with pytest.raises(DatasetError) as refused:
+            check_dataset(info, ["test"])
+    message = str(refused.value)
+    assert "record 4: 'image' header declares a 60000x60000 image" in message
+    assert "the metadata's is 28x28 (refused before decoding)" in message
+    assert decode.call_count == 9  # every record of the split but the bomb
+
+
+def test_where_the_metadata_leaves_sides_open_a_pixel_cap_applies(bomb_header):
+    assert header_problem(bomb_header(500, 300), (None, None, 3)) is None
+    problem = header_problem(bomb_header(10000, 10000), (None, None, 3))
+    assert f"more than the {MAX_OPEN_PIXELS} pixels the check decodes" in problem
 
 
 def test_empty_split(dataset):

@@ -2,6 +2,7 @@
 KFP server (no cluster here; see the README for what needs one)."""
 
 import importlib
+import json
 import os
 import pathlib
 import sys
@@ -11,7 +12,13 @@ import pytest
 from robustfx.base.validation import ConfigError
 from robustfx.cli import commands
 from robustfx.data import prepare
-from robustfx.kubeflow.config import AcceleratorConfig, BeamConfig, ScheduleConfig, normalize_cron
+from robustfx.kubeflow.config import (
+    AcceleratorConfig,
+    BeamConfig,
+    ScheduleConfig,
+    TrainerReplicasConfig,
+    normalize_cron,
+)
 
 sys.path.insert(0, os.path.dirname(__file__))
 
@@ -36,8 +43,11 @@ def test_component_graph(spec):
     deps = {name: set(task.get("dependentTasks", [])) for name, task in tasks.items()}
     assert deps["StatisticsGen"] == {"ImportExampleGen"}
     assert deps["Transform"] == {"ImportExampleGen", "SchemaGen"}
-    assert deps["Trainer"] == {"SchemaGen", "Transform"}
-    assert {"Trainer", "Transform", "Evaluator"} <= deps["RobustnessEvaluator"]
+    # Transform's graph is applied on the fly: the Trainer and the RobustnessEvaluator read
+    # ExampleGen's compact records, never a materialized copy of decoded images.
+    assert deps["Trainer"] == {"ImportExampleGen", "SchemaGen", "Transform"}
+    assert {"ImportExampleGen", "Trainer", "Evaluator"} <= deps["RobustnessEvaluator"]
+    assert "Transform" not in deps["RobustnessEvaluator"]
     assert deps["Pusher"] == {"RobustnessEvaluator", "Trainer"}
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "gs://bucket/root"
 
@@ -52,6 +62,8 @@ def test_image_beam_args_and_accelerators(spec):
         assert _executor(job, name)["image"] == "europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3"
     beam = [
         "--runner=DataflowRunner",
+        # The Dataflow workers run the project's image (Keras 2, the project installed).
+        "--sdk_container_image=europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3",
         "--project=proj",
         "--region=europe-west4",
         "--temp_location=gs://bucket/tmp",
@@ -143,13 +155,60 @@ def test_config_values():
         AcceleratorConfig(kind="gpu", type="NVIDIA_TESLA_T4", count=0)
     with pytest.raises(ConfigError, match="needs option"):
         BeamConfig(runner="flink")
-    assert BeamConfig(runner="flink", options={"flink_master": "h:8081"}).args() == (
+    assert BeamConfig(runner="flink", options={"flink_master": "h:8081"}).args("r/img:1") == (
         "--runner=FlinkRunner",
-        "--environment_type=LOOPBACK",
+        "--environment_type=DOCKER",
+        "--environment_config=r/img:1",
         "--flink_master=h:8081",
     )
-    assert BeamConfig(runner="spark", options={"spark_master_url": "spark://h:7077"}).args()[0] == (
-        "--runner=SparkRunner"
+    spark = BeamConfig(runner="spark", options={"spark_master_url": "spark://h:7077"})
+    assert spark.args("r/img:1")[:3] == (
+        "--runner=SparkRunner",
+        "--environment_type=DOCKER",
+        "--environment_config=r/img:1",
     )
+    # An option naming the workers' environment wins over the project's image.
+    custom = BeamConfig(
+        runner="dataflow",
+        options={"project": "p", "region": "r", "temp_location": "gs://b/t",
+                 "sdk_container_image": "other:2"},
+    )  # fmt: skip
+    assert [a for a in custom.args("r/img:1") if "sdk_container_image" in a] == [
+        "--sdk_container_image=other:2"
+    ]
+    with pytest.raises(ConfigError, match="--vertex-project and --vertex-region"):
+        TrainerReplicasConfig(replicas=2)
     with pytest.raises(ConfigError, match="must be an http"):
         ScheduleConfig(host="kfp.example.com")
+
+
+def test_trainer_replicas_compile_to_a_vertex_multi_worker_job(small_mnist, kfp_compile, tmp_path):
+    data_dir, _ = small_mnist
+    output = tmp_path / "multi.json"
+    image = "europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3"
+    code = kfp_compile(
+        data_dir, output, "--image", image, "--trainer-replicas", "3",
+        "--vertex-project", "proj", "--vertex-region", "europe-west4",
+        "--accelerator-kind", "gpu", "--accelerator-type", "NVIDIA_TESLA_T4",
+        "--accelerator-count", "1",
+    )  # fmt: skip
+    assert code == 0
+    job = json.loads(output.read_text())
+    trainer = _executor(job, "Trainer")
+    assert "tfx.extensions.google_cloud_ai_platform.trainer.executor.GenericExecutor" in (
+        " ".join(trainer["args"])
+    )
+    parameters = job["pipelineSpec"]["components"]["Trainer"]["inputDefinitions"]["parameters"]
+    assert "custom_config" in parameters
+    config_text = json.dumps(job)
+    # Vertex gets the job: a chief and two workers, each on the project's image with a GPU.
+    for expected in (
+        '\\"replica_count\\": 1',
+        '\\"replica_count\\": 2',
+        f'\\"image_uri\\": \\"{image}\\"',
+        '\\"accelerator_type\\": \\"NVIDIA_TESLA_T4\\"',
+        '\\"ai_platform_vertex_region\\": \\"europe-west4\\"',
+    ):
+        assert expected in config_text, expected
+    # run_fn still finds its own settings in the same custom_config.
+    assert '\\"image_shape\\": [28, 28, 1]' in config_text

@@ -7,7 +7,7 @@ import apache_beam as beam
 from apache_beam.options.pipeline_options import PipelineOptions
 from tfx.utils import dependency_utils
 
-from robustfx.base.run_config import DIRECT_RUNNER_ARGS
+from robustfx.base.beam_config import DIRECT_RUNNER_ARGS
 
 
 def test_the_direct_runner_does_not_try_prism(caplog):

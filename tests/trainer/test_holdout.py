@@ -5,7 +5,7 @@ asked fraction."""
 import numpy as np
 import tensorflow as tf
 
-from robustfx.trainer.run import split_by_hash
+from robustfx.trainer.input_pipeline import split_by_hash
 
 
 def _dataset(images, labels, shuffle_seed=None):

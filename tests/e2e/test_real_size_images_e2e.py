@@ -1,0 +1,67 @@
+"""Real-size images in bounded memory: beans-format 500x500x3 JPEG photos through the whole
+pipeline with the beans preset, the run's peak resident memory measured in a subprocess; and
+a run that cannot fit refused before anything runs."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from robustfx.cli import main as cli
+from robustfx.data.synthetic_beans import write_synthetic_beans
+
+pytestmark = pytest.mark.e2e
+
+# The issue's bound for the full beans dataset (1,034 / 133 / 128 images) on this machine;
+# the run's peak is set by the batches, not by the number of images.
+PEAK_BOUND_GIB = 6.0
+SPLITS = {"train": 176, "validation": 16, "test": 8}  # 200 images of 500x500x3
+
+MEASURE = """
+import resource, subprocess, sys
+code = subprocess.run(sys.argv[1:]).returncode
+print("PEAK_KIB", resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
+sys.exit(code)
+"""
+
+
+@pytest.fixture(scope="module")
+def beans_dir(tmp_path_factory):
+    data_dir = tmp_path_factory.mktemp("beans")
+    write_synthetic_beans(str(data_dir), SPLITS)
+    return str(data_dir)
+
+
+def test_beans_at_real_image_size_runs_in_bounded_memory(beans_dir, tmp_path):
+    summary = tmp_path / "summary.json"
+    robustfx = [sys.executable, "-m", "robustfx.cli.main"]
+    flags = [
+        "run", "--preset", "beans", "--data-dir", beans_dir, "--epochs", "1",
+        "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
+        "--attack", "apgdce20_linf_0.2", "--epsilon-sweep", "0.5", "--report-examples", "2",
+        "--summary-json", str(summary), "--quiet",
+    ]  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-c", MEASURE, *robustfx, *flags], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    peak_gib = int(done.stdout.split("PEAK_KIB")[-1].split()[0]) / 2**20
+    assert peak_gib <= PEAK_BOUND_GIB, f"peak resident memory {peak_gib:.2f} GiB"
+    result = json.loads(summary.read_text())
+    assert result["dataset"] == "beans"
+    assert 0.0 <= result["clean_accuracy"] <= 1.0
+    assert "apgdce20_linf_0.2" in result["robust_accuracy"]
+    history = next((tmp_path / "root" / "Trainer" / "model_run").glob("*/history.json"))
+    assert json.loads(history.read_text())["resident_mib"], "per-epoch memory is recorded"
+
+
+def test_a_run_that_cannot_fit_in_memory_is_refused_before_it_starts(beans_dir, tmp_path, capsys):
+    code = cli.main(
+        ["run", "--preset", "beans", "--data-dir", beans_dir, "--batch-size", "4096",
+         "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving")]
+    )  # fmt: skip
+    assert code == 2
+    error = capsys.readouterr().err
+    assert "GiB for training (--batch-size 4096)" in error and "use --batch-size" in error
+    assert not (tmp_path / "root").exists()  # nothing was written

@@ -21,6 +21,7 @@ _SUBPACKAGES = {
     "robustness": "robustness",
     "robustness.models": "robustness/models",
     "robustness.attacks": "robustness/attacks",
+    "robustness.corruptions": "robustness/corruptions",
     "robustness.verdict": "robustness/verdict",
     "robustness.presentation": "robustness/presentation",
     "components": "components",
@@ -57,7 +58,10 @@ setup(
         "mlxtend==0.23.4",
         "dill",
         "matplotlib",
+        "psutil",  # the gate's time and memory limits watch the evaluation's processes
     ],
-    extras_require={"test": ["pytest", "ruff", "import-linter", "gcp-storage-emulator"]},
+    extras_require={
+        "test": ["pytest", "ruff", "import-linter", "gcp-storage-emulator", "portpicker"]
+    },
     entry_points={"console_scripts": ["robustfx=robustfx.cli.main:main"]},
 )

@@ -19,6 +19,7 @@ from typing import Callable, Dict
 # Run as a script: this folder is on sys.path.
 import attack_suite  # noqa: E402
 import beam_costs  # noqa: E402
+import corruption_costs  # noqa: E402
 import fixtures  # noqa: E402
 import pipeline_costs  # noqa: E402
 from stats import summary  # noqa: E402
@@ -165,6 +166,12 @@ def main(argv=None) -> int:
         "suite_seconds_1000_digits": lambda: attack_suite.standard_suite_seconds(
             attack_suite.robust_model_dir(workdir, fixtures.arrays),
             fixtures.transformed_examples(workdir, info, 1),
+            reps,
+        ),
+        "corruption_quick_vs_attack_quick": lambda: corruption_costs.quick_set_vs_quick_suite(
+            attack_suite.robust_model_dir(workdir, fixtures.arrays),
+            fixtures.transformed_examples(workdir, info, 1),
+            fixtures.arrays,
             reps,
         ),
     }

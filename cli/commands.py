@@ -187,13 +187,15 @@ def command_kfp_schedule(args: argparse.Namespace) -> int:
 
 
 def command_kfp_run_local(args: argparse.Namespace) -> int:
-    from robustfx.kubeflow.config import LocalRunConfig
+    from robustfx.kubeflow.run_local_config import LocalRunConfig
 
     config = config_from_args(LocalRunConfig, args)
     from robustfx.kubeflow.local_run import TaskFailed, run_spec
 
     try:
-        run = run_spec(config, on_task=lambda task: print(f"{task.name}: {task.describe()}"))
+        run = run_spec(
+            config, on_task=lambda task: print(f"{task.name}: {task.describe()}", flush=True)
+        )
     except TaskFailed as error:
         print(f"robustfx: kfp run-local: {error}; later tasks did not run", file=sys.stderr)
         print(f"run {error.run.run_id}: FAILED at {error.task} ({error.run.metadata_path})")

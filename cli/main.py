@@ -132,7 +132,8 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
 
 
 def _add_kfp_commands(commands, preset: Optional[str]) -> None:
-    from robustfx.kubeflow.config import KubeflowConfig, LocalRunConfig, ScheduleConfig
+    from robustfx.kubeflow.config import KubeflowConfig, ScheduleConfig
+    from robustfx.kubeflow.run_local_config import LocalRunConfig
 
     kfp = _command(commands, "kfp", "Kubeflow Pipelines: compile, run locally and schedule.")
     kfp_commands = kfp.add_subparsers(dest="kfp_command", metavar="ACTION", required=True)

@@ -10,7 +10,6 @@ import re
 from typing import ClassVar, Dict, Optional, Tuple
 
 from robustfx.base.settings import setting
-from robustfx.base.validation import is_remote
 from robustfx.base.validation import require as _require
 
 BEAM_RUNNERS = ("direct", "dataflow", "flink", "spark")
@@ -279,29 +278,3 @@ class ScheduleConfig:
         object.__setattr__(self, "cron", normalize_cron(self.cron))
         _require(bool(self.experiment), "experiment is empty")
         _require(bool(self.pipeline_name), "pipeline name is empty")
-
-
-@dataclasses.dataclass(frozen=True)
-class LocalRunConfig:
-    """What `robustfx kfp run-local` executes, and where its run is kept."""
-
-    CLI_GROUP: ClassVar[str] = "kfp run-local"
-
-    spec: str = setting(
-        "", flag="--spec", help="The compiled pipeline spec (JSON) to execute (required)."
-    )
-    pipeline_root: str = setting(
-        "",
-        flag="--pipeline-root",
-        help="Local directory for the run's artifacts, task logs and the SQLite ML Metadata "
-        "store; runs on the same root share one history (default: the spec's own root, when "
-        "it is local).",
-    )
-
-    def __post_init__(self) -> None:
-        _require(bool(self.spec), "--spec is required: the JSON `robustfx kfp compile` wrote")
-        _require(
-            not is_remote(self.pipeline_root),
-            f"pipeline root {self.pipeline_root!r} is not a local directory: run-local keeps "
-            "a SQLite ML Metadata store under it; give a local --pipeline-root",
-        )

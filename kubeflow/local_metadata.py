@@ -113,7 +113,7 @@ class RunRecords:
             run_id,
             {
                 "namespace": pb.Value(string_value=NAMESPACE),
-                "resource_name": pb.Value(string_value=f"run-resource/{run_id}"),
+                "resource_name": pb.Value(string_value="run-resource"),  # as KFP writes it
                 "pipeline_root": pb.Value(string_value=run_root),
                 "store_session_info": pb.Value(string_value=STORE_SESSION_INFO),
             },

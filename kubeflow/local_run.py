@@ -27,13 +27,13 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError, is_remote
 from robustfx.kubeflow import artifact_filter, spec_tasks
-from robustfx.kubeflow.config import LocalRunConfig
 from robustfx.kubeflow.local_metadata import (
     CONTAINER_EXECUTION,
     RESOLVER_EXECUTION,
     RunRecords,
     open_store,
 )
+from robustfx.kubeflow.run_local_config import LocalRunConfig
 from robustfx.kubeflow.schedule import read_pipeline_job
 from robustfx.pipeline.run_lock import exclusive_run
 
@@ -132,7 +132,13 @@ class _Runner:
             for name, (producer, key) in task.artifact_inputs().items()
         }
 
-    def _stored(self, outcome: TaskOutcome, task, artifacts: Mapping[str, List[pb.Artifact]]):
+    def _stored(
+        self,
+        outcome: TaskOutcome,
+        task: spec_tasks.Task,
+        artifacts: Mapping[str, List[pb.Artifact]],
+    ) -> None:
+        """The task's outputs as the next task receives them (from the store)."""
         schemas = task.component.get("outputDefinitions", {}).get("artifacts") or {}
         outcome.outputs = {
             key: [
@@ -195,6 +201,19 @@ class _Runner:
             self.records.publish(execution, pb.Execution.FAILED)
             with open(outcome.log, errors="replace") as log:
                 raise TaskFailed(self.run, task.name, last_error(log.read(), code), outcome.log)
+        try:
+            stored = self._collect(outcome, outputs)
+        except (ValueError, TypeError, KeyError) as error:
+            self.records.publish(execution, pb.Execution.FAILED)
+            problem = f"its executor output is unusable: {type(error).__name__}: {error}"
+            raise TaskFailed(self.run, task.name, problem, outcome.log) from None
+        self.records.publish(execution, pb.Execution.COMPLETE, stored, outcome.parameters)
+        self._stored(outcome, task, stored)
+        self.parameters[task.name] = outcome.parameters
+
+    def _collect(self, outcome: TaskOutcome, outputs: Mapping[str, Any]):
+        """Reads the executor output file back (none: the outputs as provisioned) and
+        records every output artifact; the output parameters go on ``outcome``."""
         written = {}
         if os.path.isfile(outputs["outputFile"]):
             with open(outputs["outputFile"]) as f:
@@ -209,9 +228,7 @@ class _Runner:
             if key not in outcome.parameters and os.path.isfile(parameter["outputFile"]):
                 with open(parameter["outputFile"]) as f:
                     outcome.parameters[key] = f.read()
-        self.records.publish(execution, pb.Execution.COMPLETE, stored, outcome.parameters)
-        self._stored(outcome, task, stored)
-        self.parameters[task.name] = outcome.parameters
+        return stored
 
     def run_task(self, task: spec_tasks.Task) -> TaskOutcome:
         outcome = TaskOutcome(task.name, task.kind, 0.0)

@@ -68,7 +68,7 @@ def tasks_in_order(job: Mapping[str, Any]) -> List[Task]:
         for unsupported in ("triggerPolicy", "parameterIterator", "artifactIterator"):
             if unsupported in task_spec:
                 raise SpecError(f"task {name}: {unsupported} is not supported by this runner")
-        component = spec.get("components", {}).get(task_spec["componentRef"]["name"])
+        component = spec.get("components", {}).get(task_spec.get("componentRef", {}).get("name"))
         if component is None or "dag" in component:
             raise SpecError(f"task {name}: its component is missing or a sub-DAG (unsupported)")
         executor = executors.get(component.get("executorLabel", ""))
@@ -88,7 +88,7 @@ def tasks_in_order(job: Mapping[str, Any]) -> List[Task]:
                 name: sorted(tasks[name].upstream() - done) for name in tasks if name not in done
             }
             raise SpecError(f"the DAG has a cycle or an unknown producer among {left}")
-        ordered += [tasks[name] for name in ready[:1]]
+        ordered.append(tasks[ready[0]])
         done.add(ready[0])
     return ordered
 
@@ -161,8 +161,10 @@ def parameter_values(
         else:
             raise SpecError(f"{where}: {', '.join(spec)} is not supported by this runner")
     for name, definition in definitions.items():
+        if name not in values and "defaultValue" in definition:
+            values[name] = definition["defaultValue"]  # as KFP's launcher adds it
         if name not in values:
-            if "defaultValue" not in definition and not definition.get("isOptional"):
+            if not definition.get("isOptional"):
                 raise SpecError(f"task {task.name}: parameter {name!r} has no value")
             continue
         kind = definition.get("parameterType")

@@ -3,6 +3,8 @@
 - ``models``: loading SavedModels and the signatures attacks differentiate through;
 - ``attacks``: the perturbation geometry, losses, FGSM, PGD, APGD, Square, the write-ups'
   transfer attack, and the dispatch from an attack's config;
+- ``corruptions`` (beside ``attacks``, independent of it): natural corruptions, MNIST-C's
+  15 and ImageNet-C's RGB families, at 5 severities, seeded from each example;
 - ``verdict``: the cascade on each batch, mergeable counts, metrics, statistics, validity
   checks, blessing rules, and ``evaluate()`` with its Beam pipeline;
 - ``presentation``: the HTML report, its plots and samples, and the model card.

@@ -1,4 +1,4 @@
-"""Shared by the Kubeflow tests: the compile command, and one compiled spec."""
+"""Shared by the Kubeflow tests: the compile and run-local commands, and one compiled spec."""
 
 import json
 
@@ -15,6 +15,27 @@ def _compile(data_dir, output, *flags):
 def kfp_compile():
     """``kfp_compile(data_dir, output, *flags)``: runs ``robustfx kfp compile``."""
     return _compile
+
+
+def _run_local(spec, *flags):
+    return cli.main(["kfp", "run-local", "--spec", str(spec), *flags])
+
+
+@pytest.fixture(scope="session")
+def kfp_run_local():
+    """``kfp_run_local(spec, *flags)``: runs ``robustfx kfp run-local``."""
+    return _run_local
+
+
+def _write_spec(path, job):
+    path.write_text(json.dumps(job))
+    return path
+
+
+@pytest.fixture(scope="session")
+def write_spec():
+    """``write_spec(path, job)``: writes a (possibly edited) spec as JSON; returns the path."""
+    return _write_spec
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,92 @@
+"""Linear filters on image batches, as pure TF functions: border padding of any width,
+per-channel 2-D and separable convolution, Gaussian blur and the anti-aliased disk kernel.
+
+Borders are padded by index maps, so a pad may be wider than the image: ``reflect`` mirrors
+with the edge pixel repeated (scipy's and skimage's ``reflect``), ``edge`` repeats the edge
+pixel (their ``nearest``).
+"""
+
+import math
+from typing import Tuple
+
+import tensorflow as tf
+
+import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+
+PAD_MODES = ("reflect", "edge")
+
+
+def map_border(index: tf.Tensor, size: int, mode: str) -> tf.Tensor:
+    """Integer indices, any of them outside [0, size), mapped onto the axis by ``mode``."""
+    if mode not in PAD_MODES:
+        raise ValueError(f"pad mode {mode!r}: use one of {PAD_MODES}")
+    if mode == "edge":
+        return tf.clip_by_value(index, 0, size - 1)
+    period = tf.math.floormod(index, 2 * size)
+    return tf.where(period < size, period, 2 * size - 1 - period)
+
+
+def border_indices(size: int, before: int, after: int, mode: str) -> tf.Tensor:
+    """Source indices of a 1-D axis of ``size`` padded by ``before`` and ``after``."""
+    return map_border(tf.range(-before, size + after), size, mode)
+
+
+def pad(images: tf.Tensor, rows: Tuple[int, int], cols: Tuple[int, int], mode: str):
+    """``images`` [batch, height, width, channels] padded by (before, after) rows and cols."""
+    height, width = int(images.shape[1]), int(images.shape[2])
+    images = tf.gather(images, border_indices(height, *rows, mode), axis=1)
+    return tf.gather(images, border_indices(width, *cols, mode), axis=2)
+
+
+def convolve(images: tf.Tensor, kernel: tf.Tensor, mode: str = "reflect") -> tf.Tensor:
+    """Each channel convolved with the same 2-D ``kernel`` [kh, kw] (odd sides), keeping the
+    image's size. Channels are folded into the batch for a plain ``conv2d``: TF 2.16's CPU
+    ``depthwise_conv2d`` dies of a floating point exception with some long 1-D kernels."""
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    height, width, channels = (int(side) for side in images.shape[1:])
+    padded = pad(images, (kh // 2, kh // 2), (kw // 2, kw // 2), mode)
+    planes = tf.transpose(padded, [0, 3, 1, 2])[..., None]  # [batch, channels, h, w, 1]
+    planes = tf.reshape(planes, [-1, height + kh - 1, width + kw - 1, 1])
+    filters = tf.reshape(tf.cast(kernel, tf.float32), [kh, kw, 1, 1])
+    convolved = tf.nn.conv2d(planes, filters, 1, "VALID")
+    return tf.transpose(tf.reshape(convolved, [-1, channels, height, width]), [0, 2, 3, 1])
+
+
+def gaussian_kernel(sigma: float, radius: int) -> tf.Tensor:
+    """The normalized 1-D Gaussian of ``sigma`` on taps -radius..radius."""
+    taps = tf.cast(tf.range(-radius, radius + 1), tf.float32)
+    weights = tf.exp(-0.5 * tf.square(taps / max(sigma, 1e-6)))
+    return weights / tf.reduce_sum(weights)
+
+
+def gaussian_radius(sigma: float, truncate: float = 4.0) -> int:
+    """skimage's (scipy's) kernel radius: ``truncate`` standard deviations, rounded."""
+    return max(1, int(truncate * sigma + 0.5))
+
+
+def gaussian_blur(
+    images: tf.Tensor,
+    sigma: float,
+    mode: str = "reflect",
+    truncate: float = 4.0,
+    radius: int = 0,
+) -> tf.Tensor:
+    """Separable Gaussian blur of every channel (``radius`` 0: ``truncate`` sigmas).
+    ``sigma`` <= 0 returns the images."""
+    if sigma <= 0:
+        return images
+    radius = radius or gaussian_radius(sigma, truncate)
+    kernel = gaussian_kernel(sigma, radius)
+    blurred = convolve(images, tf.reshape(kernel, [-1, 1]), mode)
+    return convolve(blurred, tf.reshape(kernel, [1, -1]), mode)
+
+
+def disk_kernel(radius: float) -> tf.Tensor:
+    """A flat disk of ``radius`` pixels, normalized (ImageNet-C's defocus kernel), each tap
+    weighted by how far the disk's edge reaches over it (clip(radius + 0.5 - distance, 0,
+    1)): the radius acts continuously, also below one pixel when scaled to a small image."""
+    half = int(math.ceil(radius + 0.5))
+    taps = tf.cast(tf.range(-half, half + 1), tf.float32)
+    distance = tf.sqrt(tf.square(taps)[:, None] + tf.square(taps)[None, :])
+    weights = tf.clip_by_value(radius + 0.5 - distance, 0.0, 1.0)
+    return weights / tf.reduce_sum(weights)

@@ -16,7 +16,8 @@ from robustfx.base.settings import setting
 from robustfx.base.validation import require
 
 BEAM_RUNNERS = ("direct", "portable")
-BEAM_SDK_IMAGE = "apache/beam_python3.10_sdk:2.74.0"
+BEAM_VERSION = "2.74.0"  # the installed Beam (constraints.txt)
+BEAM_SDK_IMAGE = f"apache/beam_python3.10_sdk:{BEAM_VERSION}"
 # The local Beam runner: one in-process worker (measured fastest on a 2-core machine).
 DIRECT_RUNNER_ARGS = (
     "--runner=DirectRunner",
@@ -25,7 +26,7 @@ DIRECT_RUNNER_ARGS = (
     # Beam's DirectRunner first tries its Prism runner, which it downloads (offline: a failed
     # download per Beam pipeline); it never does when a compatibility version is named. The
     # installed version (constraints.txt) keeps every transform's current behaviour.
-    "--update_compatibility_version=2.74.0",
+    f"--update_compatibility_version={BEAM_VERSION}",
     # TFX builds a source package of itself for every Beam component unless the args name
     # the workers' SDK; the local runner ships nothing to workers, so name the one it would.
     f"--sdk_container_image={BEAM_SDK_IMAGE}",

@@ -9,6 +9,7 @@ import dataclasses
 import re
 from typing import ClassVar, Dict, Optional, Tuple
 
+from robustfx.base.beam_config import BEAM_VERSION
 from robustfx.base.settings import setting
 from robustfx.base.validation import require as _require
 
@@ -73,6 +74,10 @@ class BeamConfig:
                 "--runner=DirectRunner",
                 "--direct_running_mode=multi_processing",
                 f"--direct_num_workers={self.direct_num_workers}",
+                # As locally: no Prism download attempt, and no source package built by TFX
+                # in each Beam task (the workers run the image's installed project).
+                f"--update_compatibility_version={BEAM_VERSION}",
+                f"--sdk_container_image={image}",
             ]
         elif self.runner == "dataflow":
             base = ["--runner=DataflowRunner"]

@@ -198,3 +198,12 @@ def untrusted_payloads(target: str) -> dict:
 def payloads():
     """``untrusted_payloads``."""
     return untrusted_payloads
+
+
+@pytest.fixture
+def target(tmp_path):
+    """The files an attacker aims at."""
+    directory = tmp_path / "target"
+    directory.mkdir()
+    (directory / "secret").write_text("a credential")
+    return directory

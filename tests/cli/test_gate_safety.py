@@ -37,15 +37,6 @@ def _gate(small_mnist, model_dir, tmp_path, *flags):
     return code, out
 
 
-@pytest.fixture
-def target(tmp_path):
-    """The files an attacker aims at."""
-    directory = tmp_path / "target"
-    directory.mkdir()
-    (directory / "secret").write_text("a credential")
-    return directory
-
-
 @pytest.mark.parametrize("op", ["WriteFile", "ReadFile", "MatchingFiles", "Cumsum"])
 def test_an_attacker_is_refused_with_exit_2_and_nothing_written(
     small_mnist, tmp_path, target, untrusted_model, payloads, capsys, op

@@ -6,6 +6,7 @@ cluster and this replica's task; without it the replica trains alone)
 """
 
 import json
+import logging
 import sys
 import types
 
@@ -24,6 +25,7 @@ class ExampleAccessor:
 
 
 def main(path: str) -> None:
+    logging.basicConfig(level=logging.INFO)  # as TFX's executor logs run_fn's lines
     with open(path) as f:
         fn_args = types.SimpleNamespace(**json.load(f))
     fn_args.data_accessor = ExampleAccessor()

@@ -12,6 +12,8 @@ import numpy as np
 import portpicker
 import pytest
 import tensorflow as tf
+from google.protobuf import json_format
+from tfx.proto import trainer_pb2
 
 from robustfx.base import keys
 from robustfx.cli import commands
@@ -40,20 +42,25 @@ def _trainer_fn_args(root: pathlib.Path, data_dir: str, run_flags) -> dict:
     config = commands.run_config(cli.build_parser().parse_args(flags))
     dataset = locate_dataset(config.data.dataset, data_dir)
     (trainer,) = [c for c in create_pipeline(config, dataset).components if c.id == "Trainer"]
-    props = {
-        key: json.loads(value) if isinstance(value, str) else value
-        for key, value in trainer.exec_properties.items()
-        if key in ("train_args", "eval_args", "custom_config")
-    }
-    train_args, eval_args = props["train_args"], props["eval_args"]
+    props = trainer.exec_properties
+
+    def proto(key, message):
+        value = props[key]
+        return json_format.Parse(value, message) if isinstance(value, str) else value
+
+    train_args = proto("train_args", trainer_pb2.TrainArgs())
+    eval_args = proto("eval_args", trainer_pb2.EvalArgs())
+    custom_config = props["custom_config"]
+    if isinstance(custom_config, str):
+        custom_config = json.loads(custom_config)
     examples = _newest(pipeline_root / "ImportExampleGen" / "examples", "*")
     return {
-        "custom_config": props["custom_config"],
+        "custom_config": custom_config,
         "transform_output": str(_newest(pipeline_root / "Transform" / "transform_graph", "*")),
         "train_files": [str(examples / "Split-train" / "*")],
-        "eval_files": [str(examples / f"Split-{eval_args['splits'][0]}" / "*")],
-        "train_steps": int(train_args["numSteps"]),
-        "eval_steps": int(eval_args["numSteps"]),
+        "eval_files": [str(examples / f"Split-{eval_args.splits[0]}" / "*")],
+        "train_steps": int(train_args.num_steps),
+        "eval_steps": int(eval_args.num_steps),
     }
 
 
@@ -116,7 +123,8 @@ def test_run_fn_on_two_workers_exports_one_model_close_to_the_single_worker_one(
 
     chief, other = tmp_path / "worker0", tmp_path / "worker1"
     log = (chief / "log.txt").read_text()
-    assert "MultiWorkerMirroredStrategy on 2 replica(s), 2 worker(s)" in log
+    # MultiWorkerMirroredStrategy's class is CollectiveAllReduceStrategy.
+    assert "CollectiveAllReduceStrategy on 2 replica(s), 2 worker(s)" in log
     model = tf.saved_model.load(str(chief / "model"))
     assert set(model.signatures) == {
         keys.SERVING_SIGNATURE,

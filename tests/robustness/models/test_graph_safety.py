@@ -20,15 +20,6 @@ CATEGORIES = {
 }
 
 
-@pytest.fixture
-def target(tmp_path):
-    """The files an attacker aims at."""
-    directory = tmp_path / "target"
-    directory.mkdir()
-    (directory / "secret").write_text("a credential")
-    return directory
-
-
 @pytest.mark.parametrize("op", ATTACKS)
 def test_an_attacker_is_refused_by_op_function_and_signature(
     tmp_path, target, untrusted_model, payloads, op

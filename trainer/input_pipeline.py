@@ -46,12 +46,13 @@ def make_dataset(
       workers: training replicas' hosts; with more than one, each reads its shard.
       examples_hint: about how many records the files hold (sizes the shuffle buffer).
     """
+    files = [path for pattern in file_pattern for path in tf.io.gfile.glob(pattern)]
     dataset = data_accessor.tf_dataset_factory(
         file_pattern,
         tfxio.TensorFlowDatasetOptions(
             batch_size=batch_size,
             shuffle_seed=seed,
-            shuffle_buffer_size=shuffle_buffer_size(file_pattern, examples_hint),
+            shuffle_buffer_size=shuffle_buffer_size(files, examples_hint),
         ),
         tft_output.raw_metadata.schema,
     )
@@ -72,8 +73,7 @@ def make_dataset(
     if holdout_fraction > 0:
         dataset = split_by_hash(dataset, holdout_fraction, holdout, batch_size)
     options = tf.data.Options()
-    files = sum(len(tf.io.gfile.glob(pattern)) for pattern in file_pattern)
-    options.experimental_distribute.auto_shard_policy = auto_shard_policy(files, workers)
+    options.experimental_distribute.auto_shard_policy = auto_shard_policy(len(files), workers)
     return dataset.map(to_model_input).prefetch(tf.data.AUTOTUNE).with_options(options)
 
 
@@ -108,9 +108,8 @@ def shuffle_buffer_records(record_bytes: float) -> int:
     return int(max(1, min(MAX_SHUFFLE_RECORDS, SHUFFLE_BUFFER_BYTES // record_bytes)))
 
 
-def shuffle_buffer_size(file_pattern: Sequence[str], examples: int) -> int:
+def shuffle_buffer_size(files: Sequence[str], examples: int) -> int:
     """The shuffle buffer for these files, from their size per record."""
-    files = [path for pattern in file_pattern for path in tf.io.gfile.glob(pattern)]
     total = sum(tf.io.gfile.stat(path).length for path in files)
     return shuffle_buffer_records(total / examples if examples else 0)
 

@@ -35,20 +35,24 @@ def _resolve_tpu() -> Optional[tf.distribute.Strategy]:
     return tf.distribute.TPUStrategy(resolver)
 
 
-def cluster_workers(environ: Mapping[str, str]) -> int:
-    """How many training replicas (chief and workers) ``TF_CONFIG`` names; 0 without one."""
+def _tf_config(environ: Mapping[str, str]) -> dict:
+    """``TF_CONFIG`` parsed ({} when unset)."""
     try:
-        tf_config = json.loads(environ.get("TF_CONFIG") or "{}")
+        return json.loads(environ.get("TF_CONFIG") or "{}")
     except json.JSONDecodeError as error:
         raise RuntimeError(f"TF_CONFIG is not valid JSON: {error}") from None
-    cluster = tf_config.get("cluster") or {}
+
+
+def cluster_workers(environ: Mapping[str, str]) -> int:
+    """How many training replicas (chief and workers) ``TF_CONFIG`` names; 0 without one."""
+    cluster = _tf_config(environ).get("cluster") or {}
     return sum(len(cluster.get(kind) or []) for kind in ("chief", "worker"))
 
 
 def is_chief(environ: Mapping[str, str]) -> bool:
     """Whether this replica writes the model: the chief, or worker 0 of a cluster without a
     chief; always true outside a cluster."""
-    tf_config = json.loads(environ.get("TF_CONFIG") or "{}")
+    tf_config = _tf_config(environ)
     task = tf_config.get("task") or {}
     cluster = tf_config.get("cluster") or {}
     if not task:

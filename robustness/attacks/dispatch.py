@@ -78,10 +78,11 @@ def compile_attack(
     logits_fn: LogitsFn,
     seed: Optional[int] = None,
     image_shape: Optional[Sequence[int]] = None,
+    jit_compile: bool = False,
 ):
     """``run_attack`` as one traced ``tf.function(images, labels)``, built once and reused
     for every batch. With ``image_shape`` the trace takes any batch size, so a short last
-    batch does not trigger a second trace."""
+    batch does not trigger a second trace; ``jit_compile`` compiles it with XLA."""
     signature = None
     if image_shape is not None:
         signature = [
@@ -89,7 +90,7 @@ def compile_attack(
             tf.TensorSpec([None], tf.int64),
         ]
 
-    @tf.function(input_signature=signature, reduce_retracing=True)
+    @tf.function(input_signature=signature, reduce_retracing=True, jit_compile=jit_compile)
     def attack(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         return run_attack(config, logits_fn, images, labels, seed)
 

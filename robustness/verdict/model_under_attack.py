@@ -8,6 +8,7 @@ failed on, as AutoAttack does. Each function is traced once per model, for any b
 """
 
 import dataclasses
+import functools
 from typing import Dict, Tuple
 
 import numpy as np
@@ -58,7 +59,21 @@ class AttackPlan:
 class ModelUnderAttack:
     """A SavedModel's ``serving_transformed`` signature with its traced attacks."""
 
-    def __init__(self, model_dir: str, plan: AttackPlan, seed: int, num_classes: int):
+    def __init__(
+        self,
+        model_dir: str,
+        plan: AttackPlan,
+        seed: int,
+        num_classes: int,
+        jit_compile: bool = False,
+    ):
+        """Loads the model; each attack traces on its first batch.
+
+        Args:
+          jit_compile: compile each attack with XLA. Off by default: on CPU it made APGD
+            several times slower (``xla_vs_graph_apgd`` in benchmarks/results.json); for
+            accelerators.
+        """
         self.plan = plan
         self.logits_fn, self.image_shape = load_logits_fn(model_dir)
         signature = [
@@ -72,7 +87,6 @@ class ModelUnderAttack:
         def traced(attack: AttackConfig, noise_control: bool):
             """The attack fused with its measurements, traced once for any batch size."""
 
-            @tf.function(input_signature=signature)
             def run(images, labels):
                 adversarial = dispatch.run_attack(
                     attack, self.logits_fn, images, labels, seed, num_classes
@@ -86,7 +100,12 @@ class ModelUnderAttack:
                     out["noise_predictions"] = predict(noisy)
                 return out
 
-            return run
+            # Each attack's function traces once. The partial gives each its own key in
+            # TensorFlow's retracing detector, which otherwise counts the first traces of
+            # all the attacks' functions (one code object) as retracing of one function.
+            return tf.function(
+                functools.partial(run), input_signature=signature, jit_compile=jit_compile
+            )
 
         self._independent = {a.name: traced(a, noise_control=True) for a in plan.independent}
         self._cascade = {a.name: traced(a, noise_control=False) for a in plan.cascade}

@@ -1,18 +1,20 @@
-"""What scale costs: the evaluator's peak memory as the split grows, and Beam's worker
-scaling for Transform and the evaluator on this machine."""
+"""What scale costs: the evaluator's peak memory as the split grows.
+
+(Beam's worker scaling on this 2-core machine, ``beam_scaling_2_vs_1``, is no longer
+measured: two DirectRunner workers only compete with TensorFlow's own threads for the same
+two cores.)"""
 
 import os
 import shutil
 import statistics
 import subprocess
 import sys
-import time
 
 from stats import summary
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-from fixtures import beam_args, evaluator_seconds, trained_model_dir, transformed_examples  # noqa: E402
+from fixtures import trained_model_dir  # noqa: E402
 
 _RSS_CHILD = r"""
 import sys, resource
@@ -81,69 +83,4 @@ def evaluator_memory(workdir: str, info, repetitions: int) -> dict:
         data_dependent_mib=statistics.median(large) - statistics.median(small),
         large_split_mib=os.path.getsize(shard) / 2**20,
         target=1.2,
-    )
-
-
-def _transform_seconds(info, workers: int, workdir: str) -> tuple:
-    """(examples, seconds) of Transform's work (TFT analyze and transform through Beam with
-    the project's preprocessing_fn) on the train split's raw records."""
-    import functools
-
-    import apache_beam as beam
-    import tensorflow as tf
-    import tensorflow_transform.beam as tft_beam
-    from tensorflow_transform.tf_metadata import dataset_metadata, schema_utils
-    from tfx_bsl.public import tfxio
-
-    from robustfx.trainer.preprocessing import preprocessing_fn
-
-    spec = {
-        "image": tf.io.FixedLenFeature([], tf.string),
-        "label": tf.io.FixedLenFeature([], tf.int64),
-    }
-    schema = dataset_metadata.DatasetMetadata(schema_utils.schema_from_feature_spec(spec)).schema
-    source = tfxio.TFExampleRecord(
-        file_pattern=os.path.join(info.directory, info.split_pattern("train")), schema=schema
-    )
-    config = {
-        "image_shape": list(info.image_shape),
-        "num_classes": info.num_classes,
-        "resize": None,
-    }
-    temp = os.path.join(workdir, f"tft-{workers}")
-    shutil.rmtree(temp, ignore_errors=True)
-    start = time.perf_counter()
-    with beam.Pipeline(
-        options=beam.options.pipeline_options.PipelineOptions(beam_args(workers))
-    ) as pipeline:
-        with tft_beam.Context(temp_dir=temp):
-            raw = pipeline | "Read" >> source.BeamSource()
-            (transformed, _), _ = (raw, source.TensorAdapterConfig()) | (
-                tft_beam.AnalyzeAndTransformDataset(
-                    functools.partial(preprocessing_fn, custom_config=config),
-                    output_record_batches=True,
-                )
-            )
-            _ = transformed | "Count" >> beam.Map(lambda batch: batch[0].num_rows)
-    return info.splits["train"], time.perf_counter() - start
-
-
-def beam_scaling(workdir: str, info, repetitions: int) -> dict:
-    """Throughput with direct_num_workers=2 over 1 (multi-processing runner) for Transform's
-    work and for the evaluator (on the 4x split, so that start-up weighs less)."""
-    model_dir = trained_model_dir(workdir)
-    four = transformed_examples(workdir, info, 4)
-    evaluator, transform = [], []
-    for _ in range(repetitions):
-        n1, one = evaluator_seconds(model_dir, four, "pgd10_linf_0.2", workers=1)
-        n2, two = evaluator_seconds(model_dir, four, "pgd10_linf_0.2", workers=2)
-        evaluator.append((n2 / two) / (n1 / one))
-        m1, t1 = _transform_seconds(info, 1, workdir)
-        m2, t2 = _transform_seconds(info, 2, workdir)
-        transform.append((m2 / t2) / (m1 / t1))
-    return summary(
-        evaluator,
-        machine_cores=os.cpu_count(),
-        evaluator=summary(evaluator),
-        transform=summary(transform),
     )

@@ -17,11 +17,14 @@ import time
 from typing import Callable, Dict
 
 # Run as a script: this folder is on sys.path.
+import art_comparison  # noqa: E402
 import attack_suite  # noqa: E402
 import beam_costs  # noqa: E402
 import corruption_costs  # noqa: E402
 import fixtures  # noqa: E402
 import pipeline_costs  # noqa: E402
+import roofline  # noqa: E402
+import suite_costs  # noqa: E402
 from stats import summary  # noqa: E402
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
@@ -145,19 +148,29 @@ def main(argv=None) -> int:
     )
     parser.add_argument("--only", action="append", help="Run only these result keys.")
     parser.add_argument("--repetitions", type=int, default=3)
+    parser.add_argument(
+        "--digits",
+        type=int,
+        default=1000,
+        help="Test digits of the ART comparison and the roofline (fewer for a quick run).",
+    )
     parser.add_argument("--output", default=os.path.join(HERE, "results.json"))
     args = parser.parse_args(argv)
     workdir = os.path.join(HERE, "out")
     data_dir = os.path.join(workdir, "tfds")
     info = fixtures.mnist(data_dir)
     reps = args.repetitions
+    step_reps = max(reps, 5)  # training step ratios: at least 5 interleaved repetitions
+
+    def robust() -> str:
+        return attack_suite.robust_model_dir(workdir, fixtures.arrays)
+
     suite: Dict[str, Callable[[], dict]] = {
-        "adv_training_step_ratio": lambda: training_step_ratio("default", reps, 40),
-        "tutorial_training_step_ratio": lambda: training_step_ratio("tutorial", reps, 60),
-        "pgd_training_step_ratio": lambda: training_step_ratio("pgd", reps, 20),
+        "adv_training_step_ratio": lambda: training_step_ratio("default", step_reps, 40),
+        "tutorial_training_step_ratio": lambda: training_step_ratio("tutorial", step_reps, 60),
+        "pgd_training_step_ratio": lambda: training_step_ratio("pgd", step_reps, 20),
         "evaluator_vs_reference_throughput": lambda: evaluator_vs_reference(workdir, info, reps),
         "evaluator_peak_rss_ratio_50x": lambda: beam_costs.evaluator_memory(workdir, info, reps),
-        "beam_scaling_2_vs_1": lambda: beam_costs.beam_scaling(workdir, info, reps),
         "pipeline": lambda: pipeline_costs.pipeline_overhead(workdir, data_dir),
         "cli_refusal_vs_help_ratio": lambda: pipeline_costs.refusal_vs_help(5),
         "suite_vs_bare_pgd_gradient_throughput": lambda: attack_suite.suite_vs_bare_loop(
@@ -174,11 +187,22 @@ def main(argv=None) -> int:
             fixtures.arrays,
             reps,
         ),
+        "art_vs_project_seconds_ratio": lambda: art_comparison.art_vs_project(
+            robust(), fixtures.arrays, args.digits
+        ),
+        "standard_suite_roofline_fraction": lambda: roofline.standard_suite_roofline(
+            robust(), fixtures.arrays, args.digits
+        ),
+        "xla_vs_graph_apgd": lambda: suite_costs.xla_vs_graph(robust(), fixtures.arrays, reps),
+        "sweep_short_vs_full": lambda: suite_costs.sweep_short_vs_full(robust(), fixtures.arrays),
+        "eval_batch_size": lambda: suite_costs.eval_batch_size(robust(), fixtures.arrays),
+        "gate_seconds_standard": lambda: suite_costs.gate_seconds(robust(), data_dir, workdir),
     }
     results = {}
     if os.path.isfile(args.output):
         with open(args.output) as f:
             results = json.load(f)
+    results.pop("beam_scaling_2_vs_1", None)  # no longer measured (see beam_costs.py)
     for key, measure in suite.items():
         if args.only and key not in args.only:
             continue

@@ -8,6 +8,7 @@ import re
 from typing import ClassVar, Mapping, Tuple
 
 from robustfx.base.attack_config import MAX_EPSILON, AttackConfig
+from robustfx.base.corruption_sets import CORRUPTION_SET_NAMES
 from robustfx.base.settings import float_list, setting
 from robustfx.base.suites import SUITES, suite_attacks
 from robustfx.base.training_config import TUTORIAL_ADVERSARIAL, AdversarialConfig
@@ -39,6 +40,11 @@ class ThresholdConfig:
       min_robust_accuracy: extra floors per attack name (an attack named here always runs).
       max_clean_drop: largest allowed drop in clean accuracy against the blessed baseline.
       max_robust_drop: largest allowed drop in worst-case robust accuracy against it.
+      min_corruption_mean: absolute floor on the mean accuracy over the corruption set's
+        corruptions (each averaged over its severities).
+      min_corruption_worst: absolute floor on the accuracy of the set's worst corruption.
+      max_corruption_drop: largest allowed drop in mean corruption accuracy against the
+        blessed baseline.
       significance: a drop beyond the allowed one refuses the candidate only when the paired
         test (exact McNemar, same examples) finds it significant at this level.
       require_comparison: refuse when the baseline cannot be evaluated, instead of judging
@@ -68,6 +74,18 @@ class ThresholdConfig:
         help="ATTACK=VALUE on one attack's accuracy (the attack joins the evaluation). Given "
         "floors are merged with the defaults.",
     )
+    min_corruption_mean: float = setting(
+        0.6,
+        flag=THRESHOLD_FLAG,
+        assign="corruption_mean",
+        help="corruption_mean=VALUE on the mean accuracy over the natural corruptions,",
+    )
+    min_corruption_worst: float = setting(
+        0.3,
+        flag=THRESHOLD_FLAG,
+        assign="corruption_worst",
+        help="corruption_worst=VALUE on the accuracy of the worst corruption,",
+    )
     max_clean_drop: float = setting(
         0.01,
         flag="--max-clean-drop",
@@ -77,6 +95,11 @@ class ThresholdConfig:
         0.02,
         flag="--max-robust-drop",
         help="Largest allowed worst-case robust-accuracy drop against the production baseline.",
+    )
+    max_corruption_drop: float = setting(
+        0.02,
+        flag="--max-corruption-drop",
+        help="Largest allowed drop in mean corruption accuracy against the production baseline.",
     )
     significance: float = setting(
         0.05,
@@ -113,6 +136,9 @@ class ThresholdConfig:
         object.__setattr__(self, "min_robust_accuracy", dict(self.min_robust_accuracy))
         check_fraction("threshold max_clean_drop", self.max_clean_drop)
         check_fraction("threshold max_robust_drop", self.max_robust_drop)
+        check_fraction("threshold min_corruption_mean", self.min_corruption_mean)
+        check_fraction("threshold min_corruption_worst", self.min_corruption_worst)
+        check_fraction("threshold max_corruption_drop", self.max_corruption_drop)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,6 +164,14 @@ class EvaluationConfig:
         metavar="NAME",
         help="Replace the suite's cascade with these attacks, in order, repeatable, e.g. "
         "apgdce100_linf_0.2, apgdt100-t9_linf_0.2, square5000_linf_0.2, pgd20-rs_linf_0.2.",
+    )
+    corruptions: str = setting(
+        "quick",
+        flag="--corruptions",
+        choices=CORRUPTION_SET_NAMES,
+        help="Natural corruptions judged beside the attacks (MNIST-C's, and ImageNet-C's for "
+        "RGB images): none, quick (every run) or full (every corruption at severities 1-5: "
+        "releases and the CI gate).",
     )
     thresholds: ThresholdConfig = setting(
         default_factory=ThresholdConfig, help="The blessing thresholds."
@@ -181,6 +215,11 @@ class EvaluationConfig:
         object.__setattr__(self, "attacks", tuple(self.attacks))
         names = [attack.name for attack in self.attacks]
         require(len(set(names)) == len(names), f"evaluation attacks repeat a name: {names}")
+        require(
+            self.corruptions in CORRUPTION_SET_NAMES,
+            f"evaluation corruptions={self.corruptions!r} is unknown: use one of "
+            f"{', '.join(CORRUPTION_SET_NAMES)}",
+        )
         check_int("evaluation batch_size", self.batch_size, 1)
         require(bool(self.split), "evaluation split is empty: name a TFDS split such as test")
         require(

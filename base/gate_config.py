@@ -31,7 +31,8 @@ class GateConfig:
     )
     data: DataConfig = setting(default_factory=DataConfig, help="The dataset.")
     evaluation: EvaluationConfig = setting(
-        default_factory=lambda: EvaluationConfig(report_examples=0), help="The evaluation."
+        default_factory=lambda: EvaluationConfig(report_examples=0, corruptions="full"),
+        help="The evaluation (the full corruption set by default, as for a release).",
     )
     beam: BeamRunnerConfig = setting(
         default_factory=BeamRunnerConfig, help="The Beam runner of the evaluation."

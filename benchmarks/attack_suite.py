@@ -98,7 +98,7 @@ def standard_suite_seconds(model_dir: str, files: str, repetitions: int) -> dict
     worst = {}
     for _ in range(repetitions):
         for suite in times:
-            config = EvaluationConfig(suite=suite, report_examples=0)
+            config = EvaluationConfig(suite=suite, report_examples=0, corruptions="none")
             start = time.perf_counter()
             result = evaluation.evaluate(
                 beam.Pipeline, files, model_dir, config, [str(d) for d in range(10)], seed=0

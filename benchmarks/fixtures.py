@@ -71,6 +71,7 @@ def evaluation_config(attack_name: str):
         attacks=(AttackConfig.from_name(attack_name),),
         thresholds=ThresholdConfig(min_robust_accuracy={}),
         epsilon_sweep=(),
+        corruptions="none",
         batch_size=128,
         report_examples=0,
     )

@@ -61,6 +61,9 @@ def _model_row(result: dict) -> dict:
         "robust_accuracy": robust_accuracies(candidate, result["suite"]),
         "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy"],
         "transfer_accuracy": candidate["transfer_accuracy"],
+        "corruption_accuracy": candidate.get("corruption_by_name", {}),
+        "corruption_mean": candidate.get("corruption_mean"),
+        "corruption_worst": candidate.get("corruption_worst"),
     }
 
 
@@ -106,17 +109,43 @@ def to_markdown(dataset: str, models: Dict[str, dict], transfer_name: str) -> st
         "crafts examples against the baseline only (a transfer attack, weaker), as the seed "
         "articles did; it is shown apart.",
     ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines + corruption_table(models)) + "\n"
+
+
+def corruption_table(models: Dict[str, dict]) -> list:
+    """Markdown lines: accuracy under each natural corruption (mean over its severities) per
+    model, with the mean and the worst corruption; none when no corruption was judged."""
+    corruptions = list(next(iter(models.values()))["corruption_accuracy"])
+    if not corruptions:
+        return []
+    header = ["model", "**mean**", "**worst**"] + corruptions
+    lines = [
+        "",
+        "### Natural corruptions (accuracy, mean over severities)",
+        "",
+        "| " + " | ".join(header) + " |",
+        "|" + "---|" * len(header),
+    ]
+    for key, row in models.items():
+        cells = [key, f"**{row['corruption_mean']:.4f}**", f"**{row['corruption_worst']:.4f}**"]
+        cells += [f"{row['corruption_accuracy'][name]:.4f}" for name in corruptions]
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def plot(models: Dict[str, dict], path: str) -> None:
     attacks = list(next(iter(models.values()))["robust_accuracy"])
     columns = ["clean"] + attacks + ["transfer (write-ups)"]
+    with_corruptions = all(row["corruption_mean"] is not None for row in models.values())
+    if with_corruptions:
+        columns.append("corruptions (mean)")
     figure, axis = plt.subplots(figsize=(1.6 * len(columns) + 2, 3.6))
     width = 0.8 / len(models)
     for index, (key, row) in enumerate(models.items()):
         values = [row["clean_accuracy"]] + [row["robust_accuracy"][a] for a in attacks]
         values.append(row["transfer_accuracy"])
+        if with_corruptions:
+            values.append(row["corruption_mean"])
         positions = [c + index * width for c in range(len(columns))]
         bars = axis.bar(positions, values, width, label=key)
         axis.bar_label(bars, fmt="%.2f", fontsize=7)

@@ -165,9 +165,33 @@ def to_markdown(
         f"| **worst case** | {_cell(candidate['worst_case_robust_accuracy'])} | "
         f"{_cell(base['worst_case_robust_accuracy'] if base else None)} |"
     )
+    lines += _corruption_rows(result, candidate, base or {})
     if result.reasons:
         lines += ["", "Failed:"] + [f"- {reason}" for reason in result.reasons]
     return "\n".join(lines) + "\n"
+
+
+def _corruption_rows(result: evaluator.EvaluationResult, candidate: dict, base: dict) -> List[str]:
+    """The corruption rows of the metric table: the mean, the worst corruption, each
+    corruption (averaged over its severities) and the mCE against the baseline."""
+    if "corruption_mean" not in candidate:
+        return []
+    by_name, base_by_name = candidate["corruption_by_name"], base.get("corruption_by_name", {})
+    rows = [
+        f"| **corruptions, mean** ({result.corruption_set} set) | "
+        f"{_cell(candidate['corruption_mean'])} | {_cell(base.get('corruption_mean'))} |",
+        f"| **worst corruption** ({candidate['corruption_worst_name']}) | "
+        f"{_cell(candidate['corruption_worst'])} | "
+        f"{_cell(base_by_name.get(candidate['corruption_worst_name']))} |",
+    ]
+    rows += [
+        f"| {name} | {_cell(value)} | {_cell(base_by_name.get(name))} |"
+        for name, value in by_name.items()
+    ]
+    mce = result.corruption_comparison.get("mce")
+    if mce is not None:
+        rows.append(f"| mCE (baseline = 1) | {_cell(mce)} | 1 |")
+    return rows
 
 
 def to_json(
@@ -187,6 +211,10 @@ def to_json(
         clean_accuracy=result.metrics["candidate"]["clean_accuracy"],
         robust_accuracy=robust_accuracies(result.metrics["candidate"], result.suite),
         worst_case_robust_accuracy=result.metrics["candidate"]["worst_case_robust_accuracy"],
+        **{
+            key: result.metrics["candidate"].get(key)
+            for key in ("corruption_accuracy", "corruption_mean", "corruption_worst")
+        },
     )
     return payload
 

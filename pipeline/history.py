@@ -28,6 +28,8 @@ class HistoryRow:
     clean_interval: List[float]
     worst_case_robust_accuracy: float
     worst_case_interval: List[float]
+    corruption_mean: Optional[float]  # None when no corruption was judged
+    corruption_mean_interval: List[float]
     blessed: bool
     reason: str  # the first failed rule; '' when blessed
     pushed_version: Optional[str]
@@ -75,6 +77,8 @@ def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
         clean_interval=candidate.get("clean_accuracy_interval", []),
         worst_case_robust_accuracy=candidate["worst_case_robust_accuracy"],
         worst_case_interval=candidate.get("worst_case_robust_accuracy_interval", []),
+        corruption_mean=candidate.get("corruption_mean"),
+        corruption_mean_interval=candidate.get("corruption_mean_interval", []),
         blessed=bool(result["blessed"]),
         reason=(result["reasons"] or [""])[0],
         pushed_version=pushed_version,
@@ -104,17 +108,20 @@ def render_history(rows: List[HistoryRow]) -> str:
     if not rows:
         return "no runs have judged a model yet"
 
-    def shown(value: float, interval: List[float]) -> str:
+    def shown(value: Optional[float], interval: List[float]) -> str:
+        if value is None:
+            return "-"
         return f"{value:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else f"{value:.4f}"
 
-    lines = ["time (UTC)                 model  clean                     worst case"
-             "                verdict  pushed      first reason"]  # fmt: skip
+    lines = ["time (UTC)                 model  clean                     worst case      "
+             "          corruptions (mean)        verdict  pushed      first reason"]  # fmt: skip
     for row in rows:
         verdict = "blessed" if row.blessed else "REFUSED"
         lines.append(
             f"{row.time:<26} {row.model_id or '-':<6} "
             f"{shown(row.clean_accuracy, row.clean_interval):<25} "
             f"{shown(row.worst_case_robust_accuracy, row.worst_case_interval):<25} "
+            f"{shown(row.corruption_mean, row.corruption_mean_interval):<25} "
             f"{verdict:<8} {row.pushed_version or '-':<11} {row.reason}"
         )
     return "\n".join(lines)

@@ -40,6 +40,13 @@ class RunSummary:
     paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
     advice: List[str] = dataclasses.field(default_factory=list)
     push_skipped: str = ""  # why a blessed model was not pushed (already serving)
+    # Natural corruptions: the set, accuracy by corruption and severity, the mean over
+    # corruptions and the worst corruption (intervals under 'intervals').
+    corruption_set: str = "none"
+    corruption_accuracy: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
+    corruption_mean: Optional[float] = None
+    corruption_worst: Optional[float] = None
+    corruption_worst_name: Optional[str] = None
 
     def to_dict(self) -> dict:
         return {
@@ -49,6 +56,11 @@ class RunSummary:
             "worst_case_robust_accuracy": self.worst_case_robust_accuracy,
             "evaluation_valid": self.evaluation_valid,
             "suite": self.suite,
+            "corruption_set": self.corruption_set,
+            "corruption_accuracy": self.corruption_accuracy,
+            "corruption_mean": self.corruption_mean,
+            "corruption_worst": self.corruption_worst,
+            "corruption_worst_name": self.corruption_worst_name,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "pushed_model": self.pushed_model,
@@ -76,6 +88,17 @@ class RunSummary:
                 f"worst case:       {self.worst_case_robust_accuracy:.4f}"
                 f"{_shown(self.intervals.get('worst_case_robust_accuracy'))}  (every attack "
                 f"of the {self.suite} suite; white-box and black-box)"
+            )
+        if self.corruption_mean is not None:
+            runs = sum(len(by_severity) for by_severity in self.corruption_accuracy.values())
+            lines.append(
+                f"corruptions:      mean {self.corruption_mean:.4f}"
+                f"{_shown(self.intervals.get('corruption_mean'))}  ({len(self.corruption_accuracy)}"
+                f" corruptions of the {self.corruption_set} set, {runs} severities in all)"
+            )
+            lines.append(
+                f"                  worst {self.corruption_worst:.4f}"
+                f"{_shown(self.intervals.get('corruption_worst'))}  ({self.corruption_worst_name})"
             )
         for kind, test in self.paired_tests.items():
             low, high = test["change_interval"]
@@ -222,8 +245,27 @@ def summary_from_result(
             "robust_accuracy": robust_accuracies(
                 candidate, result["suite"], key="robust_accuracy_interval"
             ),
+            **{
+                key: candidate[f"{key}_interval"]
+                for key in ("corruption_mean", "corruption_worst")
+                if key in candidate
+            },
         },
         paired_tests=result.get("paired_tests", {}),
         advice=result.get("advice", []),
         push_skipped=push_skipped,
+        **_corruptions(result, candidate),
     )
+
+
+def _corruptions(result: dict, candidate: dict) -> dict:
+    """The summary's corruption fields, and their intervals, from ``metrics.json``."""
+    if "corruption_mean" not in candidate:
+        return {"corruption_set": result.get("corruption_set", "none")}
+    return {
+        "corruption_set": result["corruption_set"],
+        "corruption_accuracy": candidate["corruption_accuracy"],
+        "corruption_mean": candidate["corruption_mean"],
+        "corruption_worst": candidate["corruption_worst"],
+        "corruption_worst_name": candidate["corruption_worst_name"],
+    }

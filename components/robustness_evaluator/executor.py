@@ -98,6 +98,9 @@ def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -
         artifact.set_float_custom_property(key, float(value))
     artifact.set_int_custom_property("evaluation_valid", int(result.evaluation_valid))
     artifact.set_string_custom_property("suite", result.suite_name)
+    artifact.set_string_custom_property("corruption_set", result.corruption_set)
+    if result.corruption_comparison.get("mce") is not None:
+        artifact.set_float_custom_property("corruption_mce", result.corruption_comparison["mce"])
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -168,6 +171,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 baseline_model_dir=baseline_dir,
                 seed=seed,
                 raw_image_shape=raw_image_shape,
+                corruptions=list(result.metrics["candidate"].get("corruption_by_name", {})),
             )
         report = render_report(
             evaluation.uri,
@@ -178,6 +182,8 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             samples,
             paired_tests=result.paired_tests,
             advice=result.advice,
+            corruption_comparison=result.corruption_comparison,
+            corruption_note=result.corruption_note,
         )
         evaluation.set_string_custom_property("report", report)
         context = getattr(self, "_context", None)

@@ -38,18 +38,45 @@ def pad(images: tf.Tensor, rows: Tuple[int, int], cols: Tuple[int, int], mode: s
     return tf.gather(images, border_indices(width, *cols, mode), axis=2)
 
 
-def convolve(images: tf.Tensor, kernel: tf.Tensor, mode: str = "reflect") -> tf.Tensor:
+# Above this many multiply-adds per image plane (kernel taps times pixels), a convolution
+# runs as a product of 2-D FFTs: TF's CPU conv2d lowers a long kernel to a patch matrix of
+# that many floats, which a 500x500 photo's motion-blur streak (about 660 taps) would need
+# tens of GiB for. Below it, conv2d as before (the 28x28 digits never reach it).
+FFT_ABOVE = 1 << 22
+
+
+def convolve(
+    images: tf.Tensor, kernel: tf.Tensor, mode: str = "reflect", fft_above: int = FFT_ABOVE
+) -> tf.Tensor:
     """Each channel convolved with the same 2-D ``kernel`` [kh, kw] (odd sides), keeping the
     image's size. Channels are folded into the batch for a plain ``conv2d``: TF 2.16's CPU
-    ``depthwise_conv2d`` dies of a floating point exception with some long 1-D kernels."""
+    ``depthwise_conv2d`` dies of a floating point exception with some long 1-D kernels. A
+    large kernel on a large image is applied through the FFT instead (``fft_above``), in
+    memory proportional to the image."""
     kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
     height, width, channels = (int(side) for side in images.shape[1:])
     padded = pad(images, (kh // 2, kh // 2), (kw // 2, kw // 2), mode)
-    planes = tf.transpose(padded, [0, 3, 1, 2])[..., None]  # [batch, channels, h, w, 1]
-    planes = tf.reshape(planes, [-1, height + kh - 1, width + kw - 1, 1])
-    filters = tf.reshape(tf.cast(kernel, tf.float32), [kh, kw, 1, 1])
-    convolved = tf.nn.conv2d(planes, filters, 1, "VALID")
+    planes = tf.transpose(padded, [0, 3, 1, 2])  # [batch, channels, h + kh - 1, w + kw - 1]
+    planes = tf.reshape(planes, [-1, height + kh - 1, width + kw - 1])
+    kernel = tf.cast(kernel, tf.float32)
+    if height * width * kh * kw > fft_above:
+        convolved = _fft_correlate(planes, kernel)
+    else:
+        filters = tf.reshape(kernel, [kh, kw, 1, 1])
+        convolved = tf.nn.conv2d(planes[..., None], filters, 1, "VALID")
     return tf.transpose(tf.reshape(convolved, [-1, channels, height, width]), [0, 2, 3, 1])
+
+
+def _fft_correlate(planes: tf.Tensor, kernel: tf.Tensor) -> tf.Tensor:
+    """``conv2d(planes, kernel, 'VALID')`` (a correlation) of [n, hp, wp] planes, as the
+    circular convolution with the flipped kernel, whose last (hp - kh + 1, wp - kw + 1)
+    values do not wrap around."""
+    kh, kw = int(kernel.shape[0]), int(kernel.shape[1])
+    hp, wp = int(planes.shape[1]), int(planes.shape[2])
+    flipped = tf.pad(kernel[::-1, ::-1], [[0, hp - kh], [0, wp - kw]])
+    size = tf.constant([hp, wp])
+    product = tf.signal.rfft2d(planes, size) * tf.signal.rfft2d(flipped, size)[None]
+    return tf.signal.irfft2d(product, size)[:, kh - 1 :, kw - 1 :]
 
 
 def gaussian_kernel(sigma: float, radius: int) -> tf.Tensor:

@@ -66,6 +66,14 @@ def _performance(candidate: Mapping, suite: List[str]) -> List[dict]:
             _metric(f"robust_accuracy[{name}]", found["robust_accuracy"],
                     found["robust_accuracy_interval"])
         )  # fmt: skip
+    if "corruption_mean" in candidate:
+        metrics.append(
+            _metric("corruption_mean", candidate["corruption_mean"],
+                    candidate["corruption_mean_interval"])
+        )  # fmt: skip
+        for name, value in candidate["corruption_by_name"].items():
+            interval = candidate["corruption_by_name_interval"][name]
+            metrics.append(_metric(f"corruption_accuracy[{name}]", value, interval))
     for class_name, value in candidate["per_class_worst_case_accuracy"].items():
         interval = candidate["per_class_worst_case_accuracy_interval"][class_name]
         metrics.append(
@@ -138,6 +146,10 @@ def build_model_card(
             "rules": result["rules"],
             "baseline": provenance.get("baseline_model_id"),
             "paired_tests": result.get("paired_tests", {}),
+            # The natural corruptions: the set, and against the baseline CE per corruption,
+            # mCE and the paired tests.
+            "corruption_set": result.get("corruption_set", "none"),
+            "corruption_comparison": result.get("corruption_comparison", {}),
             # What each model's graph check read; ops let through by --allow-op included.
             "graph_checks": result.get("graph_checks", {}),
         },
@@ -162,6 +174,11 @@ def _graph_check(checks: Mapping[str, Any]) -> str:
     )
 
 
+def _mce(comparison: Mapping[str, Any]) -> str:
+    mce = comparison.get("mce")
+    return "" if mce is None else f"; mCE against the baseline {mce:.4f} (baseline = 1)"
+
+
 def render_markdown(card: Mapping[str, Any]) -> str:
     """A human-readable page of the card."""
     details, parameters = card["model_details"], card["model_parameters"]
@@ -178,6 +195,8 @@ def render_markdown(card: Mapping[str, Any]) -> str:
         f"- training recipe: {json.dumps(parameters['training_recipe'], sort_keys=True)}",
         f"- suite: {robustness['suite']} ({', '.join(robustness['attacks'])}); evaluation "
         f"valid: {robustness['evaluation_valid']}; blessed: {robustness['blessed']}",
+        f"- natural corruptions: {robustness.get('corruption_set', 'none')} set"
+        + _mce(robustness.get("corruption_comparison", {})),
         f"- baseline (ML Metadata artifact id): {robustness['baseline'] or 'none'}",
         f"- graph check: {_graph_check(robustness.get('graph_checks', {}))}",
         "",

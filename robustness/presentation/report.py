@@ -11,7 +11,13 @@ import math
 import os
 from typing import List, Mapping, Optional, Sequence
 
-from robustfx.robustness.presentation.report_plots import plot_activations, plot_curves, plot_grid
+from robustfx.robustness.presentation.report_plots import (
+    plot_activations,
+    plot_corruption_bars,
+    plot_corruption_grid,
+    plot_curves,
+    plot_grid,
+)
 from robustfx.robustness.presentation.report_samples import ReportSamples
 from robustfx.robustness.verdict.metrics import attack_metrics, robust_accuracies
 
@@ -19,6 +25,8 @@ REPORT_FILE = "report.html"
 CURVES_FILE = "robustness_curves.png"
 GRID_FILE = "examples_grid.png"
 ACTIVATIONS_FILE = "activations.png"
+CORRUPTION_GRID_FILE = "corruptions_grid.png"
+CORRUPTION_BARS_FILE = "corruption_accuracy.png"
 
 
 def _data_uri(path: str) -> str:
@@ -157,6 +165,58 @@ def paired_section(paired_tests: Mapping[str, dict]) -> List[str]:
     ]
 
 
+def corruption_section(
+    metrics_by_role: Mapping[str, dict], comparison: Mapping[str, object], note: str = ""
+) -> List[str]:
+    """Accuracy per natural corruption (mean over its severities, with its interval), the
+    baseline's, the corruption error against it and the paired test's p-value."""
+    candidate = metrics_by_role["candidate"]
+    if "corruption_mean" not in candidate:
+        return []
+    baseline = metrics_by_role.get("baseline", {})
+    errors, tests = comparison.get("ce", {}), comparison.get("tests", {})
+
+    def row(label: str, key: str, value: float, interval, base, error) -> list:
+        test = tests.get(key)
+        return [
+            label,
+            value,
+            f"{interval[0]:.4f}-{interval[1]:.4f}",
+            base,
+            error,
+            f"{test['p_value']:.3g}" if test else None,
+        ]
+
+    by_name, intervals = candidate["corruption_by_name"], candidate["corruption_by_name_interval"]
+    base_by_name = baseline.get("corruption_by_name", {})
+    rows = [
+        row(
+            "<b>mean</b>",
+            "mean",
+            candidate["corruption_mean"],
+            candidate["corruption_mean_interval"],
+            baseline.get("corruption_mean"),
+            comparison.get("mce"),
+        )
+    ]
+    rows += [
+        row(html.escape(name), name, by_name[name], intervals[name], base_by_name.get(name),
+            errors.get(name))
+        for name in by_name
+    ]  # fmt: skip
+    header = ["corruption", "candidate", "95% interval", "baseline", "CE (mCE)", "p"]
+    return [
+        "<h2>Natural corruptions (MNIST-C / ImageNet-C)</h2>",
+        "<p class='note'>Accuracy under each corruption, averaged over its severities; the "
+        f"worst is {html.escape(candidate['corruption_worst_name'])}. CE is the corruption "
+        "error of Hendrycks and Dietterich with the production model as the reference (below "
+        "1: fewer errors than production); p is the exact paired test on the same corrupted "
+        "examples. Intervals of averaged accuracies take the number of examples as n "
+        f"(conservative). {html.escape(note)}</p>",
+        _table(header, rows, "corruptions"),
+    ]
+
+
 def render_report(
     output_dir: str,
     metrics_by_role: Mapping[str, dict],
@@ -167,6 +227,8 @@ def render_report(
     title: str = "Robustness report",
     paired_tests: Optional[Mapping[str, dict]] = None,
     advice: Sequence[str] = (),
+    corruption_comparison: Optional[Mapping[str, object]] = None,
+    corruption_note: str = "",
 ) -> str:
     """Writes the PNGs and ``report.html`` into ``output_dir`` (any filesystem TensorFlow
     reaches: gs://, ram://, local); returns the HTML path."""
@@ -176,6 +238,9 @@ def render_report(
     curves = os.path.join(output_dir, CURVES_FILE)
     plot_curves(metrics_by_role, curves)
     figures = [("Robustness curves: accuracy against epsilon (white-box)", curves)]
+    bars = os.path.join(output_dir, CORRUPTION_BARS_FILE)
+    if plot_corruption_bars(metrics_by_role, bars):
+        figures.append(("Accuracy per natural corruption (mean over severities)", bars))
     if samples is not None and len(samples.labels):
         grid = os.path.join(output_dir, GRID_FILE)
         plot_grid(samples, grid)
@@ -192,6 +257,15 @@ def render_report(
                 (
                     "Conv-layer activations (channel mean) before and after the perturbation",
                     activations,
+                )
+            )
+        corrupted = os.path.join(output_dir, CORRUPTION_GRID_FILE)
+        if plot_corruption_grid(samples, corrupted):
+            figures.append(
+                (
+                    "One example under every corruption, severity 0 (clean) to 5 (candidate's "
+                    "prediction; red = wrong)",
+                    corrupted,
                 )
             )
 
@@ -236,6 +310,7 @@ def render_report(
         _table(["accuracy", "value", "95% interval"], interval_rows(candidate, suite), "intervals"),
         *[f"<p class='note'>{html.escape(line)}</p>" for line in advice],
         *paired_section(paired_tests or {}),
+        *corruption_section(metrics_by_role, corruption_comparison or {}, corruption_note),
         "<h2>Per-class accuracy (candidate)</h2>",
         _table(["class", "clean"] + list(suite) + ["worst case"], class_rows, "classes"),
     ]

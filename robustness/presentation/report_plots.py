@@ -1,5 +1,6 @@
 """The report's figures as PNG files: robustness curves over epsilon, the clean/perturbed
-example grid, and conv-layer activations before and after perturbation. Inputs are plain
+example grid, conv-layer activations before and after perturbation, one example under every
+corruption and severity, and accuracy per corruption for candidate and baseline. Inputs are plain
 data (metric dictionaries, sample arrays); nothing here runs a model.
 """
 
@@ -114,5 +115,59 @@ def plot_activations(samples: ReportSamples, path: str, rows: int = 3) -> bool:
                 axis.imshow(maps, cmap="viridis", vmin=0, vmax=top)
                 axis.set_title(f"{layer} {label}", fontsize=8)
                 axis.axis("off")
+    _save(figure, path)
+    return True
+
+
+def plot_corruption_grid(samples: ReportSamples, path: str) -> bool:
+    """One row per corruption: the example at severity 0 (clean) to 5, titled with the
+    candidate's prediction (red when wrong). Returns False when no corruption was judged."""
+    names = list(samples.corrupted)
+    if not names:
+        return False
+    columns = len(samples.corrupted[names[0]])
+    figure, axes = plt.subplots(
+        len(names), columns, figsize=(1.3 * columns, 1.45 * len(names)), squeeze=False
+    )
+    truth = samples.labels[0]
+    for row, name in enumerate(names):
+        for severity in range(columns):
+            predicted = samples.corrupted_predictions[name][severity]
+            title = f"s{severity}: {samples.class_names[predicted]}"
+            color = "crimson" if predicted != truth else "black"
+            _show(axes[row][severity], samples.corrupted[name][severity], title, color)
+        axes[row][0].text(
+            -0.15, 0.5, name, transform=axes[row][0].transAxes, ha="right", va="center",
+            fontsize=8,
+        )  # fmt: skip
+    _save(figure, path)
+    return True
+
+
+def plot_corruption_bars(metrics_by_role: Mapping[str, dict], path: str) -> bool:
+    """Accuracy per corruption (averaged over its severities), candidate beside baseline,
+    with each one's 95% interval. Returns False when no corruption was judged."""
+    candidate = metrics_by_role["candidate"].get("corruption_by_name")
+    if not candidate:
+        return False
+    names = list(candidate)
+    roles = [role for role in _ROLES if metrics_by_role.get(role, {}).get("corruption_by_name")]
+    width = 0.8 / len(roles)
+    figure, axis = plt.subplots(figsize=(max(5.0, 0.55 * len(names) + 1.5), 3.6))
+    for k, role in enumerate(roles):
+        values = metrics_by_role[role]["corruption_by_name"]
+        intervals = metrics_by_role[role]["corruption_by_name_interval"]
+        heights = np.array([values[name] for name in names])
+        low, high = (np.array([intervals[name][i] for name in names]) for i in (0, 1))
+        positions = np.arange(len(names)) + (k - (len(roles) - 1) / 2) * width
+        axis.bar(
+            positions, heights, width, yerr=[heights - low, high - heights], capsize=2, label=role
+        )
+    axis.set_xticks(np.arange(len(names)))
+    axis.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    axis.set_ylabel("accuracy (mean over severities)")
+    axis.set_ylim(0, 1.02)
+    axis.grid(axis="y", alpha=0.3)
+    axis.legend()
     _save(figure, path)
     return True

@@ -1,10 +1,10 @@
 """The robustness evaluation as a Beam pipeline: it scales like the rest of TFX.
 
 Serialized transformed examples are batched; each worker loads the SavedModels once
-(``DoFn.setup``), runs the clean pass, every attack and its random-noise control on each
-batch, and emits mergeable counts. Counts are summed per model, so memory does not grow with
-the split. The same code runs on the DirectRunner, Dataflow, Flink or Spark through the Beam
-args the pipeline gives.
+(``DoFn.setup``), runs the clean pass, every attack and its random-noise control, and every
+natural corruption of the set on each batch, and emits mergeable counts. Counts are summed
+per model, so memory does not grow with the split. The same code runs on the DirectRunner,
+Dataflow, Flink or Spark through the Beam args the pipeline gives.
 """
 
 import dataclasses
@@ -24,11 +24,14 @@ from robustfx.robustness.models.examples import ExampleReader
 from robustfx.robustness.models.saved_models import ModelSignatureError, load_logits_fn
 from robustfx.robustness.verdict import counts as robustness_counts
 from robustfx.robustness.verdict import metrics as robustness_metrics
+from robustfx.robustness.verdict.corruption_pass import CorruptionPass
 from robustfx.robustness.verdict.metrics import robust_accuracies
 from robustfx.robustness.verdict.model_under_attack import AttackPlan, ModelUnderAttack
-from robustfx.robustness.verdict.statistics import PairedCounts
+from robustfx.robustness.verdict.statistics import PairedCounts, PairedScores
 
 PAIRED = "paired"  # the key of the candidate-vs-baseline paired counts
+# The key of the paired corruption scores: {'mean' or corruption: PairedScores as a dict}.
+PAIRED_CORRUPTION = "paired_corruption"
 
 
 class AttackBatchesFn(beam.DoFn):
@@ -44,8 +47,11 @@ class AttackBatchesFn(beam.DoFn):
         expected_examples: Optional[int] = None,
         reference_model_dir: Optional[str] = None,
         transfer: Optional[AdversarialConfig] = None,
+        corruptions: str = "none",
     ):
         self._model_dirs = dict(model_dirs)
+        self._corruption_set = corruptions
+        self._corruptions: Optional[CorruptionPass] = None
         self._reference_dir = reference_model_dir
         self._transfer_dict = to_dict(transfer) if transfer else None
         self._crafter = None
@@ -75,7 +81,9 @@ class AttackBatchesFn(beam.DoFn):
         shapes = {role: model.image_shape for role, model in self._models.items()}
         if len(set(shapes.values())) > 1:
             raise ModelSignatureError(f"models take different image shapes: {shapes}")
-        self._reader = ExampleReader(next(iter(shapes.values())), self._raw_image_shape)
+        image_shape = next(iter(shapes.values()))
+        self._reader = ExampleReader(image_shape, self._raw_image_shape)
+        self._corruptions = CorruptionPass(self._corruption_set, image_shape)
         if self._expected:  # the start, so that rates count from here
             report_progress("attack suite", 0, self._expected, "examples")
 
@@ -84,13 +92,24 @@ class AttackBatchesFn(beam.DoFn):
 
         images, labels = self._reader.parse(tf.constant(serialized))
         transfer_images = self._crafter(images, labels) if self._crafter else None
+        corrupted = self._corruptions.predictions(
+            images, {role: model.predict for role, model in self._models.items()}
+        )
         outcomes = {}
         for role, model in self._models.items():
-            counts, outcomes[role] = model.count(images, labels, self._num_classes, transfer_images)
+            counts, outcomes[role] = model.count(
+                images, labels, self._num_classes, transfer_images, corrupted[role]
+            )
             yield role, robustness_counts.counts_to_dict(counts)
         if len(outcomes) == 2:  # candidate and baseline judged on the same examples
-            paired = PairedCounts.of(*(outcomes[role] for role in self._model_dirs))
-            yield PAIRED, dataclasses.asdict(paired)
+            candidate, baseline = (outcomes[role] for role in self._model_dirs)
+            yield PAIRED, dataclasses.asdict(PairedCounts.of(candidate, baseline))
+            scores = {
+                group: dataclasses.asdict(PairedScores.of(mine, baseline["corruption"][group]))
+                for group, mine in candidate["corruption"].items()
+            }
+            if scores:
+                yield PAIRED_CORRUPTION, scores
         self._seen += len(serialized)
         if self._expected:
             report_progress("attack suite", self._seen, self._expected, "examples")
@@ -102,6 +121,11 @@ def _merge_count_dicts(parts: Iterable[dict]) -> dict:
     parts = list(parts)
     if parts and "clean_baseline_only" in parts[0]:  # the PAIRED key's values
         return dataclasses.asdict(PairedCounts.merge(PairedCounts(**p) for p in parts))
+    if parts and "num_classes" not in parts[0]:  # the PAIRED_CORRUPTION key's values
+        return {
+            group: dataclasses.asdict(PairedScores.merge(PairedScores(**p[group]) for p in parts))
+            for group in parts[0]
+        }
     merged = robustness_counts.merge(robustness_counts.counts_from_dict(p) for p in parts)
     return robustness_counts.counts_to_dict(merged)
 
@@ -119,6 +143,7 @@ def evaluate_models(
     expected_examples: Optional[int] = None,
     reference_model_dir: Optional[str] = None,
     transfer: Optional[AdversarialConfig] = None,
+    corruptions: str = "none",
 ) -> None:
     """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
     ``output_path`` (a file prefix) when the pipeline runs.
@@ -129,6 +154,7 @@ def evaluate_models(
       expected_examples: the split's size, for progress lines.
       reference_model_dir: a model to craft the write-ups' transfer examples against.
       transfer: the NSL settings of that protocol.
+      corruptions: the named corruption set judged on the same batches.
     """
     _ = (
         pipeline
@@ -145,6 +171,7 @@ def evaluate_models(
                 expected_examples,
                 reference_model_dir,
                 transfer,
+                corruptions,
             )
         )
         | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)
@@ -153,24 +180,34 @@ def evaluate_models(
     )
 
 
-def read_counts(
-    output_path: str,
-) -> Tuple[Dict[str, robustness_counts.RobustnessCounts], Optional[PairedCounts]]:
+@dataclasses.dataclass
+class EvaluationCounts:
+    """What ``evaluate_models`` wrote: counts per model, and when a baseline was judged on
+    the same examples, the paired counts and the paired corruption scores."""
+
+    per_model: Dict[str, robustness_counts.RobustnessCounts]
+    paired: Optional[PairedCounts] = None
+    paired_corruption: Dict[str, PairedScores] = dataclasses.field(default_factory=dict)
+
+
+def read_counts(output_path: str) -> EvaluationCounts:
     """Reads what ``evaluate_models`` wrote, through Beam's filesystems (the ones its sink
-    wrote with: gs://, hdfs://, local, ...): counts per model, and the paired counts when a
-    baseline was judged on the same examples."""
+    wrote with: gs://, hdfs://, local, ...)."""
     from apache_beam.io.filesystems import FileSystems
 
-    counts, paired = {}, None
+    found = EvaluationCounts({})
     if FileSystems.exists(output_path):
         with FileSystems.open(output_path) as f:
             for line in io.TextIOWrapper(f, encoding="utf-8"):
                 record = json.loads(line)
-                if record["role"] == PAIRED:
-                    paired = PairedCounts(**record["counts"])
+                role, values = record["role"], record["counts"]
+                if role == PAIRED:
+                    found.paired = PairedCounts(**values)
+                elif role == PAIRED_CORRUPTION:
+                    found.paired_corruption = {k: PairedScores(**v) for k, v in values.items()}
                 else:
-                    counts[record["role"]] = robustness_counts.counts_from_dict(record["counts"])
-    return counts, paired
+                    found.per_model[role] = robustness_counts.counts_from_dict(values)
+    return found
 
 
 def finalize(
@@ -197,6 +234,9 @@ def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
                 values["worst_case_robust_accuracy_interval"],
             ),
         }
+        for key in ("corruption_mean", "corruption_worst"):
+            if key in values:
+                headline[key] = (values[key], values[f"{key}_interval"])
         intervals = robust_accuracies(values, key="robust_accuracy_interval")
         for name, accuracy in robust_accuracies(values).items():
             headline[f"robust_accuracy_{name}"] = (accuracy, intervals[name])

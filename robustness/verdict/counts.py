@@ -50,6 +50,9 @@ class RobustnessCounts:
     # The write-ups' transfer protocol: examples crafted against a reference model.
     transfer_correct: int = 0
     transfer_total: int = 0
+    # Natural corruptions: corruption name -> severity (as text, as JSON keys are) -> the
+    # examples still classified correctly under it.
+    corruptions: Dict[str, Dict[str, int]] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.per_class_total = self.per_class_total or [0] * self.num_classes
@@ -63,6 +66,25 @@ def _bincount(labels: np.ndarray, weights: np.ndarray, num_classes: int) -> List
         .astype(np.int64)
         .tolist()
     )
+
+
+# Predictions under natural corruptions: corruption name -> severity -> int [batch].
+CorruptedPredictions = Mapping[str, Mapping[int, np.ndarray]]
+MEAN = "mean"  # the key of the mean over corruptions in ``corruption_scores``
+
+
+def corruption_scores(labels: np.ndarray, corrupted: CorruptedPredictions) -> Dict[str, np.ndarray]:
+    """Per example: for each corruption, the fraction of its severities under which it was
+    classified correctly; and under ``MEAN``, the mean of those over the corruptions. Empty
+    when no corruption ran."""
+    labels = np.asarray(labels, np.int64).reshape(-1)
+    scores = {
+        name: np.mean([np.asarray(p).reshape(-1) == labels for p in by_severity.values()], axis=0)
+        for name, by_severity in corrupted.items()
+    }
+    if scores:
+        scores[MEAN] = np.mean(list(scores.values()), axis=0)
+    return scores
 
 
 def survivors(
@@ -94,6 +116,7 @@ def count_batch(
     cascade: Optional[Mapping[str, Mapping[str, np.ndarray]]] = None,
     worst_names: Sequence[str] = (),
     outcomes: Optional[Mapping[str, np.ndarray]] = None,
+    corrupted: Optional[CorruptedPredictions] = None,
 ) -> RobustnessCounts:
     """Counts one batch.
 
@@ -110,6 +133,7 @@ def count_batch(
       worst_names: the attacks of ``attacked`` that count in the worst case besides the
         cascade (the references at the threat model).
       outcomes: ``survivors`` of this batch, when the caller already has them.
+      corrupted: predictions under each natural corruption and severity.
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
     outcomes = outcomes or survivors(labels, clean_predictions, attacked, cascade, worst_names)
@@ -135,6 +159,13 @@ def count_batch(
         )
         previous = still
     counts.worst_correct = int(worst.sum())
+    counts.corruptions = {
+        name: {
+            str(severity): int((np.asarray(p).reshape(-1) == labels).sum())
+            for severity, p in by_severity.items()
+        }
+        for name, by_severity in (corrupted or {}).items()
+    }
     counts.per_class_worst_correct = _bincount(labels, worst, num_classes)
     for name, result in attacked.items():
         adv_ok = np.asarray(result["predictions"]).reshape(-1) == labels
@@ -174,6 +205,10 @@ def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
         total.per_class_worst_correct = _add(
             total.per_class_worst_correct, part.per_class_worst_correct
         )
+        for name, by_severity in part.corruptions.items():
+            into = total.corruptions.setdefault(name, {})
+            for severity, correct in by_severity.items():
+                into[severity] = into.get(severity, 0) + correct
         for name, step in part.cascade.items():
             into = total.cascade.setdefault(
                 name, CascadeCounts(per_class_correct=[0] * total.num_classes)
@@ -196,10 +231,12 @@ def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
 
 
 def counts_to_dict(counts: RobustnessCounts) -> dict:
+    """Plain JSON-ready data."""
     return dataclasses.asdict(counts)
 
 
 def counts_from_dict(data: dict) -> RobustnessCounts:
+    """The inverse of ``counts_to_dict``."""
     attacks = {name: AttackCounts(**value) for name, value in data["attacks"].items()}
     cascade = {name: CascadeCounts(**value) for name, value in data.get("cascade", {}).items()}
     return RobustnessCounts(**{**data, "attacks": attacks, "cascade": cascade})

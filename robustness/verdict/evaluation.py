@@ -15,10 +15,13 @@ import os
 import tempfile
 from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from robustfx.base.corruption_sets import resolve_corruption_set
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.robustness.models import graph_safety, saved_models
 from robustfx.robustness.verdict import beam_evaluation, validity
 from robustfx.robustness.verdict import rules as blessing_rules
+from robustfx.robustness.verdict.corruption_metrics import corruption_errors
+from robustfx.robustness.verdict.counts import MEAN
 from robustfx.robustness.verdict.model_under_attack import AttackPlan
 
 CANDIDATE, BASELINE, REFERENCE = "candidate", "baseline", "reference"
@@ -41,6 +44,11 @@ class EvaluationResult:
     # Role -> what the graph check read (graph_safety.GraphReport.to_dict()), ops let
     # through by --allow-op included.
     graph_checks: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    # The natural corruptions: the set's name, what it skipped for these images, and against
+    # the baseline the corruption errors (mCE) and the paired tests per corruption.
+    corruption_set: str = "none"
+    corruption_note: str = ""
+    corruption_comparison: Dict[str, object] = dataclasses.field(default_factory=dict)
 
     @property
     def evaluation_valid(self) -> bool:
@@ -61,6 +69,9 @@ class EvaluationResult:
             "advice": self.advice,
             "baseline_skipped": self.baseline_skipped,
             "graph_checks": self.graph_checks,
+            "corruption_set": self.corruption_set,
+            "corruption_note": self.corruption_note,
+            "corruption_comparison": self.corruption_comparison,
             "blessed": self.blessed,
             "reasons": self.reasons,
             "rules": [rule.to_dict() for rule in self.rules],
@@ -187,20 +198,29 @@ def evaluate(
                 expected_examples,
                 reference_model_dir,
                 config.transfer_config(),
+                config.corruptions,
             )
-        counts, paired = beam_evaluation.read_counts(output_path)
-    metrics = beam_evaluation.finalize(counts, list(model_dirs), class_names)
+        found = beam_evaluation.read_counts(output_path)
+    metrics = beam_evaluation.finalize(found.per_model, list(model_dirs), class_names)
     checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
+    corruption_tests = {group: s.test() for group, s in found.paired_corruption.items()}
     rules = blessing_rules.evaluate_rules(
         metrics[CANDIDATE],
         config.thresholds,
         metrics.get(BASELINE),
         tfma_blessed,
         checks,
-        paired,
+        found.paired,
         baseline_skipped=skipped,
+        corruption_test=corruption_tests.get(MEAN),
     )
+    paired_tests = {}
+    if found.paired:
+        paired_tests = {kind: found.paired.test(kind) for kind in ("clean", "worst")}
+    if MEAN in corruption_tests:
+        paired_tests["corruption_mean"] = corruption_tests[MEAN]
     reported = [a.name for a in (*config.references(), *config.cascade())]
+    resolved = resolve_corruption_set(config.corruptions, saved_models.image_shape(model_dir)[-1])
     return EvaluationResult(
         metrics,
         rules,
@@ -208,8 +228,20 @@ def evaluate(
         reported,
         config.suite_name,
         checks,
-        {kind: paired.test(kind) for kind in ("clean", "worst")} if paired else {},
+        paired_tests,
         blessing_rules.sample_size_advice(metrics[CANDIDATE], config.thresholds),
         skipped,
         {role: report.to_dict() for role, report in graph_checks.items() if report},
+        config.corruptions,
+        resolved.note,
+        _corruption_comparison(metrics, corruption_tests),
     )
+
+
+def _corruption_comparison(metrics: Dict[str, dict], tests: Dict[str, dict]) -> Dict[str, object]:
+    """Against the baseline: the corruption errors (CE per corruption, mCE) and the paired
+    tests (the mean and each corruption); empty without a baseline or corruptions."""
+    if BASELINE not in metrics:
+        return {}
+    errors = corruption_errors(metrics[CANDIDATE], metrics[BASELINE])
+    return {**errors, "tests": tests} if errors else {}

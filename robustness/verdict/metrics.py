@@ -7,6 +7,7 @@ accuracy with its 95% Wilson interval.
 
 from typing import Dict, List, Optional, Sequence
 
+from robustfx.robustness.verdict.corruption_metrics import corruption_metrics
 from robustfx.robustness.verdict.counts import RobustnessCounts
 from robustfx.robustness.verdict.statistics import wilson_interval
 
@@ -36,6 +37,7 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
     }
     metrics.update(_accuracy("worst_case_robust_accuracy", counts.worst_correct, counts.total))
     metrics.update(per_class("per_class_worst_case_accuracy", counts.per_class_worst_correct))
+    metrics.update(corruption_metrics(counts.corruptions, counts.total))
     # In cascade order: each attack's accuracy counts examples that survived it and every
     # earlier attack; 'share' is the fraction of all examples it broke that no earlier one had.
     metrics["cascade"] = [

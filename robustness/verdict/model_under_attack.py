@@ -9,7 +9,7 @@ failed on, as AutoAttack does. Each function is traced once per model, for any b
 
 import dataclasses
 import functools
-from typing import Dict, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -125,11 +125,25 @@ class ModelUnderAttack:
             remaining = correct
         return results
 
+    def predict(self, images) -> np.ndarray:
+        """The predicted classes of a batch of float images in [0, 1]."""
+        return self._predict(images).numpy()
+
     def count(
-        self, images, labels, num_classes: int, transfer_images=None
+        self,
+        images,
+        labels,
+        num_classes: int,
+        transfer_images=None,
+        corrupted: Optional[robustness_counts.CorruptedPredictions] = None,
     ) -> Tuple[robustness_counts.RobustnessCounts, Dict[str, np.ndarray]]:
         """The batch's counts, and per example whether it was classified correctly
-        (``clean``) and survived every attack (``worst``), for paired comparisons."""
+        (``clean``) and survived every attack (``worst``), and its scores under the natural
+        corruptions (``corruption``: ``counts.corruption_scores``), for paired comparisons.
+
+        Args:
+          corrupted: this model's predictions under each corruption and severity.
+        """
         label_values = labels.numpy()
         clean = self._predict(images).numpy()
         attacked = {
@@ -142,6 +156,14 @@ class ModelUnderAttack:
             label_values, clean, attacked, cascade, self.plan.worst
         )
         counts = robustness_counts.count_batch(
-            label_values, clean, attacked, num_classes, transfer, cascade, outcomes=outcomes
+            label_values,
+            clean,
+            attacked,
+            num_classes,
+            transfer,
+            cascade,
+            outcomes=outcomes,
+            corrupted=corrupted,
         )
+        outcomes["corruption"] = robustness_counts.corruption_scores(label_values, corrupted or {})
         return counts, outcomes

@@ -94,6 +94,7 @@ def evaluate_rules(
     validity: Sequence[RuleResult] = (),
     paired: Optional[PairedCounts] = None,
     baseline_skipped: Optional[str] = None,
+    corruption_test: Optional[Mapping] = None,
 ) -> List[RuleResult]:
     """Every rule that applies, in a stable order.
 
@@ -107,6 +108,11 @@ def evaluate_rules(
       paired: candidate and baseline outcomes on the same examples, for the paired tests of
         the change rules.
       baseline_skipped: why a production baseline could not be evaluated, if it could not.
+      corruption_test: the paired test of the mean corruption accuracy against the baseline
+        on the same corrupted examples (``PairedScores.test``).
+
+    The corruption rules apply when natural corruptions were judged (a set other than
+    ``none``): floors on the mean and the worst corruption, and the drop of the mean.
     """
     policy = thresholds.policy
     results = [
@@ -129,6 +135,18 @@ def evaluate_rules(
             policy,
         )
     )
+    corruptions = "corruption_mean" in candidate
+    if corruptions:
+        worst = candidate["corruption_worst_name"]
+        for key, label, floor in (
+            ("corruption_mean", "mean corruption accuracy", thresholds.min_corruption_mean),
+            (
+                "corruption_worst",
+                f"worst corruption ({worst}) accuracy",
+                thresholds.min_corruption_worst,
+            ),
+        ):
+            results.append(_at_least(f"min_{key}", label, candidate, key, floor, policy))
     for name, floor in sorted(thresholds.min_robust_accuracy.items()):
         results.append(
             _at_least(
@@ -160,6 +178,18 @@ def evaluate_rules(
                 baseline["worst_case_robust_accuracy"],
                 thresholds.max_robust_drop,
                 paired.test("worst") if paired else None,
+                thresholds.significance,
+            )
+        )
+    if baseline is not None and corruptions and "corruption_mean" in baseline:
+        results.append(
+            _drop_at_most(
+                "max_corruption_drop",
+                "mean corruption accuracy",
+                candidate["corruption_mean"],
+                baseline["corruption_mean"],
+                thresholds.max_corruption_drop,
+                corruption_test,
                 thresholds.significance,
             )
         )
@@ -204,6 +234,8 @@ def sample_size_advice(candidate: Mapping, thresholds: ThresholdConfig) -> List[
             thresholds.min_worst_case_accuracy,
         ),
     }
+    if "corruption_mean" in candidate:
+        floors["mean corruption accuracy"] = ("corruption_mean", thresholds.min_corruption_mean)
     for label, (key, floor) in floors.items():
         low, high = _interval(candidate, key)
         if low <= floor <= high:

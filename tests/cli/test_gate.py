@@ -21,6 +21,8 @@ def _gate(small_mnist, *flags):
             "fgsm_linf_0.2",
             "--eval-batch-size",
             "100",
+            "--corruptions",  # tests about corruptions give their own set
+            "none",
             *flags,
         ]
     )
@@ -43,12 +45,21 @@ def test_pass_exits_0_and_writes_markdown_and_json(
         "fgsm_linf_0.2=0.0",
         "--threshold",
         "worst_case=0.0",
+        "--corruptions",
+        "quick",
+        "--threshold",
+        "corruption_mean=0.2",
+        "--threshold",
+        "corruption_worst=0",
         "--summary-json",
         str(out),
     )
     assert code == commands.EXIT_OK
     result = json.loads(out.read_text())
     assert result["passed"] is True
+    # The corruptions' keys, and their rows in the Markdown verdict.
+    assert set(result["corruption_accuracy"]["rotate"]) == {"2", "4"}
+    assert result["corruption_worst"] <= result["corruption_mean"] <= 1
     assert result["model"].endswith("Format-Serving")
     assert result["metrics"]["candidate"]["num_examples"] == 200
     assert set(result["robust_accuracy"]) == {"fgsm_linf_0.2"}  # --attack replaced the suite
@@ -59,6 +70,9 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     printed = capsys.readouterr().out
     assert "## Robustness gate: ✅ PASS" in printed
     assert "| min_robust_accuracy[fgsm_linf_0.2] |" in printed
+    assert (
+        "| **corruptions, mean** (quick set) |" in printed and "| min_corruption_worst |" in printed
+    )
     summary = step_summary.read_text()
     assert summary.startswith("earlier step\n") and "Robustness gate" in summary
 
@@ -111,6 +125,7 @@ def test_baseline_regression_is_caught_by_the_change_threshold(
         (["--pipeline-root", "/nonexistent/root"], "has no metadata.sqlite"),
         (["--model", "{model}", "--threshold", "clean"], "is not NAME=VALUE"),
         (["--model", "{model}", "--threshold", "clean=1.5"], "min_clean_accuracy=1.5"),
+        (["--model", "{model}", "--threshold", "corruption_mean=1.5"], "min_corruption_mean=1.5"),
         (["--model", "{model}", "--threshold", "pgd0_linf_0.1=0.5"], "steps=0"),
         (["--model", "{model}", "--dataset", "beans"], "tfds build beans"),
         (["--model", "{model}", "--eval-split", "validation"], "split 'validation' is not in"),
@@ -170,3 +185,31 @@ def test_thresholds_add_their_attacks_and_keep_the_suites_floors():
     assert config.thresholds.min_clean_accuracy == 0.95
     assert config.thresholds.min_worst_case_accuracy == 0.7  # the default floor stays
     assert config.thresholds.min_robust_accuracy == {"pgd20_l2_1.5": 0.3}
+
+
+def test_corruption_set_and_floors_from_flags_gate_defaults_to_the_full_set():
+    def parsed(*flags):
+        return commands.gate_config(build_parser().parse_args(["gate", *flags])).evaluation
+
+    assert parsed().corruptions == "full"  # a release judges every corruption
+    config = parsed(
+        "--corruptions",
+        "quick",
+        "--threshold",
+        "corruption_mean=0.8",
+        "--threshold",
+        "corruption_worst=0.35",
+        "--max-corruption-drop",
+        "0.03",
+    )
+    assert config.corruptions == "quick"
+    assert config.thresholds.min_corruption_mean == 0.8
+    assert config.thresholds.min_corruption_worst == 0.35
+    assert config.thresholds.max_corruption_drop == 0.03
+    assert config.thresholds.min_robust_accuracy == {}  # not taken for attack names
+    assert commands.run_config(build_parser().parse_args(["run"])).evaluation.corruptions == (
+        "quick"
+    )
+
+    with pytest.raises(SystemExit):
+        parsed("--corruptions", "most")

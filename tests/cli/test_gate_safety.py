@@ -25,6 +25,8 @@ def _gate(small_mnist, model_dir, tmp_path, *flags):
             "fgsm_linf_0.2",
             "--eval-batch-size",
             "100",
+            "--corruptions",
+            "none",
             "--threshold",
             "clean=0",
             "--threshold",

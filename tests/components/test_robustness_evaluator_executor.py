@@ -69,11 +69,16 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     config = EvaluationConfig(
         attacks=SUITE,
         thresholds=ThresholdConfig(
-            min_clean_accuracy=0.5, min_worst_case_accuracy=0.0, min_robust_accuracy={}
+            min_clean_accuracy=0.5,
+            min_worst_case_accuracy=0.0,
+            min_robust_accuracy={},
+            min_corruption_mean=0.3,
+            min_corruption_worst=0.0,
         ),
         epsilon_sweep=(0.0, 0.5),
         batch_size=64,
         report_examples=4,
+        corruptions="quick",
     )
     model = _model(trained_model_dir, 7)
     evaluation, blessing = _run(tmp_path, transformed_examples, model, config, tfma_blessed=True)
@@ -126,7 +131,69 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
         candidate["clean_accuracy"]
     )
     report = open(os.path.join(evaluation.uri, "report.html")).read()
-    assert BLESSED_VERDICT in report and report.count("data:image/png") == 3
+    # Curves, corruption bars, example grid, activations, one example under each corruption.
+    assert BLESSED_VERDICT in report and report.count("data:image/png") == 5
+    assert "Natural corruptions" in report
+
+
+def test_corruptions_are_judged_in_the_same_pass_exactly_as_applied_alone(
+    tmp_path, transformed_examples, trained_model_dir
+):
+    """The quick set's accuracies equal each corruption applied by the library alone to the
+    same images and classified by the same model; they feed the rules, the card and ML
+    Metadata."""
+    from robustfx.base.corruption_sets import resolve_corruption_set
+    from robustfx.robustness.corruptions import registry
+    from robustfx.robustness.models.saved_models import load_logits_fn
+    from robustfx.robustness.presentation.report_samples import read_examples
+
+    config = EvaluationConfig(
+        attacks=SUITE[:1],
+        thresholds=ThresholdConfig(
+            min_clean_accuracy=0.0,
+            min_worst_case_accuracy=0.0,
+            min_robust_accuracy={},
+            min_corruption_mean=0.99,
+            min_corruption_worst=0.0,
+        ),
+        epsilon_sweep=(),
+        batch_size=64,
+        report_examples=0,
+        corruptions="quick",
+    )
+    evaluation, blessing = _run(
+        tmp_path, transformed_examples, _model(trained_model_dir, 8), config
+    )
+    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    candidate = result["metrics"]["candidate"]
+    resolved = resolve_corruption_set("quick", 1)
+    assert result["corruption_set"] == "quick" and "contrast" in result["corruption_note"]
+    assert {(n, int(s)) for n, by in candidate["corruption_accuracy"].items() for s in by} == set(
+        resolved.runs
+    )
+    model_dir = os.path.join(trained_model_dir, "Format-Serving")
+    logits_fn, shape = load_logits_fn(model_dir)
+    images, labels = read_examples(
+        os.path.join(transformed_examples.uri, "Split-test", "*"), 150, shape
+    )
+    for name, severity in (("rotate", 4), ("shot_noise", 2), ("fog", 4)):
+        predicted = tf.argmax(logits_fn(registry.apply(name, images, severity)), axis=-1)
+        alone = float(np.mean(predicted.numpy() == labels.numpy()))
+        assert candidate["corruption_accuracy"][name][str(severity)] == pytest.approx(alone)
+    by_name = candidate["corruption_by_name"]
+    assert candidate["corruption_mean"] == pytest.approx(np.mean(list(by_name.values())))
+    assert candidate["corruption_worst"] == min(by_name.values())
+    rules = {rule["rule"]: rule for rule in result["rules"]}
+    assert not rules["min_corruption_mean"].get("passed")  # the floor of 0.99 refuses it
+    assert "min_corruption_worst" in rules and "max_corruption_drop" not in rules
+    assert blessing.get_int_custom_property("blessed") == 0
+    assert evaluation.get_float_custom_property("candidate_corruption_mean") == pytest.approx(
+        candidate["corruption_mean"]
+    )
+    assert evaluation.get_string_custom_property("corruption_set") == "quick"
+    card = json.load(open(os.path.join(blessing.uri, "model_card.json")))
+    types = {m["type"] for m in card["quantitative_analysis"]["performance_metrics"]}
+    assert {"corruption_mean", "corruption_accuracy[fog]"} <= types
 
 
 def test_baseline_regression_is_not_blessed(
@@ -142,6 +209,7 @@ def test_baseline_regression_is_not_blessed(
         ),
         epsilon_sweep=(),
         report_examples=0,
+        corruptions="none",
     )
     candidate, baseline = _model(untrained_model_dir, 9), _model(trained_model_dir, 3)
     evaluation, blessing = _run(
@@ -163,7 +231,9 @@ def test_model_without_attack_signature_is_a_clear_error(tmp_path, transformed_e
     module.f = tf.function(lambda x: x * 2, input_signature=[tf.TensorSpec([None], tf.float32)])
     uri = tmp_path / "model"
     tf.saved_model.save(module, str(uri / "Format-Serving"), signatures={"other": module.f})
-    config = EvaluationConfig(attacks=SUITE[:1], thresholds=ThresholdConfig(min_robust_accuracy={}))
+    config = EvaluationConfig(
+        attacks=SUITE[:1], thresholds=ThresholdConfig(min_robust_accuracy={}), corruptions="none"
+    )
     with pytest.raises(ModelSignatureError, match="has no 'serving_transformed' signature"):
         _run(tmp_path, transformed_examples, _model(str(uri), 1), config)
     assert not os.path.exists(tmp_path / "blessing" / spec.BLESSED_FILE)
@@ -203,6 +273,7 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
             min_clean_accuracy=0.0, min_worst_case_accuracy=0.0, min_robust_accuracy={}
         ),
         report_examples=0,
+        corruptions="none",
         allowed_ops=("Round",),  # the rounding layer: no export of the project uses it
     )
     evaluation, blessing = _run(
@@ -220,7 +291,7 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
     assert checks["candidate"]["allowed_by_flag"] == ["Round"]  # recorded in the card
 
 
-def _change_rules(tmp_path, examples, candidate_dir, baseline_dir):
+def _change_rules(tmp_path, examples, candidate_dir, baseline_dir, corruptions="none"):
     # A small epsilon: these small CNNs are not trained to be robust, and at 0.1 two seeds
     # already differ in robustness for real, not by noise.
     config = EvaluationConfig(
@@ -232,27 +303,41 @@ def _change_rules(tmp_path, examples, candidate_dir, baseline_dir):
             min_robust_accuracy={},
             max_clean_drop=0.01,
             max_robust_drop=0.02,
+            min_corruption_mean=0.0,
+            min_corruption_worst=0.0,
         ),
         epsilon_sweep=(),
         report_examples=0,
+        corruptions=corruptions,
     )
     evaluation, _ = _run(
         tmp_path, examples, _model(candidate_dir, 2), config, baseline=_model(baseline_dir, 1)
     )
     result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
     rules = {rule["rule"]: rule for rule in result["rules"]}
-    return rules["max_clean_drop"], rules["max_robust_drop"], result["paired_tests"]
+    return rules, result
 
 
 def test_a_retrain_with_another_seed_is_not_refused_by_the_change_rules(
     tmp_path, transformed_examples, trained_model_dir, train_cnn, save_model
 ):
     retrained = save_model(train_cnn(3), tmp_path / "retrained")
-    clean, worst, tests = _change_rules(
-        tmp_path, transformed_examples, retrained, trained_model_dir
+    rules, result = _change_rules(
+        tmp_path, transformed_examples, retrained, trained_model_dir, corruptions="quick"
     )
+    clean, worst, tests = rules["max_clean_drop"], rules["max_robust_drop"], result["paired_tests"]
     assert clean["passed"] and worst["passed"], (clean["message"], worst["message"])
     assert tests["clean"]["examples"] == 150 and tests["worst"]["p_value"] > 0.05
+    # The corruptions, paired on the same corrupted examples, and their error against it.
+    corruption = rules["max_corruption_drop"]
+    assert corruption["passed"] and "McNemar p=" in corruption["message"]
+    comparison = result["corruption_comparison"]
+    assert tests["corruption_mean"] == comparison["tests"]["mean"]
+    assert set(comparison["tests"]) == {
+        "mean",
+        *result["metrics"]["candidate"]["corruption_by_name"],
+    }
+    assert 0.5 < comparison["mce"] < 2.0  # two seeds of one recipe err about as often
 
 
 def test_a_degraded_model_is_refused_with_a_significant_drop(
@@ -262,7 +347,8 @@ def test_a_degraded_model_is_refused_with_a_significant_drop(
     rng = np.random.RandomState(0)
     model.set_weights([w * (rng.uniform(size=w.shape) < 0.5) for w in model.get_weights()])
     degraded = save_model(model, tmp_path / "degraded")
-    clean, _, tests = _change_rules(tmp_path, transformed_examples, degraded, trained_model_dir)
+    rules, result = _change_rules(tmp_path, transformed_examples, degraded, trained_model_dir)
+    clean, tests = rules["max_clean_drop"], result["paired_tests"]
     assert not clean["passed"]
     assert tests["clean"]["change"] < -0.1 and tests["clean"]["p_value"] < 0.001
     assert "McNemar p=" in clean["message"] and "95% interval of the drop" in clean["message"]
@@ -283,6 +369,7 @@ def test_a_baseline_that_cannot_be_evaluated_is_skipped_loudly(
         ),
         epsilon_sweep=(),
         report_examples=0,
+        corruptions="none",
     )
     baseline = _model(str(tmp_path / "broken_baseline"), 5)
     evaluation, blessing = _run(

@@ -13,7 +13,8 @@ from robustfx.cli import main as cli
 
 PIPELINE_NAME = "robustfx-e2e"
 # The training and gate settings of the shared run; other tests reuse them to compare.
-RUN_FLAGS = ["--epochs", "2", "--threshold", "clean=0.5", "--threshold", "worst_case=0.05"]
+RUN_FLAGS = ["--epochs", "2", "--threshold", "clean=0.5", "--threshold", "worst_case=0.05",
+             "--threshold", "corruption_mean=0.1", "--threshold", "corruption_worst=0"]  # fmt: skip
 
 
 def run_e2e(data_dir, root, serving, summary, *flags, pipeline_name=PIPELINE_NAME):

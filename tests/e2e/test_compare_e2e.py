@@ -16,7 +16,8 @@ def _main(command, preset, data_dir, tmp_path, *flags):
     return cli.main(
         [command, "--preset", preset, "--data-dir", data_dir, "--epochs", "1",
          "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
-         "--threshold", "clean=0", "--threshold", "worst_case=0", *flags]
+         "--threshold", "clean=0", "--threshold", "worst_case=0",
+         "--threshold", "corruption_mean=0", "--threshold", "corruption_worst=0", *flags]
     )  # fmt: skip
 
 

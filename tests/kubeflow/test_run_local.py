@@ -16,7 +16,9 @@ from robustfx.cli import commands
 from robustfx.cli import main as cli
 from robustfx.kubeflow.local_metadata import open_store
 
-RUN_LOCAL_FLAGS = ["--epochs", "1", "--threshold", "clean=0.3", "--threshold", "worst_case=0"]
+RUN_LOCAL_FLAGS = ["--epochs", "1", "--threshold", "clean=0.3", "--threshold", "worst_case=0",
+                   "--threshold", "corruption_mean=0",
+                   "--threshold", "corruption_worst=0"]  # fmt: skip
 # The local runner's Beam settings (base.beam_config.DIRECT_RUNNER_ARGS), appended to the
 # compiled direct-runner args (the last of a repeated flag wins): the same Beam execution as
 # `robustfx run`, without a worker process, a TFX source package or a Prism download per

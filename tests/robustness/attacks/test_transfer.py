@@ -55,6 +55,7 @@ def _evaluate(files, model_dir, reference_dir):
         thresholds=ThresholdConfig(min_clean_accuracy=0.0, min_robust_accuracy={}),
         epsilon_sweep=(),
         report_examples=0,
+        corruptions="none",
     )
     result = evaluation.evaluate(
         beam.Pipeline,

@@ -207,3 +207,21 @@ def test_the_elastic_transform_moves_pixels_but_keeps_a_flat_image():
     assert np.abs(apply("elastic_transform", natural, 3) - natural).mean() > 0.05
     flat = np.full([2, 32, 32, 3], 0.3, np.float32)
     np.testing.assert_allclose(apply("elastic_transform", flat, 3), flat, atol=1e-6)
+
+
+@pytest.mark.parametrize("kernel_shape", [(1, 41), (9, 9), (15, 1)])
+def test_a_large_kernel_through_the_fft_equals_the_direct_convolution(rng, kernel_shape):
+    """Large kernels on large images go through the FFT (a 500x500 photo's motion-blur streak
+    would need tens of GiB as conv2d's patch matrix); both paths give the same image."""
+    import tensorflow as tf
+
+    from robustfx.robustness.corruptions.filters import convolve
+
+    images = tf.constant(rng.rand(2, 37, 45, 3), tf.float32)
+    kernel = tf.constant(rng.rand(*kernel_shape), tf.float32)
+    direct = convolve(images, kernel, "edge", fft_above=1 << 40)
+    through_fft = convolve(images, kernel, "reflect", fft_above=0)
+    reflected = convolve(images, kernel, "reflect", fft_above=1 << 40)
+    assert through_fft.shape == direct.shape == images.shape
+    np.testing.assert_allclose(through_fft.numpy(), reflected.numpy(), atol=2e-5)
+    assert not np.allclose(direct.numpy(), reflected.numpy())  # the borders differ by mode

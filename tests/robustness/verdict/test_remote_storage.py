@@ -31,6 +31,7 @@ CONFIG = EvaluationConfig(
     epsilon_sweep=(),
     batch_size=25,
     report_examples=0,
+    corruptions="quick",  # seeded per example: two worker processes corrupt alike
 )
 
 
@@ -92,6 +93,7 @@ def test_counts_flow_through_beam_to_gcs_with_two_worker_processes(
     assert not os.path.exists(f"{gcs}/evaluation")  # nothing landed on a local 'gs:' path
     assert remote.metrics["candidate"]["num_examples"] == 100
     assert remote.metrics == local.metrics  # the same counts whatever ran the workers
+    assert len(remote.metrics["candidate"]["corruption_accuracy"]) == 6  # quick, 1 channel
 
 
 def _copy_tree(source: str, destination: str) -> None:

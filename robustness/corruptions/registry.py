@@ -9,6 +9,7 @@
 - ``parameters(name, severity, image_shape)``: the table row and source that apply.
 """
 
+import functools
 from typing import Any, Callable, Dict, Sequence, Tuple
 
 import tensorflow as tf
@@ -92,6 +93,11 @@ def compile_corruption(
     off: tracing then takes a fraction of the time."""
     corruption(name)  # a bad name fails here, not at the first batch
     spec = tf.TensorSpec([None, *(int(side) for side in image_shape)], tf.float32)
+    # The partial gives each (corruption, severity) its own key in TensorFlow's retracing
+    # detector, which would count the single first traces of many lambdas of one code object
+    # as retracing of one function.
     return tf.function(
-        lambda images: apply(name, images, severity), input_signature=[spec], autograph=False
+        functools.partial(apply, name, severity=severity),
+        input_signature=[spec],
+        autograph=False,
     )

@@ -8,6 +8,7 @@ epsilon ball around the input and inside the valid pixel range, and epsilon = 0 
 input unchanged.
 """
 
+import functools
 from typing import Optional, Sequence
 
 import tensorflow as tf
@@ -90,8 +91,14 @@ def compile_attack(
             tf.TensorSpec([None], tf.int64),
         ]
 
-    @tf.function(input_signature=signature, reduce_retracing=True, jit_compile=jit_compile)
     def attack(images: tf.Tensor, labels: tf.Tensor) -> tf.Tensor:
         return run_attack(config, logits_fn, images, labels, seed)
 
-    return attack
+    # The partial gives each compiled attack its own key in TensorFlow's retracing detector,
+    # which keys by code object and would count several attacks' first traces as retracing.
+    return tf.function(
+        functools.partial(attack),
+        input_signature=signature,
+        reduce_retracing=True,
+        jit_compile=jit_compile,
+    )

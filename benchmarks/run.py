@@ -199,7 +199,6 @@ def main(argv=None) -> int:
         "corruption_quick_vs_attack_quick": lambda: corruption_costs.quick_set_vs_quick_suite(
             attack_suite.robust_model_dir(workdir, fixtures.arrays),
             fixtures.transformed_examples(workdir, info, 1),
-            fixtures.arrays,
             reps,
         ),
         "art_vs_project_seconds_ratio": lambda: art_comparison.art_vs_project(

@@ -38,8 +38,14 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
             "robust_accuracy",
             "worst_case_robust_accuracy",
             "transfer_accuracy",
+            "corruption_accuracy",
+            "corruption_mean",
+            "corruption_worst",
             "report",
         }
+        # The quick corruption set (run's default): six corruptions on digits.
+        assert len(row["corruption_accuracy"]) == 6
+        assert row["corruption_worst"] == min(row["corruption_accuracy"].values())
         assert set(row["robust_accuracy"]) == {
             "fgsm_linf_0.2",
             "apgdce20_linf_0.2",
@@ -58,6 +64,7 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
     table = capsys.readouterr().out
     assert "| baseline |" in table and "| pgd_adversarial |" in table
     assert "write-ups' protocol (nsl_linf_0.2 vs baseline)" in table
+    assert "### Natural corruptions" in table and "| **mean** | **worst** | shot_noise |" in table
 
 
 def test_beans_preset_runs_end_to_end_on_beans_format_data(tmp_path):

@@ -169,10 +169,11 @@ def evaluate(
     if raw_image_shape:
         saved_models.check_input_shape(model_dir, raw_image_shape)
     model_dirs = {CANDIDATE: model_dir}
+    image_shape = saved_models.image_shape(model_dir)
     skipped = None
     if baseline_model_dir:
         skipped, graph_checks[BASELINE] = baseline_problem(
-            baseline_model_dir, saved_models.image_shape(model_dir), config.allowed_ops
+            baseline_model_dir, image_shape, config.allowed_ops
         )
         if skipped:
             logging.warning(
@@ -220,7 +221,7 @@ def evaluate(
     if MEAN in corruption_tests:
         paired_tests["corruption_mean"] = corruption_tests[MEAN]
     reported = [a.name for a in (*config.references(), *config.cascade())]
-    resolved = resolve_corruption_set(config.corruptions, saved_models.image_shape(model_dir)[-1])
+    resolved = resolve_corruption_set(config.corruptions, image_shape[-1])
     return EvaluationResult(
         metrics,
         rules,

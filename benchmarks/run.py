@@ -22,6 +22,7 @@ import attack_suite  # noqa: E402
 import beam_costs  # noqa: E402
 import corruption_costs  # noqa: E402
 import fixtures  # noqa: E402
+import onednn_costs  # noqa: E402
 import pipeline_costs  # noqa: E402
 import roofline  # noqa: E402
 import suite_costs  # noqa: E402
@@ -210,7 +211,10 @@ def main(argv=None) -> int:
         "xla_vs_graph_apgd": lambda: suite_costs.xla_vs_graph(robust(), fixtures.arrays, reps),
         "sweep_short_vs_full": lambda: suite_costs.sweep_short_vs_full(robust(), fixtures.arrays),
         "eval_batch_size": lambda: suite_costs.eval_batch_size(robust(), fixtures.arrays),
-        "gate_seconds_standard": lambda: suite_costs.gate_seconds(robust(), data_dir, workdir),
+        "gate_seconds_standard": lambda: suite_costs.gate_seconds(
+            robust(), data_dir, workdir, fixtures.arrays
+        ),
+        "onednn_vs_eigen": lambda: onednn_costs.onednn_vs_eigen(robust(), reps),
     }
     results = {}
     if os.path.isfile(args.output):

@@ -24,18 +24,15 @@ EXAMPLES = 128
 def _probe(model_dir: str) -> dict:
     """Seconds and a digest of the adversarial images of each attack, in this process."""
     import fixtures
-    import tensorflow as tf
+    from suite_costs import _attack, _digits
 
-    from robustfx.base.attack_config import AttackConfig
-    from robustfx.robustness.attacks.dispatch import compile_attack
     from robustfx.robustness.models.saved_models import load_logits_fn
 
     logits_fn, shape = load_logits_fn(model_dir)
-    _, _, images, labels = fixtures.arrays()
-    x, y = tf.constant(images[:EXAMPLES]), tf.constant(labels[:EXAMPLES].astype("int64"))
+    x, y = _digits(fixtures.arrays, EXAMPLES)
     out = {}
     for name in ATTACKS:
-        attack = compile_attack(AttackConfig.from_name(name), logits_fn, 0, shape)
+        attack = _attack(name, logits_fn, shape)
         attack(x[:8], y[:8]).numpy()  # trace
         start = time.perf_counter()
         adversarial = attack(x, y).numpy()

@@ -161,10 +161,11 @@ def gate_seconds(model_dir: str, data_dir: str, workdir: str, arrays: Callable) 
         verdict = json.load(f)
     from robustfx.base.evaluation_config import EvaluationConfig
 
-    square = next(a for a in EvaluationConfig(suite="standard").cascade() if a.method == "square")
-    before_square = [a.name for a in EvaluationConfig(suite="standard").cascade()][-2]
+    cascade = EvaluationConfig(suite="standard").cascade()
+    at = next(i for i, a in enumerate(cascade) if a.method == "square")
+    square, before_square = cascade[at], cascade[at - 1]
     examples = verdict["metrics"]["candidate"]["num_examples"]
-    attacked = round(verdict["robust_accuracy"][before_square] * examples)
+    attacked = round(verdict["robust_accuracy"][before_square.name] * examples)
     per_example = forward_seconds_per_example(model_dir, arrays)
     floor = square.steps * attacked * per_example
     return {

@@ -1,6 +1,5 @@
-"""Importing robustfx sets the process-wide TensorFlow switches before TensorFlow loads:
-Keras 2 for NSL, and oneDNN's CPU kernels (faster attacks on CPUs without AVX-512), each
-only where the user has not chosen already."""
+"""Importing robustfx turns on oneDNN's CPU kernels before TensorFlow loads (faster attacks
+on CPUs without AVX-512), only where the user has not chosen already."""
 
 import os
 import subprocess
@@ -13,7 +12,7 @@ PROBE = (
 )
 
 
-def _probe(**env) -> str:
+def _probe(**env) -> list:
     clean = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
     done = subprocess.run(
         [sys.executable, "-c", PROBE], env={**clean, **env}, capture_output=True, text=True

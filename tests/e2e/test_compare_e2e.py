@@ -3,12 +3,8 @@
 import json
 import os
 
-import pytest
-
 from robustfx.cli import main as cli
 from robustfx.data.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
-
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
 def _main(command, preset, data_dir, tmp_path, *flags):

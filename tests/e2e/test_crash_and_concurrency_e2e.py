@@ -8,22 +8,21 @@ import subprocess
 import sys
 import time
 
-import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from robustfx.cli import commands
 from robustfx.cli import main as cli
 from robustfx.pipeline.run_summary import open_store
+from tests.helpers.pipeline_runs import RUN_FLAGS
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 NAME = "robustfx-crash"
 
 
-def _flags(data_dir, root, run_flags):
-    """The shared e2e run's settings (tests/e2e/conftest.py), in a root of its own."""
+def _flags(data_dir, root):
+    """The shared e2e run's settings (tests/helpers/pipeline_runs.py), in a root of its own."""
     return ["run", "--data-dir", data_dir, "--pipeline-name", NAME,
             "--pipeline-root", str(root / "pipeline_root"), "--serving-dir", str(root / "serving"),
-            "--summary-json", str(root / "summary.json"), *run_flags]  # fmt: skip
+            "--summary-json", str(root / "summary.json"), *RUN_FLAGS]  # fmt: skip
 
 
 def _wait_for(path, process, timeout=300):
@@ -34,18 +33,18 @@ def _wait_for(path, process, timeout=300):
         time.sleep(0.5)
 
 
-def test_sigkill_during_training_then_rerun(small_mnist, tmp_path, capsys, first_run, run_flags):
+def test_sigkill_during_training_then_rerun(small_mnist, tmp_path, capsys, first_run):
     data_dir, _ = small_mnist
     root = tmp_path
     first = subprocess.Popen(
-        [sys.executable, "-m", "robustfx.cli.main", *_flags(data_dir, root, run_flags)],
+        [sys.executable, "-m", "robustfx.cli.main", *_flags(data_dir, root)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
         _wait_for(root / "pipeline_root" / "Trainer" / "model_run", first)
         time.sleep(3)  # well inside the fit loop
         # A second run on the same root while the first trains: refused, clearly.
-        assert cli.main(_flags(data_dir, root, run_flags)) == commands.EXIT_USAGE
+        assert cli.main(_flags(data_dir, root)) == commands.EXIT_USAGE
         assert "is in use by a running pipeline (pid" in capsys.readouterr().err
         first.send_signal(signal.SIGKILL)
         first.wait(timeout=60)
@@ -55,7 +54,7 @@ def test_sigkill_during_training_then_rerun(small_mnist, tmp_path, capsys, first
     serving = root / "serving"
     assert not serving.exists() or os.listdir(serving) == []  # nothing half-pushed
 
-    assert cli.main(_flags(data_dir, root, run_flags)) == 0
+    assert cli.main(_flags(data_dir, root)) == 0
     versions = os.listdir(serving)
     assert len(versions) == 1 and versions[0].isdigit()
     assert os.path.isfile(serving / versions[0] / "saved_model.pb")

@@ -10,7 +10,6 @@ import sys
 
 import numpy as np
 import portpicker
-import pytest
 import tensorflow as tf
 from google.protobuf import json_format
 from tfx.proto import trainer_pb2
@@ -21,10 +20,10 @@ from robustfx.cli import main as cli
 from robustfx.data.metadata import locate_dataset
 from robustfx.pipeline.production import create_pipeline
 from robustfx.robustness.models.examples import ExampleReader
+from tests.helpers.paths import REPO
+from tests.helpers.pipeline_runs import RUN_FLAGS
 
-pytestmark = pytest.mark.e2e
-
-REPLICA = pathlib.Path(__file__).with_name("run_fn_replica.py")
+REPLICA = REPO / "tests" / "helpers" / "run_fn_replica.py"
 # Two workers see the examples in another order and split each global batch between them,
 # so their model differs from the one-worker model; 2 epochs on 720 digits leave it at
 # roughly 0.65 clean accuracy, where that difference is a few points.
@@ -35,10 +34,10 @@ def _newest(root: pathlib.Path, pattern: str) -> pathlib.Path:
     return max(root.glob(pattern), key=lambda p: int(p.name))
 
 
-def _trainer_fn_args(root: pathlib.Path, data_dir: str, run_flags) -> dict:
+def _trainer_fn_args(root: pathlib.Path, data_dir: str) -> dict:
     """The Trainer's fn_args as TFX builds them, from the production graph's own Trainer."""
     pipeline_root = root / "pipeline_root"
-    flags = ["run", *run_flags, "--data-dir", data_dir, "--pipeline-root", str(pipeline_root)]
+    flags = ["run", *RUN_FLAGS, "--data-dir", data_dir, "--pipeline-root", str(pipeline_root)]
     config = commands.run_config(cli.build_parser().parse_args(flags))
     dataset = locate_dataset(config.data.dataset, data_dir)
     (trainer,) = [c for c in create_pipeline(config, dataset).components if c.id == "Trainer"]
@@ -101,11 +100,11 @@ def _accuracy(model_dir: pathlib.Path, raw_shape, examples: str) -> float:
 
 
 def test_run_fn_on_two_workers_exports_one_model_close_to_the_single_worker_one(
-    first_run, small_mnist, run_flags, tmp_path
+    first_run, small_mnist, tmp_path
 ):
     root, info, _ = first_run
     data_dir, _ = small_mnist
-    fn_args = _trainer_fn_args(root, data_dir, run_flags)
+    fn_args = _trainer_fn_args(root, data_dir)
     ports = [portpicker.pick_unused_port() for _ in range(2)]
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     workers = [

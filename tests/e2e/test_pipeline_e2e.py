@@ -9,7 +9,6 @@ and must push nothing and record why.
 import importlib.util
 import json
 import os
-import pathlib
 import subprocess
 import sys
 
@@ -19,10 +18,10 @@ from ml_metadata.proto import metadata_store_pb2
 from robustfx.cli import main as cli
 from robustfx.components.robustness_evaluator import spec
 from robustfx.pipeline.run_summary import all_node_outputs, node_outputs, open_store
+from tests.helpers.datasets import shard_files
+from tests.helpers.paths import REPO
+from tests.helpers.pipeline_runs import PIPELINE_NAME, run_e2e
 
-pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-PIPELINE_NAME = "robustfx-e2e"  # as in conftest.py
 BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
 
 
@@ -101,7 +100,7 @@ print(json.dumps({
 """
 
 
-def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run, shard_files):
+def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run):
     _, info, summary = first_run
     env = {k: v for k, v in os.environ.items() if k != "TF_USE_LEGACY_KERAS"}
     env["TF_CPP_MIN_LOG_LEVEL"] = "3"
@@ -121,7 +120,7 @@ def test_pushed_model_classifies_raw_examples_in_a_fresh_process(first_run, shar
 
 def _independent_pgd():
     """benchmarks/independent_pgd.py: a 100-step PGD written apart from the project."""
-    path = pathlib.Path(__file__).parents[2] / "benchmarks" / "independent_pgd.py"
+    path = REPO / "benchmarks" / "independent_pgd.py"
     module_spec = importlib.util.spec_from_file_location("independent_pgd", path)
     module = importlib.util.module_from_spec(module_spec)
     module_spec.loader.exec_module(module)
@@ -139,12 +138,12 @@ def test_reported_worst_case_is_no_higher_than_an_independent_pgd100(first_run, 
     assert summary["worst_case_robust_accuracy"] <= pgd100
 
 
-def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist, run_pipeline):
+def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist):
     root, _, _ = first_run
     data_dir, _ = small_mnist
     serving = root / "serving-strict"
     summary_path = root / "strict.json"
-    code = run_pipeline(data_dir, root, serving, summary_path, "--threshold", "fgsm_linf_0.2=0.999")
+    code = run_e2e(data_dir, root, serving, summary_path, "--threshold", "fgsm_linf_0.2=0.999")
     assert code == 0
     summary = json.loads(summary_path.read_text())
     assert summary["blessed"] is False
@@ -215,13 +214,13 @@ def test_history_lists_the_runs_newest_first(first_run, capsys):
     assert "fgsm_linf_0.2" in strict["reason"] and strict["pushed_version"] is None
 
 
-def test_an_unchanged_rerun_pushes_nothing_and_says_why(first_run, small_mnist, run_pipeline):
+def test_an_unchanged_rerun_pushes_nothing_and_says_why(first_run, small_mnist):
     """Two runs in a row with nothing changed push once: the candidate is the production
     model, judged alone (not against itself), and already serving."""
     root, _, summary = first_run
     data_dir, _ = small_mnist
     again = root / "again.json"
-    assert run_pipeline(data_dir, root, root / "serving", again) == 0
+    assert run_e2e(data_dir, root, root / "serving", again) == 0
     rerun = json.loads(again.read_text())
     assert rerun["blessed"] is True and rerun["pushed_model"] is None
     version = os.path.basename(summary["pushed_model"])
@@ -237,9 +236,7 @@ def _node_outputs_of_latest_run(root, node, key):
     return node_outputs(store, PIPELINE_NAME, node, key)
 
 
-def test_a_model_only_tfma_blessed_never_becomes_the_production_baseline(
-    first_run, small_mnist, run_pipeline
-):
+def test_a_model_only_tfma_blessed_never_becomes_the_production_baseline(first_run, small_mnist):
     """Runs last (it adds models to the shared root). A new model that TFMA blesses and the
     RobustnessEvaluator refuses must not be the next run's baseline: that is still the
     model the RobustnessEvaluator blessed first."""
@@ -256,7 +253,7 @@ def test_a_model_only_tfma_blessed_never_becomes_the_production_baseline(
     ][:1]
     production_id = first_blessing.custom_properties["current_model_id"].int_value
     loose_tfma = ["--max-clean-drop", "1.0", "--max-robust-drop", "1.0"]
-    code = run_pipeline(data_dir, root, root / "serving-3", root / "run3.json", "--seed", "7",
+    code = run_e2e(data_dir, root, root / "serving-3", root / "run3.json", "--seed", "7",
                         "--threshold", "worst_case=0.999", *loose_tfma)  # fmt: skip
     assert code == 0
     (tfma,) = _node_outputs_of_latest_run(root, "Evaluator", "blessing")
@@ -264,7 +261,7 @@ def test_a_model_only_tfma_blessed_never_becomes_the_production_baseline(
     assert tfma.custom_properties["blessed"].int_value == 1  # TFMA blessed the new model
     assert robustness.custom_properties["blessed"].int_value == 0  # the gate refused it
     refused_id = robustness.custom_properties["current_model_id"].int_value
-    code = run_pipeline(data_dir, root, root / "serving-4", root / "run4.json", "--seed", "8",
+    code = run_e2e(data_dir, root, root / "serving-4", root / "run4.json", "--seed", "8",
                         *loose_tfma)  # fmt: skip
     assert code == 0
     (judged,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")

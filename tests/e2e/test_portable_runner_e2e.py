@@ -13,9 +13,8 @@ import sys
 import time
 
 import portpicker
-import pytest
 
-pytestmark = pytest.mark.e2e
+from tests.helpers.pipeline_runs import run_e2e
 
 WORKERS = 2
 
@@ -63,13 +62,13 @@ def portable_services(log_dir):
 
 
 def test_the_pipeline_on_the_portable_runner_matches_the_direct_runner(
-    first_run, small_mnist, run_pipeline, tmp_path
+    first_run, small_mnist, tmp_path
 ):
     _, _, direct = first_run
     data_dir, _ = small_mnist
     summary = tmp_path / "summary.json"
     with portable_services(tmp_path) as (job_endpoint, worker_pool):
-        code = run_pipeline(
+        code = run_e2e(
             data_dir, tmp_path, tmp_path / "serving", summary,
             "--beam-runner", "portable", "--job-endpoint", job_endpoint,
             "--worker-pool", worker_pool, f"--beam-arg=--direct_num_workers={WORKERS}",

@@ -11,8 +11,6 @@ import pytest
 from robustfx.cli import main as cli
 from robustfx.data.synthetic_beans import write_synthetic_beans
 
-pytestmark = pytest.mark.e2e
-
 # The bound for the full beans dataset (1,034 / 133 / 128 images) on this machine;
 # the run's peak is set by the batches, not by the number of images.
 PEAK_BOUND_GIB = 6.0

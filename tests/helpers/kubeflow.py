@@ -1,0 +1,38 @@
+"""The Kubeflow commands as tests call them: compile a spec, run it locally, edit it."""
+
+import json
+
+from robustfx.cli import main as cli
+
+# A spec as a Vertex AI user compiles it: remote storage, Dataflow, GPUs, the standard suite.
+VERTEX_FLAGS = (
+    "--image", "europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3",
+    "--kfp-pipeline-root", "gs://bucket/root",
+    "--kfp-serving-dir", "gs://bucket/serving",
+    "--kfp-data-dir", "gs://bucket/tfds",
+    "--beam-runner", "dataflow",
+    "--beam-option", "project=proj",
+    "--beam-option", "region=europe-west4",
+    "--beam-option", "temp_location=gs://bucket/tmp",
+    "--accelerator-kind", "gpu",
+    "--accelerator-type", "NVIDIA_TESLA_T4",
+    "--accelerator-count", "2",
+    "--memory-limit", "16",
+    "--suite", "standard",
+)  # fmt: skip
+
+
+def compile_spec(data_dir, output, *flags) -> int:
+    """Runs ``robustfx kfp compile``."""
+    return cli.main(["kfp", "compile", "--data-dir", data_dir, "--output", str(output), *flags])
+
+
+def run_local(spec, *flags) -> int:
+    """Runs ``robustfx kfp run-local``."""
+    return cli.main(["kfp", "run-local", "--spec", str(spec), *flags])
+
+
+def write_spec(path, job):
+    """Writes a (possibly edited) spec as JSON; returns the path."""
+    path.write_text(json.dumps(job))
+    return path

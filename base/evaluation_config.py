@@ -9,17 +9,10 @@ from typing import ClassVar, Mapping, Tuple
 
 from robustfx.base.attack_config import MAX_EPSILON, AttackConfig
 from robustfx.base.corruption_sets import CORRUPTION_SET_NAMES
-from robustfx.base.settings import float_list, setting
+from robustfx.base.settings import check_settings, float_list, setting
 from robustfx.base.suites import SUITES, suite_attacks
 from robustfx.base.training_config import TUTORIAL_ADVERSARIAL, AdversarialConfig
-from robustfx.base.validation import (
-    NORMS,
-    canonical_norm,
-    check_float,
-    check_fraction,
-    check_int,
-    require,
-)
+from robustfx.base.validation import NORMS, canonical_norm, check_float, require
 
 THRESHOLD_FLAG = "--threshold"
 CUSTOM_SUITE = "custom"
@@ -59,17 +52,23 @@ class ThresholdConfig:
         0.9,
         flag=THRESHOLD_FLAG,
         assign="clean",
+        at_least=0.0,
+        at_most=1.0,
         help="Floors: clean=VALUE on clean accuracy (TFMA and robustness),",
     )
     min_worst_case_accuracy: float = setting(
         0.7,
         flag=THRESHOLD_FLAG,
         assign="worst_case",
+        at_least=0.0,
+        at_most=1.0,
         help="worst_case=VALUE on the worst case over the suite,",
     )
     min_robust_accuracy: Mapping[str, float] = setting(
         flag=THRESHOLD_FLAG,
         assign="*",
+        at_least=0.0,
+        at_most=1.0,
         default_factory=dict,
         help="ATTACK=VALUE on one attack's accuracy (the attack joins the evaluation). Given "
         "floors are merged with the defaults.",
@@ -78,32 +77,44 @@ class ThresholdConfig:
         0.6,
         flag=THRESHOLD_FLAG,
         assign="corruption_mean",
+        at_least=0.0,
+        at_most=1.0,
         help="corruption_mean=VALUE on the mean accuracy over the natural corruptions,",
     )
     min_corruption_worst: float = setting(
         0.3,
         flag=THRESHOLD_FLAG,
         assign="corruption_worst",
+        at_least=0.0,
+        at_most=1.0,
         help="corruption_worst=VALUE on the accuracy of the worst corruption,",
     )
     max_clean_drop: float = setting(
         0.01,
         flag="--max-clean-drop",
+        at_least=0.0,
+        at_most=1.0,
         help="Largest allowed clean-accuracy drop against the production baseline.",
     )
     max_robust_drop: float = setting(
         0.02,
         flag="--max-robust-drop",
+        at_least=0.0,
+        at_most=1.0,
         help="Largest allowed worst-case robust-accuracy drop against the production baseline.",
     )
     max_corruption_drop: float = setting(
         0.02,
         flag="--max-corruption-drop",
+        at_least=0.0,
+        at_most=1.0,
         help="Largest allowed drop in mean corruption accuracy against the production baseline.",
     )
     significance: float = setting(
         0.05,
         flag="--significance",
+        at_least=0.0,
+        at_most=1.0,
         help="Level of the paired McNemar test: a drop beyond the allowed one refuses the "
         "candidate only when it is significant at this level.",
     )
@@ -123,22 +134,10 @@ class ThresholdConfig:
     )
 
     def __post_init__(self) -> None:
-        check_fraction("threshold min_clean_accuracy", self.min_clean_accuracy)
-        check_fraction("threshold min_worst_case_accuracy", self.min_worst_case_accuracy)
-        check_float("threshold significance", self.significance, 0.0, 1.0)
-        require(
-            self.policy in POLICIES,
-            f"threshold policy={self.policy!r} is unknown: use one of {', '.join(POLICIES)}",
-        )
-        for name, value in self.min_robust_accuracy.items():
-            AttackConfig.from_name(name)
-            check_fraction(f"threshold min_robust_accuracy[{name}]", value)
         object.__setattr__(self, "min_robust_accuracy", dict(self.min_robust_accuracy))
-        check_fraction("threshold max_clean_drop", self.max_clean_drop)
-        check_fraction("threshold max_robust_drop", self.max_robust_drop)
-        check_fraction("threshold min_corruption_mean", self.min_corruption_mean)
-        check_fraction("threshold min_corruption_worst", self.min_corruption_worst)
-        check_fraction("threshold max_corruption_drop", self.max_corruption_drop)
+        check_settings(self, "threshold")
+        for name in self.min_robust_accuracy:
+            AttackConfig.from_name(name)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -176,7 +175,9 @@ class EvaluationConfig:
     thresholds: ThresholdConfig = setting(
         default_factory=ThresholdConfig, help="The blessing thresholds."
     )
-    batch_size: int = setting(128, flag="--eval-batch-size", help="Examples per attack batch.")
+    batch_size: int = setting(
+        128, flag="--eval-batch-size", at_least=1, help="Examples per attack batch."
+    )
     split: str = setting(
         "test", flag="--eval-split", help="TFDS split to attack (never the train split)."
     )
@@ -184,11 +185,13 @@ class EvaluationConfig:
         (0.25, 0.5, 0.75),
         flag="--epsilon-sweep",
         parse=float_list,
+        at_least=0.0,
+        at_most=1.0,
         help="Fractions of epsilon at which the suite's first attack also runs: the "
         "robustness curves and the monotonicity check.",
     )
     report_examples: int = setting(
-        8, flag="--report-examples", help="Examples shown in the report's image grids."
+        8, flag="--report-examples", at_least=0, help="Examples shown in the report's image grids."
     )
     allowed_ops: Tuple[str, ...] = setting(
         (),
@@ -201,46 +204,35 @@ class EvaluationConfig:
     # The write-ups' transfer protocol (used when a reference model is given): NSL's
     # perturb_on_batch against the reference with this step and norm.
     transfer_step_size: float = setting(
-        0.2, help="Step of the write-ups' transfer protocol (NSL perturb_on_batch)."
+        0.2, at_least=0.0, help="Step of the write-ups' transfer protocol (NSL perturb_on_batch)."
     )
     transfer_norm: str = setting("linf", help="Norm of the write-ups' transfer protocol.")
 
     def __post_init__(self) -> None:
+        # Aliases first (--norm infinity is linf), then the choices and ranges of the fields.
         object.__setattr__(self, "norm", canonical_norm("evaluation norm", self.norm))
-        check_float("evaluation epsilon", self.epsilon, 0.0, MAX_EPSILON[self.norm])
-        require(
-            self.suite in SUITES,
-            f"evaluation suite={self.suite!r} is unknown: use one of {', '.join(SUITES)}",
+        object.__setattr__(
+            self, "transfer_norm", canonical_norm("evaluation transfer_norm", self.transfer_norm)
         )
         object.__setattr__(self, "attacks", tuple(self.attacks))
+        object.__setattr__(self, "epsilon_sweep", tuple(self.epsilon_sweep))
+        object.__setattr__(self, "allowed_ops", tuple(sorted(set(self.allowed_ops))))
+        check_settings(self, "evaluation")
+        # What depends on another field, or is more than a choice or a range.
+        check_float("evaluation epsilon", self.epsilon, 0.0, MAX_EPSILON[self.norm])
         names = [attack.name for attack in self.attacks]
         require(len(set(names)) == len(names), f"evaluation attacks repeat a name: {names}")
-        require(
-            self.corruptions in CORRUPTION_SET_NAMES,
-            f"evaluation corruptions={self.corruptions!r} is unknown: use one of "
-            f"{', '.join(CORRUPTION_SET_NAMES)}",
-        )
-        check_int("evaluation batch_size", self.batch_size, 1)
         require(bool(self.split), "evaluation split is empty: name a TFDS split such as test")
         require(
             self.split != "train",
             "evaluation split='train' is invalid: the gate never judges the split trained on",
         )
-        object.__setattr__(self, "allowed_ops", tuple(sorted(set(self.allowed_ops))))
         for op in self.allowed_ops:
             require(
                 bool(OP_NAME.match(op)),
                 f"evaluation allowed_ops[]={op!r} is not a TensorFlow op name: give one as "
                 "tf.raw_ops spells it, e.g. --allow-op Round",
             )
-        object.__setattr__(self, "epsilon_sweep", tuple(self.epsilon_sweep))
-        for fraction in self.epsilon_sweep:
-            check_float("evaluation epsilon_sweep[]", fraction, 0.0, 1.0)
-        check_int("evaluation report_examples", self.report_examples, 0)
-        check_float("evaluation transfer_step_size", self.transfer_step_size, 0.0)
-        object.__setattr__(
-            self, "transfer_norm", canonical_norm("evaluation transfer_norm", self.transfer_norm)
-        )
 
     @property
     def suite_name(self) -> str:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Optional
 
-from robustfx.base.settings import setting
-from robustfx.base.validation import check_float, check_int
+from robustfx.base.settings import check_settings, setting
 
 TIME_LIMIT_FLAG, MEMORY_LIMIT_FLAG = "--time-limit", "--memory-limit"
 
@@ -26,6 +25,7 @@ class LimitsConfig:
         None,
         flag=TIME_LIMIT_FLAG,
         parse=float,
+        at_least=1.0,
         metavar="SECONDS",
         help="Stop the evaluation and refuse the model (exit 2) after this many seconds of "
         "wall time, counted from the start of its process (default: no limit).",
@@ -34,16 +34,14 @@ class LimitsConfig:
         None,
         flag=MEMORY_LIMIT_FLAG,
         parse=int,
+        at_least=1,
         metavar="MB",
         help="Stop the evaluation and refuse the model (exit 2) when its processes hold more "
         "than this many MB of resident memory, sampled every 0.2 s (default: no limit).",
     )
 
     def __post_init__(self) -> None:
-        if self.time_limit is not None:
-            check_float("limits time_limit", self.time_limit, 1.0)
-        if self.memory_limit is not None:
-            check_int("limits memory_limit", self.memory_limit, 1)
+        check_settings(self, "limits")
 
     @property
     def active(self) -> bool:

@@ -6,14 +6,8 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Optional, Tuple
 
-from robustfx.base.settings import int_list, setting
-from robustfx.base.validation import (
-    canonical_norm,
-    check_choice,
-    check_float,
-    check_int,
-    require,
-)
+from robustfx.base.settings import check_settings, int_list, setting
+from robustfx.base.validation import canonical_norm, require
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,26 +17,28 @@ class ModelConfig:
     CLI_GROUP: ClassVar[str] = "model (the NSL tutorial CNN)"
 
     conv_filters: Tuple[int, ...] = setting(
-        (32, 64, 64), flag="--conv-filters", parse=int_list, help="Filters of each conv layer."
+        (32, 64, 64),
+        flag="--conv-filters",
+        parse=int_list,
+        at_least=1,
+        help="Filters of each conv layer.",
     )
-    kernel_size: int = setting(3, flag="--kernel-size", help="Conv kernel size.")
-    pool_size: int = setting(2, flag="--pool-size", help="Max-pool size.")
+    kernel_size: int = setting(3, flag="--kernel-size", at_least=1, help="Conv kernel size.")
+    pool_size: int = setting(2, flag="--pool-size", at_least=1, help="Max-pool size.")
     # The NSL tutorial pools after every conv but the last; the beans article pools after all.
     pool_after_last_conv: bool = setting(
         False,
         flag="--pool-after-last-conv",
         help="Also pool after the last conv layer (the beans article's CNN).",
     )
-    dense_units: int = setting(64, flag="--dense-units", help="Units of the hidden dense layer.")
+    dense_units: int = setting(
+        64, flag="--dense-units", at_least=1, help="Units of the hidden dense layer."
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "conv_filters", tuple(self.conv_filters))
         require(len(self.conv_filters) >= 1, "model conv_filters is empty: give at least one")
-        for filters in self.conv_filters:
-            check_int("model conv_filters[]", filters, 1)
-        check_int("model kernel_size", self.kernel_size, 1)
-        check_int("model pool_size", self.pool_size, 1)
-        check_int("model dense_units", self.dense_units, 1)
+        check_settings(self, "model")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -65,10 +61,16 @@ class AdversarialConfig:
         "baseline with the same model, data and steps.",
     )
     multiplier: float = setting(
-        1.0, flag="--adv-multiplier", help="Weight of the adversarial loss against the clean one."
+        1.0,
+        flag="--adv-multiplier",
+        at_least=0.0,
+        help="Weight of the adversarial loss against the clean one.",
     )
     adv_step_size: float = setting(
-        0.1, flag="--adv-step-size", help="Size of the training perturbation (per PGD step)."
+        0.1,
+        flag="--adv-step-size",
+        at_least=0.0,
+        help="Size of the training perturbation (per PGD step).",
     )
     adv_grad_norm: str = setting(
         "linf",
@@ -78,12 +80,14 @@ class AdversarialConfig:
     pgd_iterations: int = setting(
         3,
         flag="--pgd-iterations",
+        at_least=1,
         help="1 trains against FGSM; >1 against PGD with that many steps.",
     )
     pgd_epsilon: Optional[float] = setting(
         0.2,
         flag="--pgd-epsilon",
         parse=float,
+        at_least=0.0,
         help="PGD training projection radius (NSL's default, None, leaves it unbounded).",
     )
     random_init: bool = setting(
@@ -105,11 +109,7 @@ class AdversarialConfig:
         object.__setattr__(
             self, "adv_grad_norm", canonical_norm("adversarial adv_grad_norm", self.adv_grad_norm)
         )
-        check_float("adversarial multiplier", self.multiplier, 0.0)
-        check_float("adversarial adv_step_size", self.adv_step_size, 0.0)
-        check_int("adversarial pgd_iterations", self.pgd_iterations, 1)
-        if self.pgd_epsilon is not None:
-            check_float("adversarial pgd_epsilon", self.pgd_epsilon, 0.0)
+        check_settings(self, "adversarial")
         require(
             not self.random_init or self.pgd_epsilon is not None,
             "adversarial random_init needs pgd_epsilon: a random start is drawn inside that "
@@ -139,10 +139,14 @@ class TrainingConfig:
 
     CLI_GROUP: ClassVar[str] = "training"
 
-    epochs: int = setting(15, flag="--epochs", help="Passes over the train split.")
-    batch_size: int = setting(32, flag="--batch-size", help="Training batch size.")
-    learning_rate: float = setting(1e-3, flag="--learning-rate", help="Adam learning rate.")
-    seed: int = setting(42, flag="--seed", help="Seeds initialization, shuffling and attacks.")
+    epochs: int = setting(15, flag="--epochs", at_least=1, help="Passes over the train split.")
+    batch_size: int = setting(32, flag="--batch-size", at_least=1, help="Training batch size.")
+    learning_rate: float = setting(
+        1e-3, flag="--learning-rate", at_least=0.0, help="Adam learning rate."
+    )
+    seed: int = setting(
+        42, flag="--seed", at_least=0, help="Seeds initialization, shuffling and attacks."
+    )
     accelerator: str = setting(
         "auto",
         flag="--accelerator",
@@ -151,9 +155,5 @@ class TrainingConfig:
     )
 
     def __post_init__(self) -> None:
-        check_int("training epochs", self.epochs, 1)
-        check_int("training batch_size", self.batch_size, 1)
-        check_float("training learning_rate", self.learning_rate, 0.0)
+        check_settings(self, "training")
         require(self.learning_rate > 0, "training learning_rate=0 is invalid: it must be > 0")
-        check_int("training seed", self.seed, 0)
-        check_choice("training accelerator", self.accelerator, ACCELERATORS)

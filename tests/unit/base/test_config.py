@@ -1,5 +1,8 @@
 """Config validation: bad values fail at construction, naming the field and the range."""
 
+import dataclasses
+from typing import Mapping, Optional, Tuple
+
 import pytest
 
 from robustfx.base.attack_config import AttackConfig
@@ -7,6 +10,7 @@ from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
 from robustfx.base.presets import with_preset
 from robustfx.base.run_config import DataConfig, RunConfig
 from robustfx.base.serialization import from_dict, to_dict
+from robustfx.base.settings import check_settings, setting
 from robustfx.base.training_config import AdversarialConfig, TrainingConfig
 from robustfx.base.validation import ConfigError
 
@@ -84,6 +88,12 @@ def test_attack_names_parse_and_print_back(name, expected):
             lambda: ThresholdConfig(min_robust_accuracy={"fgsm_linf_0.2": 2.0}),
             "min_robust_accuracy[fgsm_linf_0.2]=2.0",
         ),
+        (lambda: ThresholdConfig(policy="mean"), "threshold policy='mean' is unknown"),
+        (lambda: EvaluationConfig(suite="huge"), "suite='huge' is unknown: use one of quick"),
+        (lambda: EvaluationConfig(corruptions="most"), "corruptions='most' is unknown"),
+        (lambda: EvaluationConfig(batch_size=0), "batch_size=0 is invalid"),
+        (lambda: EvaluationConfig(epsilon_sweep=(0.5, 1.5)), "epsilon_sweep[]=1.5"),
+        (lambda: EvaluationConfig(report_examples=-1), "report_examples=-1"),
         (lambda: DataConfig(dataset="Not A Name"), "is not a TFDS dataset name"),
         (lambda: DataConfig(resize=(0, 10)), "resize side=0"),
     ],
@@ -91,6 +101,41 @@ def test_attack_names_parse_and_print_back(name, expected):
 def test_bad_values_name_the_field(build, field):
     with pytest.raises(ConfigError, match=field.replace("[", r"\[").replace("(", r"\(")):
         build()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Declared:
+    """Choices and ranges declared on the fields only: ``check_settings`` enforces them."""
+
+    mode: str = setting("a", choices=("a", "b"), help="A choice.")
+    count: int = setting(1, at_least=1, help="An integer range.")
+    share: float = setting(0.5, at_least=0.0, at_most=1.0, help="A number range.")
+    shares: Tuple[float, ...] = setting((), at_least=0.0, help="Each item in range.")
+    floors: Mapping[str, float] = setting(
+        default_factory=dict, at_most=1.0, at_least=0.0, help="Each value in range."
+    )
+    optional: Optional[float] = setting(None, at_least=1.0, help="Checked when given.")
+
+    def __post_init__(self) -> None:
+        check_settings(self, "toy")
+
+
+@pytest.mark.parametrize(
+    "values, message",
+    [
+        ({"mode": "c"}, "toy mode='c' is unknown: use one of a, b"),
+        ({"count": 0}, "toy count=0 is invalid: it must be an integer >= 1"),
+        ({"count": 1.0}, "toy count=1.0 is invalid: it must be an integer"),
+        ({"share": 1.5}, "toy share=1.5 is invalid: it must be a number >= 0.0 and <= 1.0"),
+        ({"shares": (0.1, -2.0)}, "toy shares[]=-2.0 is invalid"),
+        ({"floors": {"x": 2.0}}, "toy floors[x]=2.0 is invalid"),
+        ({"optional": 0.5}, "toy optional=0.5 is invalid"),
+    ],
+)
+def test_choices_and_ranges_declared_on_a_field_are_checked(values, message):
+    assert _Declared(shares=(0.0, 3.0), floors={"x": 1.0}, optional=2.0).count == 1
+    with pytest.raises(ConfigError, match=message.replace("[", r"\[")):
+        _Declared(**values)
 
 
 def test_fgsm_with_several_steps_is_rejected():

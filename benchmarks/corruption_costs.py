@@ -33,7 +33,7 @@ def quick_set_vs_quick_suite(model_dir: str, files: str, repetitions: int) -> di
     from robustfx.robustness.verdict import evaluation
 
     times = {"none": [], "quick": []}
-    found = {}
+    found = None
     for _ in range(repetitions):
         for corruptions in times:
             config = EvaluationConfig(suite="quick", report_examples=0, corruptions=corruptions)
@@ -42,7 +42,7 @@ def quick_set_vs_quick_suite(model_dir: str, files: str, repetitions: int) -> di
                 beam.Pipeline, files, model_dir, config, [str(d) for d in range(10)], seed=0
             )
             times[corruptions].append(time.perf_counter() - start)
-            found = result.metrics["candidate"]
+            found = result.verdict.candidate
     ratios = [
         (quick - none) / none for none, quick in zip(times["none"], times["quick"], strict=True)
     ]
@@ -53,8 +53,8 @@ def quick_set_vs_quick_suite(model_dir: str, files: str, repetitions: int) -> di
         "evaluation, 1,000 digits",
         suite_seconds=summary(times["none"]),
         with_corruptions_seconds=summary(times["quick"]),
-        corruption_accuracy=found.get("corruption_accuracy"),
-        corruption_mean=found.get("corruption_mean"),
+        corruption_accuracy=dict(found.corruption_accuracy) if found else None,
+        corruption_mean=found.corruption_mean.value if found and found.corruption_mean else None,
     )
 
 

@@ -102,4 +102,4 @@ def evaluator_seconds(model_dir: str, files: str, attack_name: str, workers: int
         evaluation_config(attack_name),
         [str(d) for d in range(10)],
     )
-    return result.metrics["candidate"]["num_examples"], time.perf_counter() - start
+    return result.verdict.candidate.num_examples, time.perf_counter() - start

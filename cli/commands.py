@@ -126,9 +126,17 @@ def command_gate(args: argparse.Namespace) -> int:
     dataset = locate_dataset(config.data.dataset, config.data.data_dir)
     if split in dataset.splits:  # run_gate names an unknown split
         check_dataset(dataset, [split])
+    output_dir = os.path.abspath(args.output_dir or os.path.join("runs", config.data.tag, "gate"))
     try:
-        result = gate.run_gate(
-            model, dataset, split, config.evaluation, baseline, config.beam_args, config.limits
+        recorded = gate.run_gate(
+            model,
+            dataset,
+            split,
+            config.evaluation,
+            baseline,
+            config.beam_args,
+            config.limits,
+            output_dir,
         )
     except (ConfigError, *MODEL_ERRORS):
         raise
@@ -138,17 +146,17 @@ def command_gate(args: argparse.Namespace) -> int:
             f"evaluating {model} on {dataset.name} split {split!r} failed: "
             f"{type(error).__name__}: {first_line}"
         ) from error
-    markdown = gate.to_markdown(result, model, baseline, dataset.name, split)
+    markdown = gate.to_markdown(recorded, model, baseline, dataset.name, split)
     print(markdown)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
         with open(step_summary, "a") as f:
             f.write(markdown)
     if args.summary_json:
-        write_json(args.summary_json, gate.to_json(result, model, baseline, dataset.name, split))
-    if result.blessed:
+        write_json(args.summary_json, gate.to_json(recorded, model, baseline, dataset.name, split))
+    if recorded.result.verdict.blessed:
         return EXIT_OK
-    for line in gate.failed_rules(result):
+    for line in gate.failed_rules(recorded.result):
         print(f"robustfx gate: FAILED {line}", file=sys.stderr)
     return EXIT_FAILED
 

@@ -29,7 +29,7 @@ from robustfx.pipeline.comparison import (  # noqa: E402
 from robustfx.pipeline.local_runner import run_pipeline  # noqa: E402
 from robustfx.pipeline.production import evaluator_id  # noqa: E402
 from robustfx.pipeline.run_summary import latest_evaluation, open_store, report_path  # noqa: E402
-from robustfx.robustness.verdict.metrics import robust_accuracies  # noqa: E402
+from robustfx.robustness.verdict.outcome import EvaluationResult  # noqa: E402
 
 TUTORIAL_TRAINER_ID, PGD_TRAINER_ID = "TutorialTrainer", "PgdTrainer"
 # Model key in the summary -> the Trainer whose model it is (None: the configured recipe's).
@@ -55,15 +55,15 @@ def comparison_for(config: RunConfig, with_pgd: bool) -> Comparison:
 
 
 def _model_row(result: dict) -> dict:
-    candidate = result["metrics"]["candidate"]
+    """One model's row from its ``metrics.json``: each headline figure (None when not
+    measured), the reported attacks' and each corruption's accuracy, the transfer accuracy."""
+    verdict = EvaluationResult.from_dict(result).verdict
+    candidate = verdict.candidate
     return {
-        "clean_accuracy": candidate["clean_accuracy"],
-        "robust_accuracy": robust_accuracies(candidate, result["suite"]),
-        "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy"],
-        "transfer_accuracy": candidate["transfer_accuracy"],
-        "corruption_accuracy": candidate.get("corruption_by_name", {}),
-        "corruption_mean": candidate.get("corruption_mean"),
-        "corruption_worst": candidate.get("corruption_worst"),
+        **{name: e.value if e else None for name, e in candidate.headline().items()},
+        "robust_accuracy": verdict.robust(),
+        "transfer_accuracy": candidate.transfer_accuracy,
+        "corruption_accuracy": {n: e.value for n, e in candidate.corruption_by_name.items()},
     }
 
 

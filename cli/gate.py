@@ -3,12 +3,15 @@
 ``robustfx gate`` finds the candidate (a SavedModel directory, or the newest model blessed
 under a pipeline root, found through ML Metadata), attacks it and an optional production
 baseline on a TFDS split with the same attack suite, thresholds and code as the pipeline's
-RobustnessEvaluator, and renders the verdict as Markdown and JSON. Every model's graph is
-checked before any of it runs (``evaluate()``); with a time or memory limit the evaluation
-runs in a watched child process (``limits``).
+RobustnessEvaluator, and renders the verdict as Markdown and JSON. It records the evaluation
+as the pipeline does (``evaluate_and_record``): ``metrics.json``, the HTML report and the
+model card in its output directory. Every model's graph is checked before any of it runs
+(``evaluate()``); with a time or memory limit the evaluation runs in a watched child process
+(``limits``).
 """
 
 import os
+import tempfile
 from typing import List, Optional, Sequence
 
 import apache_beam as beam
@@ -22,8 +25,9 @@ from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.production import evaluator_id
 from robustfx.pipeline.run_summary import all_node_outputs, open_store
-from robustfx.robustness.verdict import evaluation as evaluator
-from robustfx.robustness.verdict.metrics import robust_accuracies
+from robustfx.robustness.presentation.recording import Recorded, evaluate_and_record
+from robustfx.robustness.verdict.figures import Figures
+from robustfx.robustness.verdict.outcome import CANDIDATE, EvaluationResult
 
 
 class GateInputError(ConfigError):
@@ -74,8 +78,11 @@ def run_gate(
     baseline_dir: Optional[str] = None,
     beam_args: Sequence[str] = (),
     limits: Optional[LimitsConfig] = None,
-) -> evaluator.EvaluationResult:
-    """Attacks the candidate (and baseline) on the raw TFDS split and applies the rules.
+    output_dir: Optional[str] = None,
+) -> Recorded:
+    """Attacks the candidate (and baseline) on the raw TFDS split, applies the rules, and
+    writes ``metrics.json``, the report and the model card into ``output_dir`` (a temporary
+    directory, removed afterwards, when None).
 
     With a time or memory limit, the evaluation runs in a child process that is stopped at
     the first breach (``limits.LimitExceededError``).
@@ -84,7 +91,12 @@ def run_gate(
         raise GateInputError(
             f"split {split!r} is not in dataset {dataset.name!r} (splits: {sorted(dataset.splits)})"
         )
-    args = (model_dir, dataset, split, config, baseline_dir, tuple(beam_args))
+    if output_dir is None:
+        with tempfile.TemporaryDirectory(prefix="robustfx-gate-") as scratch:
+            return run_gate(
+                model_dir, dataset, split, config, baseline_dir, beam_args, limits, scratch
+            )
+    args = (model_dir, dataset, split, config, baseline_dir, tuple(beam_args), output_dir)
     if limits is not None and limits.active:
         return run_within(limits, f"evaluating {model_dir}", _evaluate_split, *args)
     return _evaluate_split(*args)
@@ -97,15 +109,21 @@ def _evaluate_split(
     config: EvaluationConfig,
     baseline_dir: Optional[str],
     beam_args: Sequence[str],
-) -> evaluator.EvaluationResult:
+    output_dir: str,
+) -> Recorded:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
     options = beam.options.pipeline_options.PipelineOptions(list(beam_args))
-    return evaluator.evaluate(
+    return evaluate_and_record(
         lambda: beam.Pipeline(options=options),
         files,
         model_dir,
         config,
         dataset.class_names,
+        output_dir=output_dir,
+        model_info={
+            "dataset": {"name": dataset.name, "version": dataset.version, "splits": dataset.splits}
+        },
+        provenance={"model_uri": model_dir, "baseline_model_uri": baseline_dir},
         baseline_model_dir=baseline_dir,
         raw_image_shape=dataset.image_shape,
         expected_examples=dataset.splits[split],
@@ -116,8 +134,8 @@ def _cell(value) -> str:
     return "–" if value is None else f"{value:.4f}"
 
 
-def _graph_check_line(result: evaluator.EvaluationResult) -> str:
-    check = result.graph_checks.get(evaluator.CANDIDATE)
+def _graph_check_line(result: EvaluationResult) -> str:
+    check = result.graph_checks.get(CANDIDATE)
     if not check:
         return "- graph check: not run"
     line = f"- graph check: passed ({len(check['ops'])} op types, {check['seconds']:.3f} s)"
@@ -126,67 +144,84 @@ def _graph_check_line(result: evaluator.EvaluationResult) -> str:
 
 
 def to_markdown(
-    result: evaluator.EvaluationResult,
+    recorded: Recorded,
     model: str,
     baseline: Optional[str],
     dataset: str,
     split: str,
 ) -> str:
     """The gate's verdict as GitHub-flavoured Markdown."""
-    verdict = "✅ PASS" if result.blessed else "❌ FAIL"
+    result = recorded.result
+    verdict = result.verdict
     lines = [
-        f"## Robustness gate: {verdict}",
+        f"## Robustness gate: {'✅ PASS' if verdict.blessed else '❌ FAIL'}",
         "",
         f"- candidate: `{model}`",
         f"- baseline: `{baseline}`" if baseline else "- baseline: none",
-        f"- data: `{dataset}` split `{split}`, "
-        f"{result.metrics['candidate']['num_examples']} examples, suite "
-        f"`{result.suite_name}`; evaluation valid: {'yes' if result.evaluation_valid else 'NO'}",
+        f"- data: `{dataset}` split `{split}`, {verdict.candidate.num_examples} examples, "
+        f"suite `{verdict.suite_name}`; evaluation valid: "
+        f"{'yes' if verdict.evaluation_valid else 'NO'}",
         _graph_check_line(result),
+        f"- report: `{recorded.report}`; model card: `{recorded.card_path}`",
         "",
         "| rule | value | threshold | result |",
         "|---|---|---|---|",
     ]
-    for rule in result.rules:
+    for rule in verdict.rules:
         lines.append(
             f"| {rule.rule} | {_cell(rule.value)} | {_cell(rule.threshold)} | "
             f"{'pass' if rule.passed else '**FAIL**'} |"
         )
-    candidate, base = result.metrics["candidate"], result.metrics.get("baseline")
+    candidate, base = verdict.candidate, verdict.baseline
     lines += ["", "| metric | candidate | baseline |", "|---|---|---|"]
     lines.append(
-        f"| clean accuracy | {_cell(candidate['clean_accuracy'])} | "
-        f"{_cell(base['clean_accuracy'] if base else None)} |"
+        f"| clean accuracy | {_cell(candidate.clean_accuracy.value)} | "
+        f"{_cell(_value(base, 'clean_accuracy'))} |"
     )
-    others = robust_accuracies(base, result.suite) if base else {}
-    for name, value in robust_accuracies(candidate, result.suite).items():
+    others = verdict.robust(base) if base else {}
+    for name, value in verdict.robust().items():
         lines.append(f"| {name} | {_cell(value)} | {_cell(others.get(name))} |")
     lines.append(
-        f"| **worst case** | {_cell(candidate['worst_case_robust_accuracy'])} | "
-        f"{_cell(base['worst_case_robust_accuracy'] if base else None)} |"
+        f"| **worst case** | {_cell(candidate.worst_case_robust_accuracy.value)} | "
+        f"{_cell(_value(base, 'worst_case_robust_accuracy'))} |"
     )
-    lines += _corruption_rows(result, candidate, base or {})
-    if result.reasons:
-        lines += ["", "Failed:"] + [f"- {reason}" for reason in result.reasons]
+    lines += _corruption_rows(result)
+    lines += [
+        f"| {label} | {_cell(estimate.value)} | {_cell(_value(base, name))} |"
+        for name, label, estimate in candidate.others()
+    ]
+    if verdict.reasons:
+        lines += ["", "Failed:"] + [f"- {reason}" for reason in verdict.reasons]
     return "\n".join(lines) + "\n"
 
 
-def _corruption_rows(result: evaluator.EvaluationResult, candidate: dict, base: dict) -> List[str]:
+def _value(figures: Optional[Figures], name: str) -> Optional[float]:
+    estimate = getattr(figures, name) if figures is not None else None
+    return estimate.value if estimate is not None else None
+
+
+def _corruption_rows(result: EvaluationResult) -> List[str]:
     """The corruption rows of the metric table: the mean, the worst corruption, each
     corruption (averaged over its severities) and the mCE against the baseline."""
-    if "corruption_mean" not in candidate:
+    verdict = result.verdict
+    candidate, base = verdict.candidate, verdict.baseline
+    if candidate.corruption_mean is None:
         return []
-    by_name, base_by_name = candidate["corruption_by_name"], base.get("corruption_by_name", {})
+    base_by_name = base.corruption_by_name if base is not None else {}
+
+    def by_name(name: Optional[str]) -> Optional[float]:
+        return base_by_name[name].value if name in base_by_name else None
+
+    worst = candidate.corruption_worst_name
     rows = [
-        f"| **corruptions, mean** ({result.corruption_set} set) | "
-        f"{_cell(candidate['corruption_mean'])} | {_cell(base.get('corruption_mean'))} |",
-        f"| **worst corruption** ({candidate['corruption_worst_name']}) | "
-        f"{_cell(candidate['corruption_worst'])} | "
-        f"{_cell(base_by_name.get(candidate['corruption_worst_name']))} |",
+        f"| **corruptions, mean** ({verdict.corruption_set} set) | "
+        f"{_cell(candidate.corruption_mean.value)} | {_cell(_value(base, 'corruption_mean'))} |",
+        f"| **worst corruption** ({worst}) | {_cell(candidate.corruption_worst.value)} | "
+        f"{_cell(by_name(worst))} |",
     ]
     rows += [
-        f"| {name} | {_cell(value)} | {_cell(base_by_name.get(name))} |"
-        for name, value in by_name.items()
+        f"| {name} | {_cell(estimate.value)} | {_cell(by_name(name))} |"
+        for name, estimate in candidate.corruption_by_name.items()
     ]
     mce = result.corruption_comparison.get("mce")
     if mce is not None:
@@ -195,33 +230,36 @@ def _corruption_rows(result: evaluator.EvaluationResult, candidate: dict, base: 
 
 
 def to_json(
-    result: evaluator.EvaluationResult,
+    recorded: Recorded,
     model: str,
     baseline: Optional[str],
     dataset: str,
     split: str,
 ) -> dict:
-    payload = result.to_dict()
+    """The gate's ``--summary-json``: ``metrics.json`` with the candidate's headline figures
+    (None when not measured), its robust accuracy by reported attack and its corruption
+    accuracies by severity at the top, and where the report and the model card are."""
+    verdict = recorded.result.verdict
+    candidate = verdict.candidate
+    payload = recorded.result.to_dict()
     payload.update(
-        passed=result.blessed,
+        passed=verdict.blessed,
         model=model,
         baseline=baseline,
         dataset=dataset,
         split=split,
-        clean_accuracy=result.metrics["candidate"]["clean_accuracy"],
-        robust_accuracy=robust_accuracies(result.metrics["candidate"], result.suite),
-        worst_case_robust_accuracy=result.metrics["candidate"]["worst_case_robust_accuracy"],
-        **{
-            key: result.metrics["candidate"].get(key)
-            for key in ("corruption_accuracy", "corruption_mean", "corruption_worst")
-        },
+        robust_accuracy=verdict.robust(),
+        corruption_accuracy=dict(candidate.corruption_accuracy) or None,
+        report=recorded.report,
+        model_card=recorded.card_path,
+        **{name: e.value if e else None for name, e in candidate.headline().items()},
     )
     return payload
 
 
-def failed_rules(result: evaluator.EvaluationResult) -> List[str]:
+def failed_rules(result: EvaluationResult) -> List[str]:
     return [
         f"{rule.rule}: {_cell(rule.value)} vs threshold {_cell(rule.threshold)}"
-        for rule in result.rules
+        for rule in result.verdict.rules
         if not rule.passed
     ]

@@ -102,6 +102,12 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
     gate.add_argument(
         "--summary-json", default=None, help="Write the machine-readable result here."
     )
+    gate.add_argument(
+        "--output-dir",
+        default=None,
+        help="Where metrics.json, the HTML report and the model card go "
+        "(default: runs/<dataset>/gate).",
+    )
     add_config_flags(gate, GateConfig(), skip=GATE_SKIP)
     history = _command(
         commands,

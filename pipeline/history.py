@@ -14,6 +14,8 @@ from tfx.utils import io_utils
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.pipeline.production import evaluator_id
 from robustfx.pipeline.run_summary import int_property, output_artifacts
+from robustfx.robustness.verdict.figures import Estimate
+from robustfx.robustness.verdict.outcome import EvaluationResult
 
 _PUSHER = "Pusher"
 
@@ -56,8 +58,8 @@ def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
     if not evaluations:
         return None
     path = os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)
-    result = json.loads(io_utils.read_string_file(path))
-    candidate = result["metrics"]["candidate"]
+    verdict = EvaluationResult.from_dict(json.loads(io_utils.read_string_file(path))).verdict
+    candidate = verdict.candidate
     blessings = output_artifacts(
         store, executions.get(evaluator_id(), []), evaluator_spec.BLESSING_KEY
     )
@@ -73,16 +75,20 @@ def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
         pipeline=pipeline,
         time=when.isoformat(timespec="seconds"),
         model_id=int_property(blessings[-1], "current_model_id") if blessings else None,
-        clean_accuracy=candidate["clean_accuracy"],
-        clean_interval=candidate.get("clean_accuracy_interval", []),
-        worst_case_robust_accuracy=candidate["worst_case_robust_accuracy"],
-        worst_case_interval=candidate.get("worst_case_robust_accuracy_interval", []),
-        corruption_mean=candidate.get("corruption_mean"),
-        corruption_mean_interval=candidate.get("corruption_mean_interval", []),
-        blessed=bool(result["blessed"]),
-        reason=(result["reasons"] or [""])[0],
+        clean_accuracy=candidate.clean_accuracy.value,
+        clean_interval=_interval(candidate.clean_accuracy),
+        worst_case_robust_accuracy=candidate.worst_case_robust_accuracy.value,
+        worst_case_interval=_interval(candidate.worst_case_robust_accuracy),
+        corruption_mean=candidate.corruption_mean.value if candidate.corruption_mean else None,
+        corruption_mean_interval=_interval(candidate.corruption_mean),
+        blessed=verdict.blessed,
+        reason=(verdict.reasons or ("",))[0],
         pushed_version=pushed_version,
     )
+
+
+def _interval(estimate: Optional[Estimate]) -> List[float]:
+    return list(estimate.interval) if estimate and estimate.interval else []
 
 
 def run_history(store: metadata_store.MetadataStore) -> List[HistoryRow]:

@@ -7,7 +7,7 @@ from anything the runner remembers, so it is the same whether a component ran or
 import dataclasses
 import json
 import os
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Tuple
 
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2
@@ -15,104 +15,92 @@ from tfx.orchestration import metadata as tfx_metadata
 from tfx.utils import io_utils
 
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
-from robustfx.robustness.verdict.metrics import robust_accuracies
+from robustfx.robustness.verdict.figures import Estimate
+from robustfx.robustness.verdict.outcome import EvaluationResult, Verdict
 
 _OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 
 
 @dataclasses.dataclass
 class RunSummary:
-    """The printed and JSON result of ``robustfx run``."""
+    """The printed and JSON result of ``robustfx run``: the candidate's verdict and what the
+    Pusher did."""
 
     dataset: str
-    clean_accuracy: Optional[float]
-    robust_accuracy: Dict[str, float]
-    blessed: bool
-    reasons: List[str]
+    verdict: Verdict
     pushed_model: Optional[str]
     report: Optional[str] = None  # the HTML robustness report
-    worst_case_robust_accuracy: Optional[float] = None  # over every attack of the suite
-    evaluation_valid: Optional[bool] = None  # the validity checks all passed
-    suite: str = ""
-    # 95% intervals: 'clean_accuracy', 'worst_case_robust_accuracy', 'robust_accuracy' (by
-    # attack); the paired tests against the baseline; the sample-size advice.
-    intervals: Dict[str, object] = dataclasses.field(default_factory=dict)
-    paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
-    advice: List[str] = dataclasses.field(default_factory=list)
     push_skipped: str = ""  # why a blessed model was not pushed (already serving)
-    # Natural corruptions: the set, accuracy by corruption and severity, the mean over
-    # corruptions and the worst corruption (intervals under 'intervals').
-    corruption_set: str = "none"
-    corruption_accuracy: Dict[str, Dict[str, float]] = dataclasses.field(default_factory=dict)
-    corruption_mean: Optional[float] = None
-    corruption_worst: Optional[float] = None
-    corruption_worst_name: Optional[str] = None
 
     def to_dict(self) -> dict:
+        """The ``--summary-json``: each headline figure of the candidate (None when not
+        measured) with its 95% interval under ``intervals``, the reported attacks' robust
+        accuracies, the corruptions by severity, the verdict and the push."""
+        verdict, candidate = self.verdict, self.verdict.candidate
+        intervals: Dict[str, object] = {
+            name: list(estimate.bounds) for name, estimate in candidate.estimates().items()
+        }
+        intervals["robust_accuracy"] = {
+            name: list(estimate.bounds)
+            for name, estimate in candidate.robust(verdict.suite).items()
+        }
         return {
             "dataset": self.dataset,
-            "clean_accuracy": self.clean_accuracy,
-            "robust_accuracy": self.robust_accuracy,
-            "worst_case_robust_accuracy": self.worst_case_robust_accuracy,
-            "evaluation_valid": self.evaluation_valid,
-            "suite": self.suite,
-            "corruption_set": self.corruption_set,
-            "corruption_accuracy": self.corruption_accuracy,
-            "corruption_mean": self.corruption_mean,
-            "corruption_worst": self.corruption_worst,
-            "corruption_worst_name": self.corruption_worst_name,
-            "blessed": self.blessed,
-            "reasons": self.reasons,
+            **{name: e.value if e else None for name, e in candidate.headline().items()},
+            "robust_accuracy": verdict.robust(),
+            "evaluation_valid": verdict.evaluation_valid,
+            "suite": verdict.suite_name,
+            "corruption_set": verdict.corruption_set,
+            "corruption_accuracy": dict(candidate.corruption_accuracy),
+            "corruption_worst_name": candidate.corruption_worst_name,
+            "blessed": verdict.blessed,
+            "reasons": list(verdict.reasons),
             "pushed_model": self.pushed_model,
             "report": self.report,
-            "intervals": self.intervals,
-            "paired_tests": self.paired_tests,
-            "advice": self.advice,
+            "intervals": intervals,
+            "paired_tests": dict(verdict.paired_tests),
+            "advice": list(verdict.advice),
             "push_skipped": self.push_skipped,
         }
 
     def render(self) -> str:
-        lines = [f"dataset:          {self.dataset}"]
-        if self.clean_accuracy is not None:
+        verdict, candidate = self.verdict, self.verdict.candidate
+        clean, worst = candidate.clean_accuracy, candidate.worst_case_robust_accuracy
+        lines = [
+            f"dataset:          {self.dataset}",
+            f"clean accuracy:   {clean.value:.4f}{_shown(clean)}",
+        ]
+        for name, estimate in candidate.robust(verdict.suite).items():
+            lines.append(f"robust accuracy:  {estimate.value:.4f}{_shown(estimate)}  ({name})")
+        lines.append(
+            f"worst case:       {worst.value:.4f}{_shown(worst)}  (every attack of the "
+            f"{verdict.suite_name} suite; white-box and black-box)"
+        )
+        mean, worst_corruption = candidate.corruption_mean, candidate.corruption_worst
+        if mean is not None:
+            by_severity = candidate.corruption_accuracy
+            runs = sum(len(severities) for severities in by_severity.values())
             lines.append(
-                f"clean accuracy:   {self.clean_accuracy:.4f}"
-                f"{_shown(self.intervals.get('clean_accuracy'))}"
-            )
-        attack_intervals = self.intervals.get("robust_accuracy", {})
-        for name, value in self.robust_accuracy.items():
-            lines.append(
-                f"robust accuracy:  {value:.4f}{_shown(attack_intervals.get(name))}  ({name})"
-            )
-        if self.worst_case_robust_accuracy is not None:
-            lines.append(
-                f"worst case:       {self.worst_case_robust_accuracy:.4f}"
-                f"{_shown(self.intervals.get('worst_case_robust_accuracy'))}  (every attack "
-                f"of the {self.suite} suite; white-box and black-box)"
-            )
-        if self.corruption_mean is not None:
-            runs = sum(len(by_severity) for by_severity in self.corruption_accuracy.values())
-            lines.append(
-                f"corruptions:      mean {self.corruption_mean:.4f}"
-                f"{_shown(self.intervals.get('corruption_mean'))}  ({len(self.corruption_accuracy)}"
-                f" corruptions of the {self.corruption_set} set, {runs} severities in all)"
+                f"corruptions:      mean {mean.value:.4f}{_shown(mean)}  ({len(by_severity)}"
+                f" corruptions of the {verdict.corruption_set} set, {runs} severities in all)"
             )
             lines.append(
-                f"                  worst {self.corruption_worst:.4f}"
-                f"{_shown(self.intervals.get('corruption_worst'))}  ({self.corruption_worst_name})"
+                f"                  worst {worst_corruption.value:.4f}{_shown(worst_corruption)}"
+                f"  ({candidate.corruption_worst_name})"
             )
-        for kind, test in self.paired_tests.items():
+        for _, label, estimate in candidate.others():
+            lines.append(f"{label + ':':<17} {estimate.value:.4f}{_shown(estimate)}")
+        for kind, test in verdict.paired_tests.items():
             low, high = test["change_interval"]
             lines.append(
                 f"vs production:    {kind} {test['change']:+.4f} [{low:+.4f}, {high:+.4f}], "
                 f"McNemar p={test['p_value']:.3g}"
             )
-        lines += [f"note:             {line}" for line in self.advice]
-        if self.evaluation_valid is not None:
-            valid = "yes" if self.evaluation_valid else "NO (see the reasons)"
-            lines.append(f"evaluation valid: {valid}")
-        lines.append("blessed:          " + ("yes" if self.blessed else "NO"))
-        for reason in self.reasons:
-            lines.append(f"  - {reason}")
+        lines += [f"note:             {line}" for line in verdict.advice]
+        valid = "yes" if verdict.evaluation_valid else "NO (see the reasons)"
+        lines.append(f"evaluation valid: {valid}")
+        lines.append("blessed:          " + ("yes" if verdict.blessed else "NO"))
+        lines += [f"  - {reason}" for reason in verdict.reasons]
         nothing = (
             f"none ({self.push_skipped})" if self.push_skipped else "none (nothing was pushed)"
         )
@@ -122,8 +110,8 @@ class RunSummary:
         return "\n".join(lines)
 
 
-def _shown(interval: Optional[Sequence[float]]) -> str:
-    return f"  [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else ""
+def _shown(estimate: Estimate) -> str:
+    return "  [{:.4f}, {:.4f}]".format(*estimate.interval) if estimate.interval else ""
 
 
 def open_store(metadata_path: str) -> metadata_store.MetadataStore:
@@ -227,45 +215,5 @@ def summary_from_result(
 ) -> RunSummary:
     """The summary of an evaluation's ``metrics.json`` and what the Pusher did, however the
     run was orchestrated (locally, or a compiled KFP spec run by ``kfp run-local``)."""
-    candidate = result["metrics"]["candidate"]
-    return RunSummary(
-        dataset=dataset,
-        clean_accuracy=candidate["clean_accuracy"],
-        robust_accuracy=robust_accuracies(candidate, result["suite"]),
-        worst_case_robust_accuracy=candidate["worst_case_robust_accuracy"],
-        evaluation_valid=result["evaluation_valid"],
-        suite=result["suite_name"],
-        blessed=bool(result["blessed"]),
-        reasons=list(result["reasons"]),
-        pushed_model=pushed_model,
-        report=report,
-        intervals={
-            "clean_accuracy": candidate["clean_accuracy_interval"],
-            "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy_interval"],
-            "robust_accuracy": robust_accuracies(
-                candidate, result["suite"], key="robust_accuracy_interval"
-            ),
-            **{
-                key: candidate[f"{key}_interval"]
-                for key in ("corruption_mean", "corruption_worst")
-                if key in candidate
-            },
-        },
-        paired_tests=result.get("paired_tests", {}),
-        advice=result.get("advice", []),
-        push_skipped=push_skipped,
-        **_corruptions(result, candidate),
-    )
-
-
-def _corruptions(result: dict, candidate: dict) -> dict:
-    """The summary's corruption fields, and their intervals, from ``metrics.json``."""
-    if "corruption_mean" not in candidate:
-        return {"corruption_set": result.get("corruption_set", "none")}
-    return {
-        "corruption_set": result["corruption_set"],
-        "corruption_accuracy": candidate["corruption_accuracy"],
-        "corruption_mean": candidate["corruption_mean"],
-        "corruption_worst": candidate["corruption_worst"],
-        "corruption_worst_name": candidate["corruption_worst_name"],
-    }
+    verdict = EvaluationResult.from_dict(result).verdict
+    return RunSummary(dataset, verdict, pushed_model, report, push_skipped)

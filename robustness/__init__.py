@@ -5,9 +5,11 @@
   transfer attack, and the dispatch from an attack's config;
 - ``corruptions`` (beside ``attacks``, independent of it): natural corruptions, MNIST-C's
   15 and ImageNet-C's RGB families, at 5 severities, seeded from each example;
-- ``verdict``: the cascade on each batch, mergeable counts, metrics, statistics, validity
-  checks, blessing rules, and ``evaluate()`` with its Beam pipeline;
-- ``presentation``: the HTML report, its plots and samples, and the model card.
+- ``verdict``: the cascade on each batch, mergeable counts, metrics, the typed headline
+  figures and verdict, statistics, validity checks, the blessing rules (a table), and
+  ``evaluate()`` with its Beam pipeline;
+- ``presentation``: the HTML report, its plots and samples, the model card, and
+  ``evaluate_and_record()``, the one call of the pipeline's evaluator and the CI gate.
 
 Pure TensorFlow, Beam and Python; no TFX.
 """

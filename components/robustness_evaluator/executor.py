@@ -1,7 +1,8 @@
-"""Executor of the RobustnessEvaluator: unpacks artifacts, runs the evaluation, writes results.
+"""Executor of the RobustnessEvaluator: unpacks artifacts, calls ``evaluate_and_record``,
+and records its verdict on the output artifacts.
 
-``Do`` only moves data between artifacts and the typed ``evaluate`` function; the attack
-maths, the counting and the blessing rules live in pure modules beside this package.
+``Do`` only moves data between artifacts and the library: the attacks, the counting, the
+rules, the report and the model card live in ``robustness``, shared with the CI gate.
 """
 
 import json
@@ -11,18 +12,13 @@ from typing import Any, Dict, List, Optional
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
-from tfx.dsl.io import fileio
 from tfx.types import artifact_utils
 from tfx.utils import io_utils, path_utils
 
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.robustness.models import saved_models
-from robustfx.robustness.presentation import model_card, report_samples
-from robustfx.robustness.presentation.report import render_report
-from robustfx.robustness.verdict import beam_evaluation
-from robustfx.robustness.verdict.evaluation import EvaluationResult, evaluate
+from robustfx.robustness.presentation.recording import Property, evaluate_and_record
 
 
 def _split_files(examples: types.Artifact, split: str) -> str:
@@ -39,72 +35,25 @@ def _optional_model_dir(models: Optional[List[types.Artifact]]) -> Optional[str]
     return path_utils.serving_model_path(models[0].uri) if models else None
 
 
-def _same_model(model, model_dir: str, baseline, baseline_dir: str) -> bool:
-    """The same artifact, or the same graph and weights (a retrain that changed nothing)."""
-    if model.id == baseline.id:
-        return True
-    try:
-        return saved_models.model_fingerprint(model_dir) == saved_models.model_fingerprint(
-            baseline_dir
-        )
-    except Exception:  # an unreadable baseline: evaluate() explains why, loudly
-        return False
-
-
-def _write_model_card(directory: str, result: EvaluationResult, info: dict, provenance: dict):
-    """``model_card.json`` and ``.md`` beside the blessing; the Pusher ships them with the
-    model."""
-    card = model_card.build_model_card(result.to_dict(), info, provenance)
-    fileio.makedirs(directory)
-    io_utils.write_string_file(
-        os.path.join(directory, model_card.CARD_JSON), json.dumps(card, indent=2)
-    )
-    io_utils.write_string_file(
-        os.path.join(directory, model_card.CARD_MARKDOWN), model_card.render_markdown(card)
-    )
-
-
 def _tfma_verdict(blessings: List[types.Artifact]) -> Optional[bool]:
     if not blessings:
         return None
     return blessings[0].get_int_custom_property("blessed") == 1
 
 
-def _write_blessing(
-    blessing: types.Artifact,
-    result: EvaluationResult,
-    model: types.Artifact,
-    baseline: Optional[types.Artifact],
-) -> None:
-    name = spec.BLESSED_FILE if result.blessed else spec.NOT_BLESSED_FILE
-    io_utils.write_string_file(
-        os.path.join(blessing.uri, name), json.dumps(result.to_dict()["rules"], indent=2)
-    )
-    blessing.set_int_custom_property("blessed", int(result.blessed))
-    blessing.set_int_custom_property(spec.ROBUSTNESS_BLESSED_PROPERTY, int(result.blessed))
-    # LatestBlessedModelStrategy finds the baseline through these, as for TFX's Evaluator.
-    blessing.set_string_custom_property("current_model", model.uri)
-    blessing.set_int_custom_property("current_model_id", model.id)
-    if baseline is not None:
-        blessing.set_string_custom_property("baseline_model", baseline.uri)
-        blessing.set_int_custom_property("baseline_model_id", baseline.id)
-    blessing.set_string_custom_property("reasons", "; ".join(result.reasons))
-    if result.baseline_skipped:
-        blessing.set_string_custom_property("baseline_skipped", result.baseline_skipped)
-
-
-def _set_metric_properties(artifact: types.Artifact, result: EvaluationResult) -> None:
-    for key, value in beam_evaluation.summarize(result.metrics).items():
-        artifact.set_float_custom_property(key, float(value))
-    artifact.set_int_custom_property("evaluation_valid", int(result.evaluation_valid))
-    artifact.set_string_custom_property("suite", result.suite_name)
-    artifact.set_string_custom_property("corruption_set", result.corruption_set)
-    if result.corruption_comparison.get("mce") is not None:
-        artifact.set_float_custom_property("corruption_mce", result.corruption_comparison["mce"])
+def _set_properties(artifact: types.Artifact, properties: Dict[str, Property]) -> None:
+    for key, value in properties.items():
+        if isinstance(value, str):
+            artifact.set_string_custom_property(key, value)
+        elif isinstance(value, float):
+            artifact.set_float_custom_property(key, value)
+        else:
+            artifact.set_int_custom_property(key, int(value))
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
-    """Runs the Beam evaluation and writes metrics.json and the ModelBlessing."""
+    """Runs the Beam evaluation and writes metrics.json, the report, the model card and the
+    ModelBlessing."""
 
     def Do(
         self,
@@ -113,91 +62,61 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         exec_properties: Dict[str, Any],
     ) -> None:
         self._log_startup(input_dict, output_dict, exec_properties)
-        config = from_dict(
-            EvaluationConfig, json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
-        )
-        class_names = json.loads(exec_properties[spec.CLASS_NAMES_KEY])
+        config_dict = json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
+        config = from_dict(EvaluationConfig, config_dict)
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
         model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
         baselines = input_dict.get(spec.BASELINE_MODEL_KEY) or []
         baseline = baselines[0] if baselines else None
         evaluation = artifact_utils.get_single_instance(output_dict[spec.EVALUATION_KEY])
         blessing = artifact_utils.get_single_instance(output_dict[spec.BLESSING_KEY])
-        files = _split_files(examples, config.split)
-        model_dir = path_utils.serving_model_path(model.uri)
-        baseline_dir = _optional_model_dir(baselines)
-        seed = exec_properties.get(spec.SEED_KEY) or 0
-        raw_image_shape = json.loads(exec_properties.get(spec.RAW_IMAGE_SHAPE_KEY) or "null")
-        # The dataset and training recipe the graph passes (for the model card), and the
-        # evaluation config itself.
+        # The dataset and training recipe the graph passes, and the evaluation config itself.
         info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
-        info["evaluation"] = json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
-        if baseline_dir and _same_model(model, model_dir, baseline, baseline_dir):
-            logging.info(
-                "RobustnessEvaluator: the candidate is the production model itself (artifact "
-                "%d); it is judged alone, not against itself",
-                baseline.id,
-            )
-            blessing.set_int_custom_property("baseline_is_candidate", 1)
-            baseline_dir = None
-
-        result = evaluate(
+        info["evaluation"] = config_dict
+        context = getattr(self, "_context", None)
+        recorded = evaluate_and_record(
             self._make_beam_pipeline,
-            files,
-            model_dir,
+            _split_files(examples, config.split),
+            path_utils.serving_model_path(model.uri),
             config,
-            class_names,
-            baseline_model_dir=baseline_dir,
-            tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
-            seed=seed,
-            raw_image_shape=raw_image_shape,
-            reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
+            json.loads(exec_properties[spec.CLASS_NAMES_KEY]),
             output_dir=evaluation.uri,
+            card_dir=blessing.uri,  # the Pusher ships the card with the model
+            model_info=info,
+            provenance={
+                "pipeline_name": getattr(getattr(context, "pipeline_info", None), "id", "") or "",
+                "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
+                "model_artifact_id": model.id,
+                "model_uri": model.uri,
+                "baseline_model_id": baseline.id if baseline is not None else None,
+            },
+            baseline_model_dir=_optional_model_dir(baselines),
+            tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
+            seed=exec_properties.get(spec.SEED_KEY) or 0,
+            raw_image_shape=json.loads(exec_properties.get(spec.RAW_IMAGE_SHAPE_KEY) or "null"),
+            reference_model_dir=_optional_model_dir(input_dict.get(spec.REFERENCE_MODEL_KEY)),
             expected_examples=info.get("dataset", {}).get("splits", {}).get(config.split),
         )
-        fileio.makedirs(evaluation.uri)
-        io_utils.write_string_file(
-            os.path.join(evaluation.uri, spec.METRICS_FILE),
-            json.dumps(result.to_dict(), indent=2, sort_keys=True),
+        verdict = recorded.result.verdict
+        _set_properties(evaluation, {**recorded.properties, "report": recorded.report})
+        _set_properties(blessing, {**recorded.properties, **recorded.verdict_properties})
+        _set_properties(
+            blessing,
+            {
+                spec.ROBUSTNESS_BLESSED_PROPERTY: int(verdict.blessed),
+                # LatestBlessedModelStrategy finds the baseline through these, as for TFX's
+                # Evaluator.
+                "current_model": model.uri,
+                "current_model_id": model.id,
+                **(
+                    {"baseline_model": baseline.uri, "baseline_model_id": baseline.id}
+                    if baseline is not None
+                    else {}
+                ),
+            },
         )
-        samples = None
-        if config.report_examples:
-            samples = report_samples.collect_samples(
-                files,
-                model_dir,
-                config.cascade()[0],
-                class_names,
-                config.report_examples,
-                baseline_model_dir=baseline_dir,
-                seed=seed,
-                raw_image_shape=raw_image_shape,
-                corruptions=list(result.metrics["candidate"].get("corruption_by_name", {})),
-            )
-        report = render_report(
-            evaluation.uri,
-            result.metrics,
-            [rule.to_dict() for rule in result.rules],
-            result.blessed,
-            result.suite,
-            samples,
-            paired_tests=result.paired_tests,
-            advice=result.advice,
-            corruption_comparison=result.corruption_comparison,
-            corruption_note=result.corruption_note,
-        )
-        evaluation.set_string_custom_property("report", report)
-        context = getattr(self, "_context", None)
-        provenance = {
-            "pipeline_name": getattr(getattr(context, "pipeline_info", None), "id", "") or "",
-            "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
-            "model_artifact_id": model.id,
-            "model_uri": model.uri,
-            "baseline_model_id": baseline.id if baseline is not None else None,
-            "package_versions": model_card.package_versions(),
-        }
-        _write_model_card(blessing.uri, result, info, provenance)
-        _set_metric_properties(evaluation, result)
-        _set_metric_properties(blessing, result)
-        _write_blessing(blessing, result, model, baseline)
-        verdict = "BLESSED" if result.blessed else "NOT BLESSED: " + "; ".join(result.reasons)
-        logging.info("RobustnessEvaluator: %s", verdict)
+        marker = spec.BLESSED_FILE if verdict.blessed else spec.NOT_BLESSED_FILE
+        rules = [rule.to_dict() for rule in verdict.rules]
+        io_utils.write_string_file(os.path.join(blessing.uri, marker), json.dumps(rules, indent=2))
+        shown = "BLESSED" if verdict.blessed else "NOT BLESSED: " + "; ".join(verdict.reasons)
+        logging.info("RobustnessEvaluator: %s", shown)

@@ -3,8 +3,12 @@
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from robustfx.robustness.verdict import outcome
+
 # Inputs.
-EXAMPLES_KEY = "examples"  # Transform's transformed examples (images already in [0, 1]).
+# ExampleGen's raw TFDS records (decoded as Transform does, see RAW_IMAGE_SHAPE_KEY), or
+# Transform-style records of float images in [0, 1].
+EXAMPLES_KEY = "examples"
 MODEL_KEY = "model"  # the candidate, attacked white-box.
 BASELINE_MODEL_KEY = "baseline_model"  # the latest blessed model; attacked the same way.
 TFMA_BLESSING_KEY = "tfma_blessing"  # TFMA Evaluator's verdict on clean metrics.
@@ -14,7 +18,7 @@ REFERENCE_MODEL_KEY = "reference_model"
 EVALUATION_KEY = "evaluation"
 BLESSING_KEY = "blessing"
 # Parameters.
-EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of pipeline.config.EvaluationConfig.
+EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of base.evaluation_config.EvaluationConfig.
 CLASS_NAMES_KEY = "class_names"  # JSON list, from the dataset's TFDS metadata.
 SEED_KEY = "seed"
 # JSON: the dataset, model, adversarial and training settings, for the model card.
@@ -27,7 +31,7 @@ RAW_IMAGE_SHAPE_KEY = "raw_image_shape"
 # TFMA's (both are ModelBlessing artifacts with 'blessed').
 ROBUSTNESS_BLESSED_PROPERTY = "robustness_blessed"
 
-METRICS_FILE = "metrics.json"
+METRICS_FILE = outcome.METRICS_FILE  # the evaluation's EvaluationResult.to_dict()
 BLESSED_FILE = "BLESSED"
 NOT_BLESSED_FILE = "NOT_BLESSED"
 

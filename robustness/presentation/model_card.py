@@ -16,6 +16,9 @@ import json
 from importlib import metadata
 from typing import Any, Dict, List, Mapping, Optional
 
+from robustfx.robustness.verdict.figures import Estimate
+from robustfx.robustness.verdict.outcome import CANDIDATE, EvaluationResult
+
 CARD_JSON, CARD_MARKDOWN = "model_card.json", "model_card.md"
 PACKAGES = (
     "robustfx",
@@ -39,51 +42,38 @@ def package_versions() -> Dict[str, str]:
     return versions
 
 
-def _metric(name: str, value: float, interval: List[float], slice_: str = "") -> dict:
+def _metric(name: str, estimate: Estimate, slice_: str = "") -> dict:
+    low, high = estimate.bounds
     return {
         "type": name,
-        "value": value,
+        "value": estimate.value,
         "slice": slice_,
-        "confidence_interval": {"lower_bound": interval[0], "upper_bound": interval[1]},
+        "confidence_interval": {"lower_bound": low, "upper_bound": high},
     }
 
 
-def _performance(candidate: Mapping, suite: List[str]) -> List[dict]:
+def _performance(result: EvaluationResult) -> List[dict]:
+    """Every headline figure of the candidate (each reported attack's and each corruption's
+    accuracy included), then the worst case per class."""
+    verdict = result.verdict
     metrics = [
-        _metric(
-            "clean_accuracy", candidate["clean_accuracy"], candidate["clean_accuracy_interval"]
-        ),
-        _metric(
-            "worst_case_robust_accuracy",
-            candidate["worst_case_robust_accuracy"],
-            candidate["worst_case_robust_accuracy_interval"],
-        ),
+        _metric(name, estimate) for name, estimate in verdict.candidate.entries(verdict.suite)
     ]
-    steps = {step["attack"]: step for step in candidate["cascade"]}
-    for name in suite:
-        found = candidate["attacks"].get(name) or steps[name]
+    details = result.details[CANDIDATE]
+    for class_name, value in details["per_class_worst_case_accuracy"].items():
+        interval = details["per_class_worst_case_accuracy_interval"][class_name]
         metrics.append(
-            _metric(f"robust_accuracy[{name}]", found["robust_accuracy"],
-                    found["robust_accuracy_interval"])
-        )  # fmt: skip
-    if "corruption_mean" in candidate:
-        metrics.append(
-            _metric("corruption_mean", candidate["corruption_mean"],
-                    candidate["corruption_mean_interval"])
-        )  # fmt: skip
-        for name, value in candidate["corruption_by_name"].items():
-            interval = candidate["corruption_by_name_interval"][name]
-            metrics.append(_metric(f"corruption_accuracy[{name}]", value, interval))
-    for class_name, value in candidate["per_class_worst_case_accuracy"].items():
-        interval = candidate["per_class_worst_case_accuracy_interval"][class_name]
-        metrics.append(
-            _metric("worst_case_robust_accuracy", value, interval, f"class={class_name}")
+            _metric(
+                "worst_case_robust_accuracy",
+                Estimate(value, tuple(interval)),
+                f"class={class_name}",
+            )
         )
     return metrics
 
 
 def build_model_card(
-    result: Mapping[str, Any],
+    result: EvaluationResult,
     model_info: Mapping[str, Any],
     provenance: Mapping[str, Any],
     created: Optional[str] = None,
@@ -91,13 +81,13 @@ def build_model_card(
     """The card of the judged model.
 
     Args:
-      result: ``EvaluationResult.to_dict()`` of its evaluation.
+      result: its evaluation.
       model_info: ``dataset`` (name, version, splits), ``model``, ``adversarial``,
         ``training`` (config dicts) and ``evaluation`` (the evaluation config dict).
       provenance: pipeline name and run id, ML Metadata artifact ids, package versions.
       created: ISO time; now when None.
     """
-    candidate = result["metrics"]["candidate"]
+    verdict = result.verdict
     dataset = model_info.get("dataset", {})
     training = model_info.get("training", {})
     return {
@@ -134,24 +124,24 @@ def build_model_card(
             "output_format": "logits, probabilities and classes",
         },
         "quantitative_analysis": {
-            "performance_metrics": _performance(candidate, list(result["suite"])),
+            "performance_metrics": _performance(result),
         },
         "robustness_evaluation": {
-            "suite": result.get("suite_name"),
-            "attacks": list(result["suite"]),
+            "suite": verdict.suite_name,
+            "attacks": list(verdict.suite),
             "config": model_info.get("evaluation", {}),
-            "evaluation_valid": result.get("evaluation_valid"),
-            "validity_checks": result.get("validity", []),
-            "blessed": result["blessed"],
-            "rules": result["rules"],
+            "evaluation_valid": verdict.evaluation_valid,
+            "validity_checks": [check.to_dict() for check in result.validity],
+            "blessed": verdict.blessed,
+            "rules": [rule.to_dict() for rule in verdict.rules],
             "baseline": provenance.get("baseline_model_id"),
-            "paired_tests": result.get("paired_tests", {}),
+            "paired_tests": dict(verdict.paired_tests),
             # The natural corruptions: the set, and against the baseline CE per corruption,
             # mCE and the paired tests.
-            "corruption_set": result.get("corruption_set", "none"),
-            "corruption_comparison": result.get("corruption_comparison", {}),
+            "corruption_set": verdict.corruption_set,
+            "corruption_comparison": result.corruption_comparison,
             # What each model's graph check read; ops let through by --allow-op included.
-            "graph_checks": result.get("graph_checks", {}),
+            "graph_checks": result.graph_checks,
         },
         "provenance": dict(provenance),
         "considerations": {

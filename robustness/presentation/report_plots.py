@@ -1,7 +1,7 @@
 """The report's figures as PNG files: robustness curves over epsilon, the clean/perturbed
 example grid, conv-layer activations before and after perturbation, one example under every
 corruption and severity, and accuracy per corruption for candidate and baseline. Inputs are plain
-data (metric dictionaries, sample arrays); nothing here runs a model.
+data (each model's ``Figures``, sample arrays); nothing here runs a model.
 """
 
 import io
@@ -17,7 +17,7 @@ import numpy as np  # noqa: E402
 
 from robustfx.base.attack_config import AttackConfig  # noqa: E402
 from robustfx.robustness.presentation.report_samples import ReportSamples  # noqa: E402
-from robustfx.robustness.verdict.metrics import robust_accuracies  # noqa: E402
+from robustfx.robustness.verdict.figures import Figures  # noqa: E402
 
 _ROLES = ("candidate", "baseline")
 
@@ -27,13 +27,13 @@ def _family(name: str) -> str:
     return re.sub(r"_[0-9.]+$", "", name)
 
 
-def curve_points(metrics: Mapping[str, dict]) -> Dict[str, List[tuple]]:
+def curve_points(figures: Figures) -> Dict[str, List[tuple]]:
     """Attack family -> sorted (epsilon, robust accuracy) points, starting at (0, clean)."""
     curves: Dict[str, List[tuple]] = defaultdict(list)
-    for name, accuracy in robust_accuracies(metrics).items():
-        curves[_family(name)].append((AttackConfig.from_name(name).epsilon, accuracy))
+    for name, accuracy in figures.robust_accuracy.items():
+        curves[_family(name)].append((AttackConfig.from_name(name).epsilon, accuracy.value))
     return {
-        family: sorted(set([(0.0, metrics["clean_accuracy"])] + points))
+        family: sorted(set([(0.0, figures.clean_accuracy.value)] + points))
         for family, points in curves.items()
     }
 
@@ -49,13 +49,13 @@ def _save(figure, path: str) -> None:
         f.write(buffer.getvalue())
 
 
-def plot_curves(metrics_by_role: Mapping[str, dict], path: str) -> None:
-    families = sorted(curve_points(metrics_by_role["candidate"]))
+def plot_curves(figures_by_role: Mapping[str, Figures], path: str) -> None:
+    families = sorted(curve_points(figures_by_role["candidate"]))
     figure, axes = plt.subplots(1, len(families), figsize=(4.2 * len(families), 3.4), squeeze=False)
     for axis, family in zip(axes[0], families, strict=True):
         for role, style in zip(_ROLES, ("-o", "--s"), strict=True):
-            if role in metrics_by_role:
-                points = curve_points(metrics_by_role[role]).get(family, [])
+            if role in figures_by_role:
+                points = curve_points(figures_by_role[role]).get(family, [])
                 axis.plot(*zip(*points, strict=True), style, label=role)
         axis.set_title(family)
         axis.set_xlabel("epsilon")
@@ -144,21 +144,19 @@ def plot_corruption_grid(samples: ReportSamples, path: str) -> bool:
     return True
 
 
-def plot_corruption_bars(metrics_by_role: Mapping[str, dict], path: str) -> bool:
+def plot_corruption_bars(figures_by_role: Mapping[str, Figures], path: str) -> bool:
     """Accuracy per corruption (averaged over its severities), candidate beside baseline,
     with each one's 95% interval. Returns False when no corruption was judged."""
-    candidate = metrics_by_role["candidate"].get("corruption_by_name")
-    if not candidate:
+    names = list(figures_by_role["candidate"].corruption_by_name)
+    if not names:
         return False
-    names = list(candidate)
-    roles = [role for role in _ROLES if metrics_by_role.get(role, {}).get("corruption_by_name")]
+    roles = [r for r in _ROLES if r in figures_by_role and figures_by_role[r].corruption_by_name]
     width = 0.8 / len(roles)
     figure, axis = plt.subplots(figsize=(max(5.0, 0.55 * len(names) + 1.5), 3.6))
     for k, role in enumerate(roles):
-        values = metrics_by_role[role]["corruption_by_name"]
-        intervals = metrics_by_role[role]["corruption_by_name_interval"]
-        heights = np.array([values[name] for name in names])
-        low, high = (np.array([intervals[name][i] for name in names]) for i in (0, 1))
+        by_name = figures_by_role[role].corruption_by_name
+        heights = np.array([by_name[name].value for name in names])
+        low, high = (np.array([by_name[name].bounds[i] for name in names]) for i in (0, 1))
         positions = np.arange(len(names)) + (k - (len(roles) - 1) / 2) * width
         axis.bar(
             positions, heights, width, yerr=[heights - low, high - heights], capsize=2, label=role

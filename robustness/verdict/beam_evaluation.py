@@ -25,7 +25,6 @@ from robustfx.robustness.models.saved_models import ModelSignatureError, load_lo
 from robustfx.robustness.verdict import counts as robustness_counts
 from robustfx.robustness.verdict import metrics as robustness_metrics
 from robustfx.robustness.verdict.corruption_pass import CorruptionPass
-from robustfx.robustness.verdict.metrics import robust_accuracies
 from robustfx.robustness.verdict.model_under_attack import AttackPlan, ModelUnderAttack
 from robustfx.robustness.verdict.statistics import PairedCounts, PairedScores
 
@@ -220,27 +219,3 @@ def finalize(
     if missing:
         raise ValueError("the evaluated split is empty: no examples were read")
     return {role: robustness_metrics.to_metrics(counts[role], list(class_names)) for role in roles}
-
-
-def summarize(metrics: Mapping[str, dict]) -> Dict[str, Optional[float]]:
-    """Flat headline numbers per model with their 95% interval bounds (``..._low`` and
-    ``..._high``), e.g. for artifact properties."""
-    flat = {}
-    for role, values in metrics.items():
-        headline = {
-            "clean_accuracy": (values["clean_accuracy"], values["clean_accuracy_interval"]),
-            "worst_case_robust_accuracy": (
-                values["worst_case_robust_accuracy"],
-                values["worst_case_robust_accuracy_interval"],
-            ),
-        }
-        for key in ("corruption_mean", "corruption_worst"):
-            if key in values:
-                headline[key] = (values[key], values[f"{key}_interval"])
-        intervals = robust_accuracies(values, key="robust_accuracy_interval")
-        for name, accuracy in robust_accuracies(values).items():
-            headline[f"robust_accuracy_{name}"] = (accuracy, intervals[name])
-        for key, (value, (low, high)) in headline.items():
-            flat.update({f"{role}_{key}": value, f"{role}_{key}_low": low})
-            flat[f"{role}_{key}_high"] = high
-    return flat

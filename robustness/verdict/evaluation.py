@@ -9,11 +9,10 @@ call Python or run an unknown op is refused before any of it runs.
 """
 
 import contextlib
-import dataclasses
 import logging
 import os
 import tempfile
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 from robustfx.base.corruption_sets import resolve_corruption_set
 from robustfx.base.evaluation_config import EvaluationConfig
@@ -22,62 +21,15 @@ from robustfx.robustness.verdict import beam_evaluation, validity
 from robustfx.robustness.verdict import rules as blessing_rules
 from robustfx.robustness.verdict.corruption_metrics import corruption_errors
 from robustfx.robustness.verdict.counts import MEAN
+from robustfx.robustness.verdict.figures import Figures
 from robustfx.robustness.verdict.model_under_attack import AttackPlan
-
-CANDIDATE, BASELINE, REFERENCE = "candidate", "baseline", "reference"
-
-
-@dataclasses.dataclass
-class EvaluationResult:
-    """What one evaluation found, as plain data."""
-
-    metrics: Dict[str, dict]  # role ('candidate', 'baseline') -> metrics
-    rules: List[blessing_rules.RuleResult]
-    blessed: bool
-    suite: List[str]  # the reported attacks: references, then the cascade, in order
-    suite_name: str = ""  # quick, standard or custom
-    validity: List[blessing_rules.RuleResult] = dataclasses.field(default_factory=list)
-    # Candidate vs baseline on the same examples: 'clean' and 'worst' paired tests.
-    paired_tests: Dict[str, dict] = dataclasses.field(default_factory=dict)
-    advice: List[str] = dataclasses.field(default_factory=list)  # sample-size advice
-    baseline_skipped: Optional[str] = None  # why the production baseline was not evaluated
-    # Role -> what the graph check read (graph_safety.GraphReport.to_dict()), ops let
-    # through by --allow-op included.
-    graph_checks: Dict[str, dict] = dataclasses.field(default_factory=dict)
-    # The natural corruptions: the set's name, what it skipped for these images, and against
-    # the baseline the corruption errors (mCE) and the paired tests per corruption.
-    corruption_set: str = "none"
-    corruption_note: str = ""
-    corruption_comparison: Dict[str, object] = dataclasses.field(default_factory=dict)
-
-    @property
-    def evaluation_valid(self) -> bool:
-        return validity.is_valid(self.validity)
-
-    @property
-    def reasons(self) -> List[str]:
-        """Why the model was not blessed; empty when it was."""
-        return blessing_rules.failure_reasons(self.rules)
-
-    def to_dict(self) -> dict:
-        return {
-            "suite": self.suite,
-            "suite_name": self.suite_name,
-            "evaluation_valid": self.evaluation_valid,
-            "validity": [check.to_dict() for check in self.validity],
-            "paired_tests": self.paired_tests,
-            "advice": self.advice,
-            "baseline_skipped": self.baseline_skipped,
-            "graph_checks": self.graph_checks,
-            "corruption_set": self.corruption_set,
-            "corruption_note": self.corruption_note,
-            "corruption_comparison": self.corruption_comparison,
-            "blessed": self.blessed,
-            "reasons": self.reasons,
-            "rules": [rule.to_dict() for rule in self.rules],
-            "metrics": self.metrics,
-        }
-
+from robustfx.robustness.verdict.outcome import (
+    BASELINE,
+    CANDIDATE,
+    REFERENCE,
+    EvaluationResult,
+    Verdict,
+)
 
 COUNTS_FILE = "counts.jsonl"
 
@@ -203,38 +155,42 @@ def evaluate(
             )
         found = beam_evaluation.read_counts(output_path)
     metrics = beam_evaluation.finalize(found.per_model, list(model_dirs), class_names)
+    figures = {role: Figures.of(record) for role, record in metrics.items()}
     checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
     corruption_tests = {group: s.test() for group, s in found.paired_corruption.items()}
-    rules = blessing_rules.evaluate_rules(
-        metrics[CANDIDATE],
-        config.thresholds,
-        metrics.get(BASELINE),
-        tfma_blessed,
-        checks,
-        found.paired,
-        baseline_skipped=skipped,
-        corruption_test=corruption_tests.get(MEAN),
-    )
     paired_tests = {}
     if found.paired:
         paired_tests = {kind: found.paired.test(kind) for kind in ("clean", "worst")}
     if MEAN in corruption_tests:
         paired_tests["corruption_mean"] = corruption_tests[MEAN]
-    reported = [a.name for a in (*config.references(), *config.cascade())]
-    resolved = resolve_corruption_set(config.corruptions, image_shape[-1])
-    return EvaluationResult(
-        metrics,
-        rules,
-        blessing_rules.is_blessed(rules),
-        reported,
-        config.suite_name,
+    rules = blessing_rules.evaluate_rules(
+        figures[CANDIDATE],
+        config.thresholds,
+        figures.get(BASELINE),
+        tfma_blessed,
         checks,
         paired_tests,
-        blessing_rules.sample_size_advice(metrics[CANDIDATE], config.thresholds),
+        baseline_skipped=skipped,
+    )
+    verdict = Verdict(
+        candidate=figures[CANDIDATE],
+        baseline=figures.get(BASELINE),
+        suite=tuple(a.name for a in (*config.references(), *config.cascade())),
+        suite_name=config.suite_name,
+        corruption_set=config.corruptions,
+        rules=tuple(rules),
+        evaluation_valid=validity.is_valid(checks),
+        blessed=blessing_rules.is_blessed(rules),
+        paired_tests=paired_tests,
+        advice=tuple(blessing_rules.sample_size_advice(figures[CANDIDATE], config.thresholds)),
+    )
+    return EvaluationResult(
+        verdict,
+        metrics,
+        tuple(checks),
         skipped,
         {role: report.to_dict() for role, report in graph_checks.items() if report},
-        config.corruptions,
-        resolved.note,
+        resolve_corruption_set(config.corruptions, image_shape[-1]).note,
         _corruption_comparison(metrics, corruption_tests),
     )
 

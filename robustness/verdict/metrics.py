@@ -1,11 +1,11 @@
-"""Robustness metrics computed from merged counts, and readers of the metrics dictionary.
+"""Robustness metrics computed from merged counts, and a reader of the metrics dictionary.
 Pure NumPy, no TF.
 
 ``to_metrics`` turns ``counts.RobustnessCounts`` into exact ratios of the merged totals, each
 accuracy with its 95% Wilson interval.
 """
 
-from typing import Dict, List, Optional, Sequence
+from typing import List
 
 from robustfx.robustness.verdict.corruption_metrics import corruption_metrics
 from robustfx.robustness.verdict.counts import RobustnessCounts
@@ -95,13 +95,3 @@ def attack_metrics(metrics: dict, name: str) -> dict:
         if step["attack"] == name:
             return step
     return metrics["attacks"][name]
-
-
-def robust_accuracies(
-    metrics: dict, names: Optional[Sequence[str]] = None, key: str = "robust_accuracy"
-) -> Dict[str, float]:
-    """Each reported attack's accuracy (or, with ``key='robust_accuracy_interval'``, its 95%
-    interval): the cascade's (cumulative) and the others' own."""
-    found = {step["attack"]: step[key] for step in metrics["cascade"]}
-    found.update({name: a[key] for name, a in metrics["attacks"].items()})
-    return {name: found[name] for name in (names if names is not None else found)}

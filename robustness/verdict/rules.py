@@ -1,16 +1,18 @@
-"""The blessing rules: absolute thresholds, change against the baseline, and TFMA's verdict.
+"""The blessing rules: absolute floors, change against the baseline, and TFMA's verdict.
 
-Pure functions over the metric dictionaries of ``metrics.to_metrics``. Each rule
-yields a ``RuleResult`` with its value, threshold and verdict, so the blessing artifact, the
-printed reason and the CI gate all tell the same story.
+Pure functions over typed ``Figures``. The floors and drops are the rows of
+``rule_table.RULES``; each rule yields a ``RuleResult`` with its value, threshold and
+verdict, so the blessing artifact, the printed reason and the CI gate all tell the same story.
 """
 
 import dataclasses
 import math
-from typing import List, Mapping, Optional, Sequence
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from robustfx.base.evaluation_config import ThresholdConfig
-from robustfx.robustness.verdict.statistics import PairedCounts, examples_needed
+from robustfx.robustness.verdict.figures import Estimate, Figures
+from robustfx.robustness.verdict.rule_table import RULES, Drop, Floor
+from robustfx.robustness.verdict.statistics import examples_needed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -27,18 +29,13 @@ class RuleResult:
         return dataclasses.asdict(self)
 
 
-def _interval(metrics: Mapping, key: str) -> Sequence[float]:
-    value = metrics[key]
-    return metrics.get(f"{key}_interval") or (value, value)
-
-
 def _at_least(
-    rule: str, label: str, metrics: Mapping, key: str, threshold: float, policy: str
+    rule: str, label: str, estimate: Estimate, threshold: float, policy: str
 ) -> RuleResult:
-    """``metrics[key] >= threshold``, judged on the point estimate or, with the
-    'lower_bound' policy, on the lower end of its 95% interval."""
-    value = metrics[key]
-    low, high = _interval(metrics, key)
+    """``estimate >= threshold``, judged on the point estimate or, with the 'lower_bound'
+    policy, on the lower end of its 95% interval."""
+    value = estimate.value
+    low, high = estimate.bounds
     judged = low if policy == "lower_bound" else value
     passed = not math.isnan(judged) and judged >= threshold
     verdict = "passes" if passed else f"FAILS, short by {threshold - judged:.4f}"
@@ -86,113 +83,62 @@ def _drop_at_most(
     )  # fmt: skip
 
 
+def _floors(row: Floor, figures: Figures, thresholds: ThresholdConfig) -> Iterator[Tuple]:
+    """(rule name, label, estimate, threshold) of each rule of a floor row that applies: one,
+    or for a mapping threshold (by attack) one per entry, sorted by key."""
+    found, threshold = getattr(figures, row.figure), getattr(thresholds, row.threshold)
+    named = {field.name: getattr(figures, field.name) for field in dataclasses.fields(figures)}
+    if isinstance(threshold, Mapping):
+        for key, floor in sorted(threshold.items()):
+            yield f"{row.threshold}[{key}]", row.label.format(key=key), found[key], floor
+    elif found is not None:
+        yield row.threshold, row.label.format(**named), found, threshold
+
+
 def evaluate_rules(
-    candidate: dict,
+    candidate: Figures,
     thresholds: ThresholdConfig,
-    baseline: Optional[dict] = None,
+    baseline: Optional[Figures] = None,
     tfma_blessed: Optional[bool] = None,
     validity: Sequence[RuleResult] = (),
-    paired: Optional[PairedCounts] = None,
+    paired_tests: Optional[Mapping[str, dict]] = None,
     baseline_skipped: Optional[str] = None,
-    corruption_test: Optional[Mapping] = None,
 ) -> List[RuleResult]:
-    """Every rule that applies, in a stable order.
+    """Every rule that applies, in a stable order: the table's floors, its drops, the
+    baseline comparison, the validity checks, TFMA.
 
     Args:
-      candidate: the candidate's metrics.
+      candidate: the candidate's figures.
       thresholds: absolute floors and allowed drops.
-      baseline: the blessed baseline's metrics on the same examples and attacks; None on the
-        first run, when only the absolute rules apply.
+      baseline: the blessed baseline's figures on the same examples and attacks; None on the
+        first run, when only the floors apply.
       tfma_blessed: TFMA Evaluator's verdict; None when TFMA did not run.
       validity: the evaluation's own validity checks; a failed one refuses the blessing.
-      paired: candidate and baseline outcomes on the same examples, for the paired tests of
-        the change rules.
+      paired_tests: candidate against baseline on the same examples, by the key a drop row
+        names ('clean', 'worst', 'corruption_mean'); a drop without one is judged on its
+        size alone.
       baseline_skipped: why a production baseline could not be evaluated, if it could not.
-      corruption_test: the paired test of the mean corruption accuracy against the baseline
-        on the same corrupted examples (``PairedScores.test``).
-
-    The corruption rules apply when natural corruptions were judged (a set other than
-    ``none``): floors on the mean and the worst corruption, and the drop of the mean.
     """
-    policy = thresholds.policy
     results = [
-        _at_least(
-            "min_clean_accuracy",
-            "clean accuracy",
-            candidate,
-            "clean_accuracy",
-            thresholds.min_clean_accuracy,
-            policy,
-        )
+        _at_least(name, label, estimate, floor, thresholds.policy)
+        for row in RULES
+        if isinstance(row, Floor)
+        for name, label, estimate, floor in _floors(row, candidate, thresholds)
     ]
-    results.append(
-        _at_least(
-            "min_worst_case_accuracy",
-            "worst-case robust accuracy",
-            candidate,
-            "worst_case_robust_accuracy",
-            thresholds.min_worst_case_accuracy,
-            policy,
-        )
-    )
-    corruptions = "corruption_mean" in candidate
-    if corruptions:
-        worst = candidate["corruption_worst_name"]
-        for key, label, floor in (
-            ("corruption_mean", "mean corruption accuracy", thresholds.min_corruption_mean),
-            (
-                "corruption_worst",
-                f"worst corruption ({worst}) accuracy",
-                thresholds.min_corruption_worst,
-            ),
-        ):
-            results.append(_at_least(f"min_{key}", label, candidate, key, floor, policy))
-    for name, floor in sorted(thresholds.min_robust_accuracy.items()):
-        results.append(
-            _at_least(
-                f"min_robust_accuracy[{name}]",
-                f"robust accuracy {name}",
-                candidate["attacks"][name],
-                "robust_accuracy",
-                floor,
-                policy,
+    for row in RULES if baseline is not None else ():
+        mine, theirs = getattr(candidate, row.figure), getattr(baseline, row.figure)
+        if isinstance(row, Drop) and mine is not None and theirs is not None:
+            results.append(
+                _drop_at_most(
+                    row.threshold,
+                    row.label,
+                    mine.value,
+                    theirs.value,
+                    getattr(thresholds, row.threshold),
+                    (paired_tests or {}).get(row.paired_test),
+                    thresholds.significance,
+                )
             )
-        )
-    if baseline is not None:
-        results.append(
-            _drop_at_most(
-                "max_clean_drop",
-                "clean accuracy",
-                candidate["clean_accuracy"],
-                baseline["clean_accuracy"],
-                thresholds.max_clean_drop,
-                paired.test("clean") if paired else None,
-                thresholds.significance,
-            )
-        )
-        results.append(
-            _drop_at_most(
-                "max_robust_drop",
-                "worst-case robust accuracy",
-                candidate["worst_case_robust_accuracy"],
-                baseline["worst_case_robust_accuracy"],
-                thresholds.max_robust_drop,
-                paired.test("worst") if paired else None,
-                thresholds.significance,
-            )
-        )
-    if baseline is not None and corruptions and "corruption_mean" in baseline:
-        results.append(
-            _drop_at_most(
-                "max_corruption_drop",
-                "mean corruption accuracy",
-                candidate["corruption_mean"],
-                baseline["corruption_mean"],
-                thresholds.max_corruption_drop,
-                corruption_test,
-                thresholds.significance,
-            )
-        )
     if baseline_skipped:
         required = thresholds.require_comparison
         results.append(
@@ -223,29 +169,24 @@ def evaluate_rules(
     return results
 
 
-def sample_size_advice(candidate: Mapping, thresholds: ThresholdConfig) -> List[str]:
-    """A line for each floor that the accuracy's 95% interval contains: the split is too
-    small to tell the two apart, and about this many examples would."""
+def sample_size_advice(candidate: Figures, thresholds: ThresholdConfig) -> List[str]:
+    """A line for each floor of the table marked for advice whose figure's 95% interval
+    contains it: the split is too small to tell the two apart, and about this many examples
+    would."""
     advice = []
-    floors = {
-        "clean accuracy": ("clean_accuracy", thresholds.min_clean_accuracy),
-        "worst-case robust accuracy": (
-            "worst_case_robust_accuracy",
-            thresholds.min_worst_case_accuracy,
-        ),
-    }
-    if "corruption_mean" in candidate:
-        floors["mean corruption accuracy"] = ("corruption_mean", thresholds.min_corruption_mean)
-    for label, (key, floor) in floors.items():
-        low, high = _interval(candidate, key)
-        if low <= floor <= high:
-            needed = examples_needed(candidate[key], floor)
-            wanted = f"about {needed:,} examples would" if needed else "no sample size can"
-            advice.append(
-                f"{label} {candidate[key]:.4f} has a 95% interval {low:.4f}-{high:.4f} that "
-                f"contains its floor {floor:.4f}: {candidate['num_examples']:,} examples "
-                f"cannot tell them apart; {wanted}"
-            )
+    for row in RULES:
+        if not (isinstance(row, Floor) and row.advice):
+            continue
+        for _, label, estimate, floor in _floors(row, candidate, thresholds):
+            low, high = estimate.bounds
+            if low <= floor <= high:
+                needed = examples_needed(estimate.value, floor)
+                wanted = f"about {needed:,} examples would" if needed else "no sample size can"
+                advice.append(
+                    f"{label} {estimate.value:.4f} has a 95% interval {low:.4f}-{high:.4f} "
+                    f"that contains its floor {floor:.4f}: {candidate.num_examples:,} examples "
+                    f"cannot tell them apart; {wanted}"
+                )
     return advice
 
 

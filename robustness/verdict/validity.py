@@ -10,6 +10,7 @@ from typing import List, Mapping, Sequence
 
 from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.robustness.verdict.figures import Figures
 from robustfx.robustness.verdict.metrics import attack_metrics
 from robustfx.robustness.verdict.rules import RuleResult
 
@@ -33,6 +34,7 @@ def validity_checks(
     metrics: Mapping, config: EvaluationConfig, num_classes: int
 ) -> List[RuleResult]:
     """The five checks on one model's metrics (those that apply to the suite)."""
+    figures = Figures.of(metrics)
     cascade = config.cascade()
     first = next((a for a in cascade if a.uses_gradients), None)
     fgsm = config.fgsm_reference().name
@@ -48,10 +50,10 @@ def validity_checks(
                 f"{first.name} accuracy {strong:.4f} vs FGSM {weak:.4f}",
             )
         )
-        checks += _epsilon_checks(metrics, config, first, num_classes)
+        checks += _epsilon_checks(metrics, figures, config, first, num_classes)
     checks.append(_black_box_check(metrics, cascade))
     noise = metrics["attacks"][fgsm]["noise_accuracy"]
-    worst = metrics["worst_case_robust_accuracy"]
+    worst = figures.worst_case_robust_accuracy.value
     checks.append(
         _check(
             "noise_weaker_than_attack",
@@ -66,9 +68,14 @@ def validity_checks(
 
 
 def _epsilon_checks(
-    metrics: Mapping, config: EvaluationConfig, first: AttackConfig, num_classes: int
+    metrics: Mapping,
+    figures: Figures,
+    config: EvaluationConfig,
+    first: AttackConfig,
+    num_classes: int,
 ) -> List[RuleResult]:
-    curve = [(0.0, metrics["clean_accuracy"]), (first.epsilon, _accuracy(metrics, first.name))]
+    clean = figures.clean_accuracy.value
+    curve = [(0.0, clean), (first.epsilon, _accuracy(metrics, first.name))]
     curve += [(a.epsilon, _accuracy(metrics, a.name)) for a in config.sweep()]
     curve.sort()
     rises = [

@@ -187,6 +187,8 @@ def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mni
             "worst_case=0.0",
             "--corruptions",  # the full set, the gate's default, is judged by .ci/run
             "none",
+            "--output-dir",
+            str(root / "gate"),
         ]
     )
     assert code == 0

@@ -10,13 +10,15 @@ from robustfx.cli import main as cli
 from robustfx.cli.main import build_parser
 
 
-def _gate(small_mnist, *flags):
+def _gate(small_mnist, tmp_path, *flags):
     data_dir, _ = small_mnist
     return cli.main(
         [
             "gate",
             "--data-dir",
             data_dir,
+            "--output-dir",
+            str(tmp_path / "gate"),
             "--attack",
             "fgsm_linf_0.2",
             "--eval-batch-size",
@@ -37,6 +39,7 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     out = tmp_path / "gate.json"
     code = _gate(
         small_mnist,
+        tmp_path,
         "--model",
         trained_model_dir,
         "--threshold",
@@ -75,11 +78,33 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     )
     summary = step_summary.read_text()
     assert summary.startswith("earlier step\n") and "Robustness gate" in summary
+    # Recorded as the pipeline records it: metrics.json, the report, the model card.
+    assert result["report"] == str(tmp_path / "gate" / "report.html")
+    report = (tmp_path / "gate" / "report.html").read_text()
+    assert (
+        '<div class="verdict blessed">BLESSED</div>' in report and "Natural corruptions" in report
+    )
+    card = json.loads((tmp_path / "gate" / "model_card.json").read_text())
+    assert result["model_card"] == str(tmp_path / "gate" / "model_card.json")
+    assert card["robustness_evaluation"]["rules"] == result["rules"]
+    assert card["model_parameters"]["data"]["eval"]["name"].endswith(" test")
+    metrics = {
+        (m["type"], m["slice"]): m["value"]
+        for m in card["quantitative_analysis"]["performance_metrics"]
+    }
+    assert metrics[("corruption_worst", "")] == result["corruption_worst"]
+    assert (
+        metrics[("robust_accuracy[fgsm_linf_0.2]", "")]
+        == result["robust_accuracy"]["fgsm_linf_0.2"]
+    )
+    assert json.loads((tmp_path / "gate" / "metrics.json").read_text())["rules"] == result["rules"]
+    assert f"- report: `{result['report']}`" in printed
 
 
-def test_fail_exits_1_and_lists_every_failed_rule(small_mnist, trained_model_dir, capsys):
+def test_fail_exits_1_and_lists_every_failed_rule(small_mnist, trained_model_dir, tmp_path, capsys):
     code = _gate(
         small_mnist,
+        tmp_path,
         "--model",
         trained_model_dir,
         "--threshold",
@@ -99,6 +124,7 @@ def test_baseline_regression_is_caught_by_the_change_threshold(
     out = tmp_path / "gate.json"
     code = _gate(
         small_mnist,
+        tmp_path,
         "--model",
         untrained_model_dir,
         "--baseline",
@@ -131,9 +157,11 @@ def test_baseline_regression_is_caught_by_the_change_threshold(
         (["--model", "{model}", "--eval-split", "validation"], "split 'validation' is not in"),
     ],
 )
-def test_usage_model_and_data_errors_exit_2(small_mnist, trained_model_dir, capsys, flags, message):
+def test_usage_model_and_data_errors_exit_2(
+    small_mnist, trained_model_dir, tmp_path, capsys, flags, message
+):
     flags = [flag.replace("{model}", trained_model_dir) for flag in flags]
-    assert _gate(small_mnist, *flags) == commands.EXIT_USAGE
+    assert _gate(small_mnist, tmp_path, *flags) == commands.EXIT_USAGE
     assert message in capsys.readouterr().err
 
 
@@ -143,7 +171,7 @@ def test_model_without_the_attack_signature_exits_2(small_mnist, tmp_path, capsy
     module = tf.Module()
     module.f = tf.function(lambda x: x, input_signature=[tf.TensorSpec([None], tf.float32)])
     tf.saved_model.save(module, str(tmp_path / "m"), signatures={"other": module.f})
-    assert _gate(small_mnist, "--model", str(tmp_path / "m")) == commands.EXIT_USAGE
+    assert _gate(small_mnist, tmp_path, "--model", str(tmp_path / "m")) == commands.EXIT_USAGE
     assert "no 'serving_transformed' signature" in capsys.readouterr().err
 
 
@@ -158,7 +186,7 @@ def test_a_corrupt_savedmodel_is_a_model_error_exit_2_not_a_failed_gate(
     shutil.copytree(os.path.join(trained_model_dir, "Format-Serving"), corrupt)
     for name in os.listdir(corrupt / "variables"):
         (corrupt / "variables" / name).write_bytes(b"\x00garbage")
-    assert _gate(small_mnist, "--model", str(corrupt)) == commands.EXIT_USAGE
+    assert _gate(small_mnist, tmp_path, "--model", str(corrupt)) == commands.EXIT_USAGE
     err = capsys.readouterr().err
     assert err.startswith("robustfx: model error: evaluating") and str(corrupt) in err
 

@@ -34,6 +34,8 @@ def _gate(small_mnist, model_dir, tmp_path, *flags):
             "worst_case=0",
             "--summary-json",
             str(out),
+            "--output-dir",
+            str(tmp_path / "gate"),
             *flags,
         ]
     )

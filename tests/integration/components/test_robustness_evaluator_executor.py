@@ -3,6 +3,7 @@ a real Beam pipeline, and the ModelBlessing that the Pusher reads."""
 
 import json
 import os
+import shutil
 
 import numpy as np
 import pytest
@@ -390,3 +391,33 @@ def test_a_baseline_that_cannot_be_evaluated_is_skipped_loudly(
     assert blessing.get_int_custom_property("blessed") == int(not required), result["reasons"]
     assert "cannot be loaded" in blessing.get_string_custom_property("baseline_skipped")
     assert "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED" in caplog.text
+
+
+def test_a_baseline_that_is_the_candidate_itself_is_judged_alone(
+    tmp_path, transformed_examples, trained_model_dir
+):
+    """Another artifact holding the same graph and weights (a retrain that changed nothing):
+    no comparison of the model with itself, and the blessing says why."""
+    copy = tmp_path / "copy"
+    shutil.copytree(trained_model_dir, copy)
+    config = EvaluationConfig(
+        attacks=SUITE[:1],
+        thresholds=ThresholdConfig(min_clean_accuracy=0.5, min_worst_case_accuracy=0.0),
+        epsilon_sweep=(),
+        report_examples=0,
+        corruptions="none",
+    )
+    evaluation, blessing = _run(
+        tmp_path,
+        transformed_examples,
+        _model(trained_model_dir, 12),
+        config,
+        baseline=_model(str(copy), 11),
+    )
+    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    assert set(result["metrics"]) == {"candidate"} and result["paired_tests"] == {}
+    assert not any(rule["rule"].startswith("max_") for rule in result["rules"])
+    assert blessing.get_int_custom_property("baseline_is_candidate") == 1
+    assert blessing.get_int_custom_property("baseline_model_id") == 11
+    assert blessing.get_int_custom_property("blessed") == 1
+    assert evaluation.get_string_custom_property("report").endswith("report.html")

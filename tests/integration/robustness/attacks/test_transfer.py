@@ -66,7 +66,7 @@ def _evaluate(files, model_dir, reference_dir):
         reference_model_dir=reference_dir,
         raw_image_shape=(28, 28, 1),
     )
-    return result.metrics["candidate"]
+    return result.details["candidate"]
 
 
 def test_transfer_accuracy_is_reported_apart_and_uses_the_reference(

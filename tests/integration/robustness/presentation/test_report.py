@@ -10,6 +10,9 @@ import pytest
 from robustfx.robustness.presentation import report as robustness_report
 from robustfx.robustness.presentation import report_plots
 from robustfx.robustness.presentation.report_samples import ReportSamples
+from robustfx.robustness.presentation.report_tables import metrics_rows
+from robustfx.robustness.verdict.figures import Figures
+from robustfx.robustness.verdict.outcome import EvaluationResult
 
 BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
 
@@ -68,6 +71,12 @@ RULES = [
 SUITE = ["fgsm_linf_0.2", "pgd10_linf_0.2"]
 
 
+def _result(blessed=True, **record):
+    """The result a metrics.json of these metrics records."""
+    record = {"metrics": METRICS, "rules": RULES, "blessed": blessed, "suite": SUITE, **record}
+    return EvaluationResult.from_dict(record)
+
+
 def _samples(rng):
     images = rng.uniform(0, 1, size=(4, 12, 12, 1)).astype(np.float32)
     return ReportSamples(
@@ -86,7 +95,7 @@ def _samples(rng):
 
 
 def test_curves_start_at_clean_accuracy_and_group_by_family():
-    curves = report_plots.curve_points(METRICS["candidate"])
+    curves = report_plots.curve_points(Figures.of(METRICS["candidate"]))
     assert sorted(curves) == ["apgdce20_linf", "fgsm_linf", "pgd10_linf"]
     epsilons, accuracies = zip(*curves["fgsm_linf"], strict=True)
     assert epsilons == (0.0, 0.1, 0.2)
@@ -94,7 +103,7 @@ def test_curves_start_at_clean_accuracy_and_group_by_family():
 
 
 def test_metrics_table_compares_candidate_and_baseline():
-    rows = robustness_report.metrics_rows(METRICS, SUITE)
+    rows = metrics_rows(_result())
     assert rows[0] == ["clean accuracy", 0.97, 0.96, "+0.0100"]
     fgsm = next(r for r in rows if r[0] == "fgsm_linf_0.2: robust accuracy")
     assert fgsm == ["fgsm_linf_0.2: robust accuracy", 0.85, 0.45, "+0.4000"]
@@ -111,10 +120,8 @@ def test_report_writes_html_and_plots(tmp_path, rng):
         }
     }
     advice = ["clean accuracy 0.9700 has a 95% interval that contains its floor"]
-    path = robustness_report.render_report(
-        str(tmp_path), METRICS, RULES, True, SUITE, _samples(rng), paired_tests=paired,
-        advice=advice,
-    )  # fmt: skip
+    result = _result(paired_tests=paired, advice=advice)
+    path = robustness_report.render_report(str(tmp_path), result, _samples(rng))
     text = open(path).read()
     assert "<td>worst case</td><td>0.3600</td><td>0.3400-0.3800</td>" in text
     assert "<td>worst</td><td>-0.0100</td><td>-0.0300 to +0.0100</td><td>14 / 4</td>" in text
@@ -145,9 +152,7 @@ def _chromium():
 def test_report_renders_in_headless_chromium(tmp_path, rng):
     from PIL import Image
 
-    path = robustness_report.render_report(
-        str(tmp_path), METRICS, RULES, False, SUITE, _samples(rng)
-    )
+    path = robustness_report.render_report(str(tmp_path), _result(False), _samples(rng))
     chromium = _chromium()
     assert chromium, "chromium is required here but not installed"
     flags = [
@@ -182,6 +187,6 @@ def test_report_renders_in_headless_chromium(tmp_path, rng):
 
 
 def test_a_refused_model_is_never_reported_blessed(tmp_path):
-    text = open(robustness_report.render_report(str(tmp_path), METRICS, RULES, False, SUITE)).read()
+    text = open(robustness_report.render_report(str(tmp_path), _result(False))).read()
     assert '<div class="verdict not-blessed">NOT BLESSED</div>' in text
     assert 'class="verdict blessed"' not in text

@@ -22,6 +22,7 @@ from robustfx.components.atomic_pusher import push_atomically
 from robustfx.robustness.models.saved_models import check_signature, load_logits_fn
 from robustfx.robustness.presentation import report
 from robustfx.robustness.verdict import evaluation
+from robustfx.robustness.verdict.outcome import EvaluationResult
 from tests.helpers.datasets import write_transformed_examples
 
 BUCKET = "robustfx-test"
@@ -92,9 +93,9 @@ def test_counts_flow_through_beam_to_gcs_with_two_worker_processes(
     # Written by Beam's sink into the bucket, read back by the launcher from there.
     assert FileSystems.exists(f"{gcs}/evaluation/{evaluation.COUNTS_FILE}")
     assert not os.path.exists(f"{gcs}/evaluation")  # nothing landed on a local 'gs:' path
-    assert remote.metrics["candidate"]["num_examples"] == 100
-    assert remote.metrics == local.metrics  # the same counts whatever ran the workers
-    assert len(remote.metrics["candidate"]["corruption_accuracy"]) == 6  # quick, 1 channel
+    assert remote.verdict.candidate.num_examples == 100
+    assert remote.details == local.details  # the same counts whatever ran the workers
+    assert len(remote.verdict.candidate.corruption_accuracy) == 6  # quick, 1 channel
 
 
 def _copy_tree(source: str, destination: str) -> None:
@@ -114,8 +115,8 @@ def test_tensorflow_side_files_live_on_a_non_local_filesystem(trained_model_dir,
     assert shape == (28, 28, 1)
     assert logits_fn(tf.zeros([2, 28, 28, 1])).shape == (2, 10)
 
-    metrics = {"candidate": _metrics()}
-    html = report.render_report(f"{root}/evaluation", metrics, [], True, ["pgd3_linf_0.1"])
+    record = {"metrics": {"candidate": _metrics()}, "blessed": True, "suite": ["pgd3_linf_0.1"]}
+    html = report.render_report(f"{root}/evaluation", EvaluationResult.from_dict(record))
     assert html == f"{root}/evaluation/{report.REPORT_FILE}"
     with tf.io.gfile.GFile(html) as f:
         assert "data:image/png;base64," in f.read()

@@ -8,6 +8,7 @@ import pytest
 from robustfx.base.evaluation_config import ThresholdConfig
 from robustfx.robustness.verdict import counts as robustness_counts
 from robustfx.robustness.verdict.corruption_metrics import corruption_errors, corruption_metrics
+from robustfx.robustness.verdict.figures import Figures
 from robustfx.robustness.verdict.rules import evaluate_rules
 from robustfx.robustness.verdict.statistics import PairedCounts, PairedScores, wilson_interval
 
@@ -97,7 +98,8 @@ def test_paired_scores_merge_and_count_the_examples_that_differ():
 
 
 def _candidate(mean, worst=0.3):
-    return {
+    return Figures.of({
+        "num_examples": 1000,
         "clean_accuracy": 0.99,
         "worst_case_robust_accuracy": 0.9,
         "attacks": {},
@@ -106,7 +108,7 @@ def _candidate(mean, worst=0.3):
         "corruption_worst": worst,
         "corruption_worst_interval": [worst - 0.03, worst + 0.03],
         "corruption_worst_name": "fog",
-    }
+    })  # fmt: skip
 
 
 THRESHOLDS = ThresholdConfig(
@@ -133,8 +135,9 @@ def test_corruption_floors_judge_the_mean_and_the_worst_corruption():
 
 
 def test_no_corruption_rules_when_no_corruption_was_judged():
-    metrics = {"clean_accuracy": 0.99, "worst_case_robust_accuracy": 0.9, "attacks": {}}
-    assert not any("corruption" in r.rule for r in evaluate_rules(metrics, THRESHOLDS))
+    metrics = {"num_examples": 1, "clean_accuracy": 0.99, "worst_case_robust_accuracy": 0.9}
+    rules = evaluate_rules(Figures.of(metrics), THRESHOLDS)
+    assert not any("corruption" in r.rule for r in rules)
 
 
 @pytest.mark.parametrize("p_value, passed", [(0.001, False), (0.4, True)])
@@ -144,7 +147,7 @@ def test_a_drop_beyond_the_allowed_one_refuses_only_when_significant(p_value, pa
     rules = _rules(
         evaluate_rules(
             _candidate(0.85, worst=0.5), THRESHOLDS, _candidate(0.9, worst=0.5),
-            corruption_test=test,
+            paired_tests={"corruption_mean": test},
         )
     )  # fmt: skip
     assert rules["max_corruption_drop"].passed is passed

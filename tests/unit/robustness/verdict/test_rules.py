@@ -1,9 +1,13 @@
 """Blessing rules: absolute floors (the worst case over the suite, not one attack), change
 against the baseline on the worst case, TFMA and the validity checks folded in."""
 
+import dataclasses
+
 import pytest
 
 from robustfx.base.evaluation_config import ThresholdConfig
+from robustfx.robustness.verdict.figures import Estimate, Figures
+from robustfx.robustness.verdict.rule_table import RULES, Drop, Floor
 from robustfx.robustness.verdict.rules import (
     RuleResult,
     evaluate_rules,
@@ -21,11 +25,12 @@ THRESHOLDS = ThresholdConfig(
 
 
 def _metrics(clean, worst, fgsm=0.9):
-    return {
-        "clean_accuracy": clean,
-        "worst_case_robust_accuracy": worst,
-        "attacks": {"fgsm_linf_0.2": {"robust_accuracy": fgsm}},
-    }
+    return Figures(
+        num_examples=1000,
+        clean_accuracy=Estimate(clean),
+        worst_case_robust_accuracy=Estimate(worst),
+        robust_accuracy={"fgsm_linf_0.2": Estimate(fgsm)},
+    )
 
 
 def test_first_run_without_baseline_uses_absolute_rules_only():
@@ -77,3 +82,30 @@ def test_a_failed_validity_check_refuses_the_blessing():
 
 def test_nan_metric_never_passes():
     assert not is_blessed(evaluate_rules(_metrics(float("nan"), 0.9), THRESHOLDS))
+
+
+def test_every_row_of_the_table_names_a_figure_and_a_threshold():
+    figures = {field.name for field in dataclasses.fields(Figures)}
+    thresholds = {field.name for field in dataclasses.fields(ThresholdConfig)}
+    for row in RULES:
+        assert row.figure in figures and row.threshold in thresholds, row
+    assert {type(row) for row in RULES} == {Floor, Drop}
+
+
+def test_the_figures_read_back_from_a_metrics_record_are_the_rules_input():
+    record = {
+        "num_examples": 200,
+        "clean_accuracy": 0.95,
+        "clean_accuracy_interval": [0.91, 0.97],
+        "worst_case_robust_accuracy": 0.8,
+        "worst_case_robust_accuracy_interval": [0.74, 0.85],
+        "cascade": [{"attack": "apgdce20_linf_0.2", "robust_accuracy": 0.81}],
+        "attacks": {"fgsm_linf_0.2": {"robust_accuracy": 0.9}},
+    }
+    figures = Figures.of(record)
+    assert figures.clean_accuracy == Estimate(0.95, (0.91, 0.97))
+    assert list(figures.robust_accuracy) == ["apgdce20_linf_0.2", "fgsm_linf_0.2"]
+    assert figures.corruption_mean is None and figures.corruption_by_name == {}
+    assert list(figures.estimates()) == ["clean_accuracy", "worst_case_robust_accuracy"]
+    rules = evaluate_rules(figures, THRESHOLDS)
+    assert [r.value for r in rules] == [0.95, 0.8, 0.9]

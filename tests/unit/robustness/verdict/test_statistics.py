@@ -6,6 +6,7 @@ import pytest
 
 from robustfx.base.evaluation_config import ThresholdConfig
 from robustfx.robustness.verdict import statistics
+from robustfx.robustness.verdict.figures import Figures
 from robustfx.robustness.verdict.rules import evaluate_rules, sample_size_advice
 
 
@@ -55,7 +56,7 @@ def test_paired_counts_from_outcomes_and_merged():
 
 
 def _metrics(clean, worst, n=1000):
-    return {
+    return Figures.of({
         "num_examples": n,
         "clean_accuracy": clean,
         "clean_accuracy_interval": list(statistics.wilson_interval(round(clean * n), n)),
@@ -64,7 +65,7 @@ def _metrics(clean, worst, n=1000):
             statistics.wilson_interval(round(worst * n), n)
         ),
         "attacks": {},
-    }
+    })  # fmt: skip
 
 
 THRESHOLDS = ThresholdConfig(min_clean_accuracy=0.9, min_worst_case_accuracy=0.7)
@@ -72,13 +73,17 @@ THRESHOLDS = ThresholdConfig(min_clean_accuracy=0.9, min_worst_case_accuracy=0.7
 
 def test_a_drop_beyond_the_allowed_one_that_is_noise_is_not_refused():
     # 3 points down on worst case (allowed: 2). 40 vs 10 discordant examples: significant.
-    paired = statistics.PairedCounts(1000, 5, 5, 40, 10)
-    rules = evaluate_rules(_metrics(0.95, 0.77), THRESHOLDS, _metrics(0.95, 0.80), paired=paired)
+    paired = {"worst": statistics.PairedCounts(1000, 5, 5, 40, 10).test("worst")}
+    rules = evaluate_rules(
+        _metrics(0.95, 0.77), THRESHOLDS, _metrics(0.95, 0.80), paired_tests=paired
+    )
     drop = next(r for r in rules if r.rule == "max_robust_drop")
     assert not drop.passed and "McNemar p=" in drop.message  # 40 vs 10 is significant
     # The same 3-point drop from 40 vs 10 on 30 examples (20 vs 10) is not significant.
-    noise = statistics.PairedCounts(1000, 5, 5, 20, 10)
-    rules = evaluate_rules(_metrics(0.95, 0.77), THRESHOLDS, _metrics(0.95, 0.80), paired=noise)
+    noise = {"worst": statistics.PairedCounts(1000, 5, 5, 20, 10).test("worst")}
+    rules = evaluate_rules(
+        _metrics(0.95, 0.77), THRESHOLDS, _metrics(0.95, 0.80), paired_tests=noise
+    )
     drop = next(r for r in rules if r.rule == "max_robust_drop")
     assert drop.passed and "not significant at 0.05" in drop.message
 

@@ -20,6 +20,7 @@ CONFIG = EvaluationConfig(
 
 def _sound():
     return {
+        "num_examples": 1000,
         "clean_accuracy": 0.98,
         "worst_case_robust_accuracy": 0.78,
         "cascade": [

@@ -3,66 +3,26 @@ a real Beam pipeline, and the ModelBlessing that the Pusher reads."""
 
 import json
 import os
-import shutil
 
 import numpy as np
 import pytest
 import tensorflow as tf
-from tfx.types import standard_artifacts
 
 from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig, ThresholdConfig
-from robustfx.base.serialization import to_dict
-from robustfx.components.robustness_evaluator import executor, spec
+from robustfx.components.robustness_evaluator import spec
 from robustfx.robustness.models.saved_models import ModelSignatureError
-from tests.helpers.datasets import write_transformed_examples
-from tests.helpers.models import save_for_evaluation, train_small_cnn
+from tests.helpers.evaluator_runs import metrics_json, model_artifact, run_evaluator
+from tests.helpers.evaluator_runs import transformed_examples as examples_artifact
 
 BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
-
-CLASSES = [str(d) for d in range(10)]
 
 
 @pytest.fixture(scope="module")
 def transformed_examples(tmp_path_factory, mnist_arrays):
     """Transformed examples as Transform writes them: gzipped tfrecords per split."""
     images, labels = mnist_arrays["test"]
-    uri = tmp_path_factory.mktemp("examples")
-    os.makedirs(uri / "Split-test")
-    write_transformed_examples(str(uri / "Split-test" / "data.gz"), images[:150], labels[:150])
-    artifact = standard_artifacts.Examples()
-    artifact.uri = str(uri)
-    artifact.split_names = '["test"]'
-    return artifact
-
-
-def _model(uri, artifact_id):
-    artifact = standard_artifacts.Model()
-    artifact.uri = uri
-    artifact.id = artifact_id
-    return artifact
-
-
-def _run(tmp_path, examples, model, config, baseline=None, tfma_blessed=None):
-    evaluation, blessing = standard_artifacts.ModelEvaluation(), standard_artifacts.ModelBlessing()
-    evaluation.uri, blessing.uri = str(tmp_path / "evaluation"), str(tmp_path / "blessing")
-    inputs = {spec.EXAMPLES_KEY: [examples], spec.MODEL_KEY: [model]}
-    if baseline is not None:
-        inputs[spec.BASELINE_MODEL_KEY] = [baseline]
-    if tfma_blessed is not None:
-        tfma = standard_artifacts.ModelBlessing()
-        tfma.set_int_custom_property("blessed", int(tfma_blessed))
-        inputs[spec.TFMA_BLESSING_KEY] = [tfma]
-    executor.Executor().Do(
-        inputs,
-        {spec.EVALUATION_KEY: [evaluation], spec.BLESSING_KEY: [blessing]},
-        {
-            spec.EVALUATION_CONFIG_KEY: json.dumps(to_dict(config)),
-            spec.CLASS_NAMES_KEY: json.dumps(CLASSES),
-            spec.SEED_KEY: 0,
-        },
-    )
-    return evaluation, blessing
+    return examples_artifact(tmp_path_factory.mktemp("examples"), images[:150], labels[:150])
 
 
 SUITE = (AttackConfig.from_name("pgd5_linf_0.2"), AttackConfig.from_name("square50_linf_0.2"))
@@ -83,9 +43,11 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
         report_examples=4,
         corruptions="quick",
     )
-    model = _model(trained_model_dir, 7)
-    evaluation, blessing = _run(tmp_path, transformed_examples, model, config, tfma_blessed=True)
-    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    model = model_artifact(trained_model_dir, 7)
+    evaluation, blessing = run_evaluator(
+        tmp_path, transformed_examples, model, config, tfma_blessed=True
+    )
+    result = metrics_json(evaluation)
     candidate = result["metrics"]["candidate"]
     assert candidate["num_examples"] == 150
     assert candidate["clean_accuracy"] > 0.6
@@ -164,10 +126,10 @@ def test_corruptions_are_judged_in_the_same_pass_exactly_as_applied_alone(
         report_examples=0,
         corruptions="quick",
     )
-    evaluation, blessing = _run(
-        tmp_path, transformed_examples, _model(trained_model_dir, 8), config
+    evaluation, blessing = run_evaluator(
+        tmp_path, transformed_examples, model_artifact(trained_model_dir, 8), config
     )
-    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    result = metrics_json(evaluation)
     candidate = result["metrics"]["candidate"]
     resolved = resolve_corruption_set("quick", 1)
     assert result["corruption_set"] == "quick" and "contrast" in result["corruption_note"]
@@ -199,36 +161,6 @@ def test_corruptions_are_judged_in_the_same_pass_exactly_as_applied_alone(
     assert {"corruption_mean", "corruption_accuracy[fog]"} <= types
 
 
-def test_baseline_regression_is_not_blessed(
-    tmp_path, transformed_examples, trained_model_dir, untrained_model_dir
-):
-    # An untrained candidate against the trained baseline, on the same examples and attack.
-    config = EvaluationConfig(
-        attacks=SUITE[:1],
-        thresholds=ThresholdConfig(
-            min_clean_accuracy=0.0,
-            min_worst_case_accuracy=0.0,
-            min_robust_accuracy={"fgsm_linf_0.2": 0.0},
-        ),
-        epsilon_sweep=(),
-        report_examples=0,
-        corruptions="none",
-    )
-    candidate, baseline = _model(untrained_model_dir, 9), _model(trained_model_dir, 3)
-    evaluation, blessing = _run(
-        tmp_path, transformed_examples, candidate, config, baseline=baseline, tfma_blessed=True
-    )
-    assert blessing.get_int_custom_property("blessed") == 0
-    assert blessing.get_int_custom_property("baseline_model_id") == 3
-    assert blessing.get_int_custom_property("robustness_blessed") == 0
-    rules = json.loads(open(os.path.join(blessing.uri, spec.NOT_BLESSED_FILE)).read())
-    failed = {rule["rule"] for rule in rules if not rule["passed"]}
-    assert "max_clean_drop" in failed
-    reasons = blessing.get_string_custom_property("reasons")
-    assert "clean accuracy" in reasons and "vs baseline" in reasons and "FAILS, over by" in reasons
-    assert evaluation.get_float_custom_property("baseline_clean_accuracy") > 0.6
-
-
 def test_model_without_attack_signature_is_a_clear_error(tmp_path, transformed_examples):
     module = tf.Module()
     module.f = tf.function(lambda x: x * 2, input_signature=[tf.TensorSpec([None], tf.float32)])
@@ -238,7 +170,7 @@ def test_model_without_attack_signature_is_a_clear_error(tmp_path, transformed_e
         attacks=SUITE[:1], thresholds=ThresholdConfig(min_robust_accuracy={}), corruptions="none"
     )
     with pytest.raises(ModelSignatureError, match="has no 'serving_transformed' signature"):
-        _run(tmp_path, transformed_examples, _model(str(uri), 1), config)
+        run_evaluator(tmp_path, transformed_examples, model_artifact(str(uri), 1), config)
     assert not os.path.exists(tmp_path / "blessing" / spec.BLESSED_FILE)
 
 
@@ -279,10 +211,14 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
         corruptions="none",
         allowed_ops=("Round",),  # the rounding layer: no export of the project uses it
     )
-    evaluation, blessing = _run(
-        tmp_path, transformed_examples, _model(masked_model_dir, 4), config, tfma_blessed=True
+    evaluation, blessing = run_evaluator(
+        tmp_path,
+        transformed_examples,
+        model_artifact(masked_model_dir, 4),
+        config,
+        tfma_blessed=True,
     )
-    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
+    result = metrics_json(evaluation)
     failed = {check["rule"] for check in result["validity"] if not check["passed"]}
     assert result["evaluation_valid"] is False
     assert "validity:black_box_not_stronger" in failed
@@ -292,132 +228,3 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
     card = json.load(open(os.path.join(blessing.uri, "model_card.json")))
     checks = card["robustness_evaluation"]["graph_checks"]
     assert checks["candidate"]["allowed_by_flag"] == ["Round"]  # recorded in the card
-
-
-def _change_rules(tmp_path, examples, candidate_dir, baseline_dir, corruptions="none"):
-    # A small epsilon: these small CNNs are not trained to be robust, and at 0.1 two seeds
-    # already differ in robustness for real, not by noise.
-    config = EvaluationConfig(
-        epsilon=0.03,
-        attacks=(AttackConfig.from_name("apgdce10_linf_0.03"),),
-        thresholds=ThresholdConfig(
-            min_clean_accuracy=0.0,
-            min_worst_case_accuracy=0.0,
-            min_robust_accuracy={},
-            max_clean_drop=0.01,
-            max_robust_drop=0.02,
-            min_corruption_mean=0.0,
-            min_corruption_worst=0.0,
-        ),
-        epsilon_sweep=(),
-        report_examples=0,
-        corruptions=corruptions,
-    )
-    evaluation, _ = _run(
-        tmp_path, examples, _model(candidate_dir, 2), config, baseline=_model(baseline_dir, 1)
-    )
-    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
-    rules = {rule["rule"]: rule for rule in result["rules"]}
-    return rules, result
-
-
-def test_a_retrain_with_another_seed_is_not_refused_by_the_change_rules(
-    tmp_path, transformed_examples, trained_model_dir
-):
-    retrained = save_for_evaluation(train_small_cnn(3), tmp_path / "retrained")
-    rules, result = _change_rules(
-        tmp_path, transformed_examples, retrained, trained_model_dir, corruptions="quick"
-    )
-    clean, worst, tests = rules["max_clean_drop"], rules["max_robust_drop"], result["paired_tests"]
-    assert clean["passed"] and worst["passed"], (clean["message"], worst["message"])
-    assert tests["clean"]["examples"] == 150 and tests["worst"]["p_value"] > 0.05
-    # The corruptions, paired on the same corrupted examples, and their error against it.
-    # (Two seeds of these small CNNs differ under corruption for real: the rule decides.)
-    corruption, test = rules["max_corruption_drop"], tests["corruption_mean"]
-    candidate, baseline = (result["metrics"][role] for role in ("candidate", "baseline"))
-    drop = baseline["corruption_mean"] - candidate["corruption_mean"]
-    assert corruption["passed"] is (drop <= 0.02 or test["p_value"] >= 0.05)
-    assert "McNemar p=" in corruption["message"]
-    assert test["change"] == pytest.approx(-drop)
-    comparison = result["corruption_comparison"]
-    assert tests["corruption_mean"] == comparison["tests"]["mean"]
-    assert set(comparison["tests"]) == {"mean", *candidate["corruption_by_name"]}
-    ce = comparison["ce"]
-    assert comparison["mce"] == pytest.approx(np.mean([v for v in ce.values() if v is not None]))
-    assert (comparison["mce"] > 1) is (drop > 0) or abs(drop) < 0.02
-
-
-def test_a_degraded_model_is_refused_with_a_significant_drop(
-    tmp_path, transformed_examples, trained_model_dir
-):
-    model = train_small_cnn(1)
-    rng = np.random.RandomState(0)
-    model.set_weights([w * (rng.uniform(size=w.shape) < 0.5) for w in model.get_weights()])
-    degraded = save_for_evaluation(model, tmp_path / "degraded")
-    rules, result = _change_rules(tmp_path, transformed_examples, degraded, trained_model_dir)
-    clean, tests = rules["max_clean_drop"], result["paired_tests"]
-    assert not clean["passed"]
-    assert tests["clean"]["change"] < -0.1 and tests["clean"]["p_value"] < 0.001
-    assert "McNemar p=" in clean["message"] and "95% interval of the drop" in clean["message"]
-
-
-@pytest.mark.parametrize("required", [False, True])
-def test_a_baseline_that_cannot_be_evaluated_is_skipped_loudly(
-    tmp_path, transformed_examples, trained_model_dir, required, caplog
-):
-    """A deleted or corrupt production model must not block every later run."""
-    broken = tmp_path / "broken_baseline" / "Format-Serving"
-    broken.mkdir(parents=True)
-    (broken / "saved_model.pb").write_bytes(b"not a SavedModel")
-    config = EvaluationConfig(
-        attacks=(AttackConfig.from_name("apgdce5_linf_0.1"),),
-        thresholds=ThresholdConfig(
-            min_clean_accuracy=0.5, min_worst_case_accuracy=0.0, require_comparison=required
-        ),
-        epsilon_sweep=(),
-        report_examples=0,
-        corruptions="none",
-    )
-    baseline = _model(str(tmp_path / "broken_baseline"), 5)
-    evaluation, blessing = _run(
-        tmp_path, transformed_examples, _model(trained_model_dir, 6), config, baseline=baseline
-    )
-    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
-    assert "cannot be loaded" in result["baseline_skipped"]
-    assert "baseline" not in result["metrics"]  # judged alone
-    rule = next(r for r in result["rules"] if r["rule"] == "baseline_comparison")
-    assert rule["passed"] is (not required)
-    assert "SKIPPED" in rule["message"]
-    assert blessing.get_int_custom_property("blessed") == int(not required), result["reasons"]
-    assert "cannot be loaded" in blessing.get_string_custom_property("baseline_skipped")
-    assert "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED" in caplog.text
-
-
-def test_a_baseline_that_is_the_candidate_itself_is_judged_alone(
-    tmp_path, transformed_examples, trained_model_dir
-):
-    """Another artifact holding the same graph and weights (a retrain that changed nothing):
-    no comparison of the model with itself, and the blessing says why."""
-    copy = tmp_path / "copy"
-    shutil.copytree(trained_model_dir, copy)
-    config = EvaluationConfig(
-        attacks=SUITE[:1],
-        thresholds=ThresholdConfig(min_clean_accuracy=0.5, min_worst_case_accuracy=0.0),
-        epsilon_sweep=(),
-        report_examples=0,
-        corruptions="none",
-    )
-    evaluation, blessing = _run(
-        tmp_path,
-        transformed_examples,
-        _model(trained_model_dir, 12),
-        config,
-        baseline=_model(str(copy), 11),
-    )
-    result = json.loads(open(os.path.join(evaluation.uri, spec.METRICS_FILE)).read())
-    assert set(result["metrics"]) == {"candidate"} and result["paired_tests"] == {}
-    assert not any(rule["rule"].startswith("max_") for rule in result["rules"])
-    assert blessing.get_int_custom_property("baseline_is_candidate") == 1
-    assert blessing.get_int_custom_property("baseline_model_id") == 11
-    assert blessing.get_int_custom_property("blessed") == 1
-    assert evaluation.get_string_custom_property("report").endswith("report.html")

@@ -26,7 +26,7 @@ from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.production import evaluator_id
 from robustfx.pipeline.run_summary import all_node_outputs, open_store
 from robustfx.robustness.presentation.recording import Recorded, evaluate_and_record
-from robustfx.robustness.verdict.figures import Figures
+from robustfx.robustness.verdict.figures import value_of
 from robustfx.robustness.verdict.outcome import CANDIDATE, EvaluationResult
 
 
@@ -176,28 +176,23 @@ def to_markdown(
     lines += ["", "| metric | candidate | baseline |", "|---|---|---|"]
     lines.append(
         f"| clean accuracy | {_cell(candidate.clean_accuracy.value)} | "
-        f"{_cell(_value(base, 'clean_accuracy'))} |"
+        f"{_cell(value_of(base and base.clean_accuracy))} |"
     )
     others = verdict.robust(base) if base else {}
     for name, value in verdict.robust().items():
         lines.append(f"| {name} | {_cell(value)} | {_cell(others.get(name))} |")
     lines.append(
         f"| **worst case** | {_cell(candidate.worst_case_robust_accuracy.value)} | "
-        f"{_cell(_value(base, 'worst_case_robust_accuracy'))} |"
+        f"{_cell(value_of(base and base.worst_case_robust_accuracy))} |"
     )
     lines += _corruption_rows(result)
     lines += [
-        f"| {label} | {_cell(estimate.value)} | {_cell(_value(base, name))} |"
+        f"| {label} | {_cell(estimate.value)} | {_cell(value_of(getattr(base, name, None)))} |"
         for name, label, estimate in candidate.others()
     ]
     if verdict.reasons:
         lines += ["", "Failed:"] + [f"- {reason}" for reason in verdict.reasons]
     return "\n".join(lines) + "\n"
-
-
-def _value(figures: Optional[Figures], name: str) -> Optional[float]:
-    estimate = getattr(figures, name) if figures is not None else None
-    return estimate.value if estimate is not None else None
 
 
 def _corruption_rows(result: EvaluationResult) -> List[str]:
@@ -215,7 +210,8 @@ def _corruption_rows(result: EvaluationResult) -> List[str]:
     worst = candidate.corruption_worst_name
     rows = [
         f"| **corruptions, mean** ({verdict.corruption_set} set) | "
-        f"{_cell(candidate.corruption_mean.value)} | {_cell(_value(base, 'corruption_mean'))} |",
+        f"{_cell(candidate.corruption_mean.value)} | "
+        f"{_cell(value_of(base and base.corruption_mean))} |",
         f"| **worst corruption** ({worst}) | {_cell(candidate.corruption_worst.value)} | "
         f"{_cell(by_name(worst))} |",
     ]

@@ -7,9 +7,9 @@ runs a model or writes a file.
 
 import html
 import math
-from typing import List, Mapping, Optional, Sequence
+from typing import List, Mapping, Sequence
 
-from robustfx.robustness.verdict.figures import Figures
+from robustfx.robustness.verdict.figures import value_of
 from robustfx.robustness.verdict.metrics import attack_metrics
 from robustfx.robustness.verdict.outcome import BASELINE, CANDIDATE, EvaluationResult
 
@@ -50,11 +50,6 @@ _ATTACK_ROWS = (
 )
 
 
-def _value(figures: Optional[Figures], name: str) -> Optional[float]:
-    estimate = getattr(figures, name) if figures is not None else None
-    return estimate.value if estimate is not None else None
-
-
 def metrics_rows(result: EvaluationResult) -> List[list]:
     """Rows of (metric, candidate, baseline, change) for the metrics table."""
     verdict = result.verdict
@@ -70,7 +65,7 @@ def metrics_rows(result: EvaluationResult) -> List[list]:
         row(
             "clean accuracy",
             candidate.clean_accuracy.value,
-            _value(baseline, "clean_accuracy"),
+            value_of(baseline and baseline.clean_accuracy),
         )
     ]
     if candidate.transfer_accuracy is not None:
@@ -85,10 +80,13 @@ def metrics_rows(result: EvaluationResult) -> List[list]:
         row(
             "worst-case robust accuracy (every attack of the suite)",
             candidate.worst_case_robust_accuracy.value,
-            _value(baseline, "worst_case_robust_accuracy"),
+            value_of(baseline and baseline.worst_case_robust_accuracy),
         )
     )
-    rows += [row(label, e.value, _value(baseline, name)) for name, label, e in candidate.others()]
+    rows += [
+        row(label, e.value, value_of(getattr(baseline, name, None)))
+        for name, label, e in candidate.others()
+    ]
     details, base_details = result.details[CANDIDATE], result.details.get(BASELINE)
     steps = {step["attack"]: step for step in details["cascade"]}
     base_steps = {step["attack"]: step for step in (base_details or {}).get("cascade", [])}
@@ -158,7 +156,7 @@ def corruption_section(result: EvaluationResult) -> List[str]:
             "<b>mean</b>",
             "mean",
             candidate.corruption_mean,
-            _value(baseline, "corruption_mean"),
+            value_of(baseline and baseline.corruption_mean),
             comparison.get("mce"),
         )
     ]

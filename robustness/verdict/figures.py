@@ -8,7 +8,7 @@ properties (``<role>_<name>``, ``_low``, ``_high``) and the model card. A field 
 (the printed summary, the gate's Markdown, the report) show it, by hand or in a row of its own.
 
 Adding a figure is one field here and the code that computes it; a rule on it is one row of
-``rule_table.RULES``.
+``rule_table.RULES`` and its threshold field in ``ThresholdConfig``.
 """
 
 import dataclasses
@@ -150,6 +150,6 @@ def _scalar_figures() -> Tuple[dataclasses.Field, ...]:
     )
 
 
-def label_of(name: str) -> str:
-    """The label of the headline figure ``name``."""
-    return {field.name: field.metadata[LABEL] for field in _scalar_figures()}[name]
+def value_of(estimate: Optional[Estimate]) -> Optional[float]:
+    """The estimate's value; None without one (a figure not measured, or no baseline)."""
+    return estimate.value if estimate is not None else None

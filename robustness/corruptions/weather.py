@@ -11,7 +11,7 @@ from typing import Tuple
 import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.robustness.corruptions import randomness
+from robustfx.robustness.corruptions import plasma, randomness
 from robustfx.robustness.corruptions.blur import streak
 from robustfx.robustness.corruptions.filters import gaussian_blur
 from robustfx.robustness.corruptions.spec import (
@@ -54,7 +54,7 @@ SNOW = (
                             (0.55, 0.3, 4, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
                             (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55))),
 )  # fmt: skip
-_PLASMA_SIDE = 256  # ImageNet-C's plasma map, cropped to the image
+_PLASMA_SIDE = 256  # the noise lattice of the frost texture, in reference pixels
 
 
 def _hat_weights(size: int, points: int, step: float) -> tf.Tensor:
@@ -86,13 +86,25 @@ def fractal(keys: tf.Tensor, grid: Tuple[int, int], size: Tuple[int, int], decay
     return tf.clip_by_value(0.5 + total / (2.0 * weights), 0.0, 1.0)
 
 
+def fog_layer(draws: tf.Tensor, decay: float, grid: Tuple[int, int], size: Tuple[int, int]):
+    """[batch, height, width, 1]: the plasma map (``plasma``, from ``draws``) cropped to its top
+    left ``grid`` reference pixels, as MNIST-C's ``plasma_fractal(...)[:28, :28]``, and
+    resized to the image's ``size`` when that differs."""
+    layer = plasma.plasma(draws, decay, plasma.map_side(grid))[:, : grid[0], : grid[1], None]
+    return layer if tuple(grid) == tuple(size) else tf.image.resize(layer, size)
+
+
 def fog(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
-    """x + strength * plasma, rescaled by max / (max + strength) (the image's maximum)."""
+    """MNIST-C's fog: (x + strength * plasma crop) * max / (max + strength), with the image's
+    maximum, on a fresh 256 x 256 plasma map per example."""
     strength, decay = params
     height, width, _ = image_size(images)
-    plasma = fractal(keys, reference_grid(images, scale), (height, width), decay)
+    grid = reference_grid(images, scale)
+    count = plasma.draw_count(plasma.map_side(grid))
+    draws = randomness.uniform(keys, [count], stream=0, low=-1.0)
+    layer = fog_layer(draws, decay, grid, (height, width))
     peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
-    return (images + strength * plasma) * peak / (peak + strength)
+    return (images + strength * layer) * peak / (peak + strength)
 
 
 def spatter(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
@@ -144,7 +156,7 @@ def snow(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
 
 
 FAMILY = (
-    Corruption("fog", "weather", (FOG,), fog, "plasma as octaves of value noise"),
+    Corruption("fog", "weather", (FOG,), fog, "as MNIST-C: plasma map, rescaled, cropped"),
     Corruption("spatter", "weather", (SPATTER,), spatter, "mud at every severity, as MNIST-C"),
     Corruption("frost", "weather", FROST, frost, "procedural ice texture, not the photos"),
     Corruption("snow", "weather", SNOW, snow, "flakes streaked by ImageMagick's kernel"),

@@ -238,7 +238,7 @@ def command_data_prepare(args: argparse.Namespace) -> int:
 
 def command_history(args: argparse.Namespace) -> int:
     from robustfx.pipeline.history import render_history, run_history
-    from robustfx.pipeline.run_summary import open_store
+    from robustfx.pipeline.mlmd import open_store
 
     rows = run_history(open_store(os.path.join(args.pipeline_root, METADATA_FILE)))
     if args.json:

@@ -20,8 +20,8 @@ from robustfx.base.validation import ConfigError
 from robustfx.cli.limits import run_within
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
+from robustfx.pipeline.mlmd import all_node_outputs, open_store
 from robustfx.pipeline.production import evaluator_id
-from robustfx.pipeline.run_summary import all_node_outputs, open_store
 from robustfx.robustness.verdict import evaluation as evaluator
 from robustfx.robustness.verdict.metrics import robust_accuracies
 

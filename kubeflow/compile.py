@@ -19,7 +19,7 @@ from robustfx.components.robustness_evaluator.spec import ROBUSTNESS_BLESSED_PRO
 from robustfx.data.metadata import DatasetInfo
 from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig
 from robustfx.kubeflow.vertex_trainer import run_on_vertex
-from robustfx.pipeline.production import create_pipeline
+from robustfx.pipeline.production import TRAINER_ID, create_pipeline
 
 _ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
 
@@ -60,7 +60,7 @@ def compile_pipeline(
     )
     pipeline = create_pipeline(cluster_config, remote_dataset)
     for component in pipeline.components:
-        if component.id == "Trainer":
+        if component.id == TRAINER_ID:
             component.with_platform_config(trainer_resources(kubeflow.accelerator))
             if kubeflow.trainer_replicas.replicas > 1:
                 run_on_vertex(component, kubeflow)

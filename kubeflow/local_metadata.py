@@ -36,14 +36,6 @@ NAMESPACE = "local"
 STORE_SESSION_INFO = json.dumps({"Provider": "local", "Params": {}})
 
 
-def open_store(path: str) -> metadata_store.MetadataStore:
-    """The SQLite store at ``path``, created when missing."""
-    config = pb.ConnectionConfig()
-    config.sqlite.filename_uri = path
-    config.sqlite.connection_mode = pb.SqliteMetadataSourceConfig.READWRITE_OPENCREATE
-    return metadata_store.MetadataStore(config)
-
-
 def _struct(fields: Mapping[str, Any]) -> struct_pb2.Struct:
     struct = struct_pb2.Struct()
     json_format.ParseDict(dict(fields), struct)

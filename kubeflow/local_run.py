@@ -27,14 +27,10 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError, is_remote
 from robustfx.kubeflow import artifact_filter, spec_tasks
-from robustfx.kubeflow.local_metadata import (
-    CONTAINER_EXECUTION,
-    RESOLVER_EXECUTION,
-    RunRecords,
-    open_store,
-)
+from robustfx.kubeflow.local_metadata import CONTAINER_EXECUTION, RESOLVER_EXECUTION, RunRecords
 from robustfx.kubeflow.run_local_config import LocalRunConfig
 from robustfx.kubeflow.schedule import read_pipeline_job
+from robustfx.pipeline.mlmd import open_store
 from robustfx.pipeline.run_lock import exclusive_run
 
 LOG_FILE = "executor.log"
@@ -258,7 +254,7 @@ def run_spec(
         metadata_path=os.path.join(root, METADATA_FILE),
     )
     with exclusive_run(root):
-        store = open_store(run.metadata_path)
+        store = open_store(run.metadata_path, create=True)
         records = RunRecords(store, pipeline_name, run_id, run.run_root, root_parameters)
         runner = _Runner(root_parameters, records, run)
         for task in tasks:

@@ -14,10 +14,8 @@ from tfx.utils import io_utils
 from robustfx.components.atomic_pusher import PUSH_SKIPPED
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.kubeflow.local_run import LocalRun
-from robustfx.pipeline.production import evaluator_id
+from robustfx.pipeline.production import PUSHER_ID, evaluator_id
 from robustfx.pipeline.run_summary import RunSummary, summary_from_result
-
-PUSHER_ID = "Pusher"
 
 
 def summarize_local_run(run: LocalRun) -> Optional[RunSummary]:

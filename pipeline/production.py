@@ -33,7 +33,10 @@ from robustfx.trainer.layer_plan import plan_layers
 
 PREPROCESSING_FN = "robustfx.trainer.preprocessing.preprocessing_fn"
 RUN_FN = "robustfx.trainer.run.run_fn"
+# Node IDs that readers of ML Metadata and of compiled specs look nodes up by.
+TRAINER_ID = "Trainer"
 ROBUSTNESS_EVALUATOR_ID = "RobustnessEvaluator"
+PUSHER_ID = "Pusher"
 BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
 
 
@@ -161,7 +164,7 @@ def trainer_node(
             num_classes=dataset.num_classes,
             holdout_fraction=0.0 if dataset.validation_split else HOLDOUT_FRACTION,
         ),
-    )
+    ).with_id(TRAINER_ID)
 
 
 def robustness_evaluator_node(
@@ -250,7 +253,7 @@ def production_graph(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
-    )
+    ).with_id(PUSHER_ID)
     return ProductionGraph(
         data, trainer, baseline_resolver, evaluator, robustness_evaluator, pusher
     )

@@ -17,7 +17,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from robustfx.cli import main as cli
 from robustfx.components.robustness_evaluator import spec
-from robustfx.pipeline.run_summary import all_node_outputs, node_outputs, open_store
+from robustfx.pipeline.mlmd import all_node_outputs, node_outputs, open_store
 from tests.helpers.datasets import shard_files
 from tests.helpers.paths import REPO
 from tests.helpers.pipeline_runs import PIPELINE_NAME, run_e2e

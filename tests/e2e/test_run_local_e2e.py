@@ -14,7 +14,7 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 
 from robustfx.cli import commands
 from robustfx.cli import main as cli
-from robustfx.kubeflow.local_metadata import open_store
+from robustfx.pipeline.mlmd import open_store
 from tests.helpers.kubeflow import run_local, write_spec
 
 RUN_LOCAL_FLAGS = ["--epochs", "1", "--threshold", "clean=0.3", "--threshold", "worst_case=0",

@@ -7,7 +7,8 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from robustfx.kubeflow import artifact_filter as F
-from robustfx.kubeflow.local_metadata import RunRecords, open_store
+from robustfx.kubeflow.local_metadata import RunRecords
+from robustfx.pipeline.mlmd import open_store
 
 # The compiled baseline queries (see kubeflow/compile.py and the e2e test).
 BLESSING_FILTER = (
@@ -24,7 +25,7 @@ MODEL = "title: tfx.Model\ntype: object\n"
 
 @pytest.fixture
 def records(tmp_path):
-    store = open_store(str(tmp_path / "metadata.sqlite"))
+    store = open_store(str(tmp_path / "metadata.sqlite"), create=True)
     return RunRecords(store, "robustfx-test", "run-1", str(tmp_path / "run-1"), {})
 
 

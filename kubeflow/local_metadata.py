@@ -11,9 +11,10 @@ output artifacts typed by their schema title (``tfx.Model``), schemaless, LIVE, 
 custom properties are the metadata the executor wrote (strings, numbers as doubles, booleans
 as ints, lists and structs wrapped in a struct) plus ``display_name`` and
 ``store_session_info``. A task sees an artifact as KFP's driver gives it: its id as ``name``,
-its properties and custom properties as ``metadata``. Resolver tasks, which open-source KFP
-does not run, are recorded as ``system.ResolverExecution`` executions whose OUTPUT events
-point at the artifacts they resolved.
+its properties and custom properties as ``metadata``. An importer task is a
+``system.ImporterExecution`` with an OUTPUT event for the artifact it records. A container
+execution whose cache key (``cache_key``) is set can answer later tasks with the same key:
+those are recorded CACHED, with OUTPUT events on the same artifacts.
 """
 
 import json
@@ -24,13 +25,12 @@ from google.protobuf import json_format, struct_pb2
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
 
-from robustfx.kubeflow.artifact_filter import ArtifactRecord
-
 PIPELINE_CONTEXT = "system.Pipeline"
 RUN_CONTEXT = "system.PipelineRun"
 DAG_EXECUTION = "system.DAGExecution"
 CONTAINER_EXECUTION = "system.ContainerExecution"
-RESOLVER_EXECUTION = "system.ResolverExecution"
+IMPORTER_EXECUTION = "system.ImporterExecution"
+CACHE_FINGERPRINT = "cache_fingerprint"  # as KFP's cache records it, per execution
 NAMESPACE = "local"
 # What KFP's launcher records of the object store holding an artifact; here the local disk.
 STORE_SESSION_INFO = json.dumps({"Provider": "local", "Params": {}})
@@ -215,19 +215,30 @@ class RunRecords:
             "metadata": metadata,
         }
 
-    def pipeline_artifacts(self, type_name: Optional[str]) -> List[ArtifactRecord]:
-        """What a resolver query sees: the artifacts of this pipeline (any run), by type."""
-        types = {t.id: t.name for t in self.store.get_artifact_types()}
-        return [
-            ArtifactRecord(
-                id=artifact.id,
-                schema_title=types.get(artifact.type_id, ""),
-                state=pb.Artifact.State.Name(artifact.state),
-                uri=artifact.uri,
-                name=str(artifact.id),
-                metadata=self.runtime_artifact(artifact, "")["metadata"],
-                create_time=artifact.create_time_since_epoch,
-            )
-            for artifact in self.store.get_artifacts_by_context(self.pipeline.id)
-            if type_name is None or types.get(artifact.type_id) == type_name
+    def set_fingerprint(self, execution: pb.Execution, fingerprint: str) -> None:
+        """Records the task's cache key on its execution (read by later runs)."""
+        execution.custom_properties[CACHE_FINGERPRINT].string_value = fingerprint
+
+    def cached_outputs(self, fingerprint: str):
+        """The newest COMPLETE execution of this pipeline with the cache key, as (its id, its
+        output artifacts by name, its output parameters); None when there is none."""
+        hits = [
+            e
+            for e in self.store.get_executions_by_context(self.pipeline.id)
+            if e.last_known_state == pb.Execution.COMPLETE
+            and e.custom_properties[CACHE_FINGERPRINT].string_value == fingerprint
         ]
+        if not hits:
+            return None
+        earlier = max(hits, key=lambda e: (e.create_time_since_epoch, e.id))
+        events = self.store.get_events_by_execution_ids([earlier.id])
+        ids = {e.artifact_id: e.path.steps[0].key for e in events if e.type == pb.Event.OUTPUT}
+        outputs: Dict[str, List[pb.Artifact]] = {}
+        for artifact in self.store.get_artifacts_by_id(sorted(ids)):
+            outputs.setdefault(ids[artifact.id], []).append(artifact)
+        parameters = {}
+        if "outputs" in earlier.custom_properties:
+            parameters = json_format.MessageToDict(
+                earlier.custom_properties["outputs"].struct_value
+            )
+        return earlier.id, outputs, parameters

@@ -1,15 +1,19 @@
-"""`robustfx kfp run-local`: executes a compiled KFP spec here as KFP's v2 driver and launcher
-would, so that the spec about to be uploaded is run, not only read.
+"""`robustfx kfp run-local`: executes a compiled KFP spec here as open-source KFP's v2 driver
+and launcher would, so that the spec about to be uploaded is run, not only read.
 
-Tasks run one at a time in dependency order. A container task gets the ExecutorInput that
-KFP's driver builds (parameter values, upstream artifacts as ML Metadata holds them, output
-URIs under ``<root>/<pipeline>/<run id>/<task>/<uuid>/``); its command and args run exactly as
-compiled, in a subprocess of this interpreter (the image's environment: the project
-installed), with stdout and stderr in ``executor.log`` beside its outputs; the executor
-output file is read back and every output recorded in ML Metadata (``local_metadata``). A
-resolver task evaluates its compiled artifact queries (``artifact_filter``) against the
-pipeline's artifacts in that store: the newest match, or nothing (no baseline). The first
-failing task stops the run; later tasks do not run.
+Before any task, the spec is held to its platform's rules: with ``--target oss`` (the
+default) whatever open-source KFP's backend refuses is refused here, in its words
+(``oss_rules``). Tasks run one at a time in dependency order. A container task gets the
+ExecutorInput that KFP's driver builds (parameter values, upstream artifacts as ML Metadata
+holds them, output URIs under ``<root>/<pipeline>/<run id>/<task>/<uuid>/``, local or
+``s3://``, handed over unchanged as KFP's launcher hands them); its command and args run
+exactly as compiled, in a subprocess of this interpreter (the image's environment: the
+project installed), with stdout and stderr in a local ``executor.log``; the executor output
+file (local, as the launcher's is) is read back and every output recorded in the local
+SQLite ML Metadata store (``local_metadata``). A task whose ``cachingOptions`` allow it is
+answered from an earlier execution with the same KFP cache key (``cache_key``), as the
+cluster would. An importer task records its artifact. The first failing task stops the run;
+later tasks do not run.
 """
 
 import dataclasses
@@ -23,11 +27,13 @@ import uuid
 from typing import Any, Callable, Dict, List, Mapping, Optional
 
 from ml_metadata.proto import metadata_store_pb2 as pb
+from tfx.dsl.io import fileio
 
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError, is_remote
-from robustfx.kubeflow import artifact_filter, spec_tasks
-from robustfx.kubeflow.local_metadata import CONTAINER_EXECUTION, RESOLVER_EXECUTION, RunRecords
+from robustfx.kubeflow import cache_key, spec_tasks
+from robustfx.kubeflow.local_metadata import CONTAINER_EXECUTION, IMPORTER_EXECUTION, RunRecords
+from robustfx.kubeflow.oss_rules import oss_refusals
 from robustfx.kubeflow.run_local_config import LocalRunConfig
 from robustfx.kubeflow.schedule import read_pipeline_job
 from robustfx.pipeline.mlmd import open_store
@@ -50,15 +56,15 @@ class TaskOutcome:
     log: str = ""
     execution_id: int = 0
 
+    cached_from: int = 0  # the execution whose outputs a cache hit reused
+
     def describe(self) -> str:
+        if self.cached_from:
+            return f"cached (outputs of execution {self.cached_from})"
         if self.kind == "container":
             return f"ran in {self.seconds:.1f} s (log: {self.log})"
-        found = [
-            f"{key}: artifact {artifact['name']} ({artifact['uri']})"
-            for key, artifacts in self.outputs.items()
-            for artifact in artifacts
-        ]
-        return "resolved " + ("; ".join(found) if found else "nothing (no baseline)")
+        found = [f"{key}: {a['uri']}" for key, listed in self.outputs.items() for a in listed]
+        return "imported " + "; ".join(found)
 
 
 @dataclasses.dataclass
@@ -69,6 +75,7 @@ class LocalRun:
     pipeline_root: str
     run_root: str
     metadata_path: str
+    logs: str  # local: the tasks' executor logs and output files
     tasks: List[TaskOutcome] = dataclasses.field(default_factory=list)
 
     def task(self, name: str) -> Optional[TaskOutcome]:
@@ -95,23 +102,37 @@ def last_error(log_text: str, returncode: int) -> str:
 
 def _pipeline_root(config: LocalRunConfig, job: Mapping[str, Any]) -> str:
     root = config.pipeline_root or job.get("runtimeConfig", {}).get("gcsOutputDirectory", "")
-    if not root or is_remote(root):
+    if not root:
+        raise ConfigError("the spec names no pipeline root: give --pipeline-root")
+    return root if is_remote(root) else os.path.abspath(root)
+
+
+def _metadata_path(config: LocalRunConfig, root: str) -> str:
+    if config.metadata:
+        return os.path.abspath(config.metadata)
+    if is_remote(root):
         raise ConfigError(
-            f"the spec's pipeline root {root!r} is not a local directory: give --pipeline-root"
+            f"the pipeline root {root} is remote: give --metadata, a local path for the "
+            "SQLite ML Metadata store that keeps the runs"
         )
-    return os.path.abspath(root)
+    return os.path.join(root, METADATA_FILE)
 
 
-def _preflight(tasks: List[spec_tasks.Task], root_parameters: Mapping[str, Any]) -> None:
-    """Everything that can be refused before a task runs: parameters and filters."""
+def _preflight(
+    job: Mapping[str, Any], tasks: List[spec_tasks.Task], root_parameters, target: str
+) -> None:
+    """Everything that can be refused before a task runs: the platform's rules, then the
+    parameters."""
+    if target == "oss":
+        refused = oss_refusals(job["pipelineSpec"])
+        if refused:
+            raise spec_tasks.SpecError(
+                "open-source KFP refuses this spec: "
+                + "; ".join(refused)
+                + " (run it with --target vertex if it is meant for Vertex AI Pipelines)"
+            )
     for task in tasks:
         spec_tasks.parameter_values(task, root_parameters)
-        queries = task.executor.get("resolver", {}).get("outputArtifactQueries", {})
-        for key, query in queries.items():
-            try:
-                artifact_filter.parse_filter(query.get("filter", ""))
-            except artifact_filter.FilterError as error:
-                raise spec_tasks.SpecError(f"task {task.name} query {key!r}: {error}") from None
 
 
 class _Runner:
@@ -144,27 +165,26 @@ class _Runner:
             for key, listed in artifacts.items()
         }
 
-    def resolve(self, task: spec_tasks.Task, outcome: TaskOutcome) -> None:
-        inputs = self.inputs(task)
-        execution = self.records.start(task.name, RESOLVER_EXECUTION, {}, inputs)
+    def import_artifact(self, task: spec_tasks.Task, outcome: TaskOutcome) -> None:
+        """An importer task: records its artifact (URI, type, metadata) as KFP's does."""
+        importer = task.executor["importer"]
+        uri = importer.get("artifactUri", {})
+        if "constant" in uri:
+            uri = uri["constant"]
+        else:
+            values = spec_tasks.parameter_values(task, self.root_parameters, self.parameters)
+            uri = values[uri.get("runtimeParameter", "uri")]
+        execution = self.records.start(task.name, IMPORTER_EXECUTION, {}, {})
         outcome.execution_id = execution.id
-        resolved: Dict[str, List[pb.Artifact]] = {}
-        for key, query in task.executor["resolver"]["outputArtifactQueries"].items():
-            clauses = artifact_filter.parse_filter(query["filter"])
-            try:
-                filled = artifact_filter.fill_placeholders(clauses, inputs)
-            except artifact_filter.FilterError as error:
-                self.records.publish(execution, pb.Execution.FAILED)
-                raise TaskFailed(self.run, task.name, f"query {key!r}: {error}") from None
-            record = None
-            if filled is not None:
-                candidates = self.records.pipeline_artifacts(
-                    artifact_filter.schema_title_of(filled)
-                )
-                record = artifact_filter.newest_matching(filled, candidates)
-            resolved[key] = self.records.store.get_artifacts_by_id([record.id]) if record else []
-        self.records.publish(execution, pb.Execution.COMPLETE, resolved)
-        self._stored(outcome, task, resolved)
+        (key,) = task.component.get("outputDefinitions", {}).get("artifacts") or {"artifact": 0}
+        runtime = {
+            "uri": uri,
+            "type": importer["typeSchema"],
+            "metadata": importer.get("metadata") or {},
+        }
+        stored = {key: [self.records.record_artifact(key, runtime)]}
+        self.records.publish(execution, pb.Execution.COMPLETE, stored)
+        self._stored(outcome, task, stored)
 
     def execute(self, task: spec_tasks.Task, outcome: TaskOutcome) -> None:
         container = task.executor["container"]
@@ -175,20 +195,25 @@ class _Runner:
             task.name, CONTAINER_EXECUTION, values, inputs, image=container.get("image", "")
         )
         outcome.execution_id = execution.id
-        task_root = os.path.join(self.run.run_root, task.name, uuid.uuid4().hex)
-        os.makedirs(task_root)
-        outputs = spec_tasks.provision_outputs(task, task_root)
+        task_id = uuid.uuid4().hex
+        task_root = "/".join([self.run.run_root, task.name, task_id])
+        fileio.makedirs(task_root)
+        scratch = os.path.join(self.run.logs, task.name, task_id)  # local, as in the pod
+        outputs = spec_tasks.provision_outputs(task, task_root, scratch)
         for parameter in (outputs.get("parameters") or {}).values():
             os.makedirs(os.path.dirname(parameter["outputFile"]), exist_ok=True)
         executor_input = spec_tasks.executor_input(values, inputs, outputs)
+        if task.cached and self._from_cache(task, outcome, execution, executor_input):
+            return
         argv = spec_tasks.command_line(container, executor_input, sys.executable)
-        outcome.log = os.path.join(task_root, LOG_FILE)
+        os.makedirs(scratch, exist_ok=True)
+        outcome.log = os.path.join(scratch, LOG_FILE)
         env = dict(os.environ)
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         try:
             with open(outcome.log, "w") as log:
                 code = subprocess.run(
-                    argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=task_root
+                    argv, stdout=log, stderr=subprocess.STDOUT, env=env, cwd=scratch
                 ).returncode
         except BaseException:
             self.records.publish(execution, pb.Execution.FAILED)
@@ -206,6 +231,30 @@ class _Runner:
         self.records.publish(execution, pb.Execution.COMPLETE, stored, outcome.parameters)
         self._stored(outcome, task, stored)
         self.parameters[task.name] = outcome.parameters
+
+    def _from_cache(self, task, outcome, execution, executor_input) -> bool:
+        """Answers the task from an earlier execution with its KFP cache key, if any; else
+        records the key on this execution for later runs."""
+        types = {
+            name: spec.get("parameterType", "")
+            for name, spec in (
+                task.component.get("outputDefinitions", {}).get("parameters") or {}
+            ).items()
+        }
+        key = cache_key.fingerprint(
+            cache_key.cache_key(executor_input, task.executor["container"], types)
+        )
+        hit = self.records.cached_outputs(key)
+        if hit is None:
+            self.records.set_fingerprint(execution, key)
+            return False
+        earlier, stored, parameters = hit
+        outcome.cached_from = earlier
+        outcome.parameters = parameters
+        self.records.publish(execution, pb.Execution.CACHED, stored, parameters)
+        self._stored(outcome, task, stored)
+        self.parameters[task.name] = parameters
+        return True
 
     def _collect(self, outcome: TaskOutcome, outputs: Mapping[str, Any]):
         """Reads the executor output file back (none: the outputs as provisioned) and
@@ -229,7 +278,7 @@ class _Runner:
     def run_task(self, task: spec_tasks.Task) -> TaskOutcome:
         outcome = TaskOutcome(task.name, task.kind, 0.0)
         started = time.monotonic()
-        (self.resolve if task.kind == "resolver" else self.execute)(task, outcome)
+        (self.import_artifact if task.kind == "importer" else self.execute)(task, outcome)
         outcome.seconds = time.monotonic() - started
         self.produced[task.name] = outcome.outputs
         return outcome
@@ -243,17 +292,19 @@ def run_spec(
     job = read_pipeline_job(config.spec)
     tasks = spec_tasks.tasks_in_order(job)
     root_parameters = spec_tasks.root_parameters(job)
-    _preflight(tasks, root_parameters)
+    _preflight(job, tasks, root_parameters, config.target)
     root = _pipeline_root(config, job)
+    metadata_path = _metadata_path(config, root)
     pipeline_name = job["pipelineSpec"].get("pipelineInfo", {}).get("name") or "pipeline"
     run_id = uuid.uuid4().hex
     run = LocalRun(
         run_id=run_id,
         pipeline_root=root,
-        run_root=os.path.join(root, pipeline_name, run_id),
-        metadata_path=os.path.join(root, METADATA_FILE),
+        run_root="/".join([root.rstrip("/"), pipeline_name, run_id]),
+        metadata_path=metadata_path,
+        logs=os.path.join(os.path.dirname(metadata_path), "logs", run_id),
     )
-    with exclusive_run(root):
+    with exclusive_run(os.path.dirname(metadata_path)):
         store = open_store(run.metadata_path, create=True)
         records = RunRecords(store, pipeline_name, run_id, run.run_root, root_parameters)
         runner = _Runner(root_parameters, records, run)

@@ -33,7 +33,13 @@ class Task:
 
     @property
     def kind(self) -> str:
-        return "resolver" if "resolver" in self.executor else "container"
+        """container or importer: what open-source KFP runs (``oss_rules``)."""
+        return "importer" if "importer" in self.executor else "container"
+
+    @property
+    def cached(self) -> bool:
+        """Whether KFP may answer this task from its cache (``cachingOptions``)."""
+        return bool((self.spec.get("cachingOptions") or {}).get("enableCache"))
 
     def artifact_inputs(self) -> Dict[str, Tuple[str, str]]:
         """Input name -> (producer task, output key)."""
@@ -72,10 +78,10 @@ def tasks_in_order(job: Mapping[str, Any]) -> List[Task]:
         if component is None or "dag" in component:
             raise SpecError(f"task {name}: its component is missing or a sub-DAG (unsupported)")
         executor = executors.get(component.get("executorLabel", ""))
-        if not executor or not ({"container", "resolver"} & set(executor)):
+        if not executor or not ({"container", "importer"} & set(executor)):
             raise SpecError(
                 f"task {name}: executor {component.get('executorLabel')!r} is missing or "
-                "neither a container nor a resolver"
+                "neither a container nor an importer (the only executors open-source KFP runs)"
             )
         tasks[name] = Task(name, task_spec, component, executor)
     ordered, done = [], set()
@@ -175,11 +181,12 @@ def parameter_values(
     return values
 
 
-def provision_outputs(task: Task, task_root: str) -> Dict[str, Any]:
-    """The ``outputs`` of the ExecutorInput: one artifact per output under the task root,
-    a file per output parameter, and the executor output file."""
+def provision_outputs(task: Task, task_root: str, local_dir: str) -> Dict[str, Any]:
+    """The ``outputs`` of the ExecutorInput: one artifact per output under the task root
+    (local or remote), and in ``local_dir`` (the pod's own disk for KFP's launcher) a file
+    per output parameter and the executor output file."""
     definitions = task.component.get("outputDefinitions", {})
-    outputs: Dict[str, Any] = {"outputFile": f"{task_root}/{OUTPUT_METADATA_FILE}"}
+    outputs: Dict[str, Any] = {"outputFile": f"{local_dir}/{OUTPUT_METADATA_FILE}"}
     artifacts = {
         name: {
             "artifacts": [
@@ -196,7 +203,7 @@ def provision_outputs(task: Task, task_root: str) -> Dict[str, Any]:
     if artifacts:
         outputs["artifacts"] = artifacts
     parameters = {
-        name: {"outputFile": f"{task_root}/outputs/{name}"}
+        name: {"outputFile": f"{local_dir}/outputs/{name}"}
         for name in definitions.get("parameters") or {}
     }
     if parameters:

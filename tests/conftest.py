@@ -143,10 +143,19 @@ def first_run(small_mnist, tmp_path_factory):
     return root, info, json.loads(summary.read_text())
 
 
+def _compiled(data_dir, directory, flags):
+    output = directory / "pipeline.json"
+    assert kubeflow.compile_spec(data_dir, output, *flags) == 0
+    return output, json.loads(output.read_text())
+
+
 @pytest.fixture(scope="session")
 def spec(small_mnist, tmp_path_factory):
     """A spec compiled as a Vertex AI user compiles it; (path, job)."""
-    data_dir, _ = small_mnist
-    output = tmp_path_factory.mktemp("kfp") / "pipeline.json"
-    assert kubeflow.compile_spec(data_dir, output, *kubeflow.VERTEX_FLAGS) == 0
-    return output, json.loads(output.read_text())
+    return _compiled(small_mnist[0], tmp_path_factory.mktemp("kfp"), kubeflow.VERTEX_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def oss_spec(small_mnist, tmp_path_factory):
+    """A spec compiled as an open-source KFP user compiles it; (path, job)."""
+    return _compiled(small_mnist[0], tmp_path_factory.mktemp("kfp-oss"), kubeflow.OSS_FLAGS)

@@ -18,7 +18,7 @@ from tfx.utils import io_utils, path_utils
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.robustness.models import saved_models
+from robustfx.components.robustness_evaluator.baseline import Baseline, resolve_baseline
 from robustfx.robustness.presentation import model_card, report_samples
 from robustfx.robustness.presentation.report import render_report
 from robustfx.robustness.verdict import beam_evaluation
@@ -37,18 +37,6 @@ def _split_files(examples: types.Artifact, split: str) -> str:
 
 def _optional_model_dir(models: Optional[List[types.Artifact]]) -> Optional[str]:
     return path_utils.serving_model_path(models[0].uri) if models else None
-
-
-def _same_model(model, model_dir: str, baseline, baseline_dir: str) -> bool:
-    """The same artifact, or the same graph and weights (a retrain that changed nothing)."""
-    if model.id == baseline.id:
-        return True
-    try:
-        return saved_models.model_fingerprint(model_dir) == saved_models.model_fingerprint(
-            baseline_dir
-        )
-    except Exception:  # an unreadable baseline: evaluate() explains why, loudly
-        return False
 
 
 def _write_model_card(directory: str, result: EvaluationResult, info: dict, provenance: dict):
@@ -74,7 +62,7 @@ def _write_blessing(
     blessing: types.Artifact,
     result: EvaluationResult,
     model: types.Artifact,
-    baseline: Optional[types.Artifact],
+    baseline: Baseline,
 ) -> None:
     name = spec.BLESSED_FILE if result.blessed else spec.NOT_BLESSED_FILE
     io_utils.write_string_file(
@@ -82,12 +70,14 @@ def _write_blessing(
     )
     blessing.set_int_custom_property("blessed", int(result.blessed))
     blessing.set_int_custom_property(spec.ROBUSTNESS_BLESSED_PROPERTY, int(result.blessed))
-    # LatestBlessedModelStrategy finds the baseline through these, as for TFX's Evaluator.
+    # The judged model and its baseline, named as TFX's Evaluator names them.
     blessing.set_string_custom_property("current_model", model.uri)
     blessing.set_int_custom_property("current_model_id", model.id)
-    if baseline is not None:
-        blessing.set_string_custom_property("baseline_model", baseline.uri)
-        blessing.set_int_custom_property("baseline_model_id", baseline.id)
+    for key, value in baseline.properties.items():
+        if isinstance(value, int):
+            blessing.set_int_custom_property(key, value)
+        else:
+            blessing.set_string_custom_property(key, str(value))
     blessing.set_string_custom_property("reasons", "; ".join(result.reasons))
     if result.baseline_skipped:
         blessing.set_string_custom_property("baseline_skipped", result.baseline_skipped)
@@ -119,25 +109,19 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         class_names = json.loads(exec_properties[spec.CLASS_NAMES_KEY])
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
         model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
-        baselines = input_dict.get(spec.BASELINE_MODEL_KEY) or []
-        baseline = baselines[0] if baselines else None
         evaluation = artifact_utils.get_single_instance(output_dict[spec.EVALUATION_KEY])
         blessing = artifact_utils.get_single_instance(output_dict[spec.BLESSING_KEY])
         files = _split_files(examples, config.split)
         model_dir = path_utils.serving_model_path(model.uri)
-        baseline_dir = _optional_model_dir(baselines)
+        baseline = resolve_baseline(input_dict, model, model_dir)
+        baseline_dir = baseline.model_dir
         seed = exec_properties.get(spec.SEED_KEY) or 0
         raw_image_shape = json.loads(exec_properties.get(spec.RAW_IMAGE_SHAPE_KEY) or "null")
         # The dataset and training recipe the graph passes (for the model card), and the
         # evaluation config itself.
         info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
         info["evaluation"] = json.loads(exec_properties[spec.EVALUATION_CONFIG_KEY])
-        if baseline_dir and _same_model(model, model_dir, baseline, baseline_dir):
-            logging.info(
-                "RobustnessEvaluator: the candidate is the production model itself (artifact "
-                "%d); it is judged alone, not against itself",
-                baseline.id,
-            )
+        if baseline.is_candidate:
             blessing.set_int_custom_property("baseline_is_candidate", 1)
             baseline_dir = None
 
@@ -148,6 +132,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             config,
             class_names,
             baseline_model_dir=baseline_dir,
+            baseline_unusable=baseline.problem,
             tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
             seed=seed,
             raw_image_shape=raw_image_shape,
@@ -192,7 +177,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
             "model_artifact_id": model.id,
             "model_uri": model.uri,
-            "baseline_model_id": baseline.id if baseline is not None else None,
+            "baseline_model_id": baseline.model_id,
             "package_versions": model_card.package_versions(),
         }
         _write_model_card(blessing.uri, result, info, provenance)

@@ -3,10 +3,15 @@
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from robustfx.components.production_model.spec import ProductionModelPointer
+
 # Inputs.
-EXAMPLES_KEY = "examples"  # Transform's transformed examples (images already in [0, 1]).
+EXAMPLES_KEY = "examples"  # ExampleGen's raw TFDS records, decoded as Transform decodes them.
 MODEL_KEY = "model"  # the candidate, attacked white-box.
-BASELINE_MODEL_KEY = "baseline_model"  # the latest blessed model; attacked the same way.
+BASELINE_MODEL_KEY = "baseline_model"  # a baseline Model artifact; attacked the same way.
+# The ProductionModel component's pointer: the serving version that is the baseline, or why
+# there is none usable (then the comparison is skipped loudly, or refused on request).
+PRODUCTION_MODEL_KEY = "production_model"
 TFMA_BLESSING_KEY = "tfma_blessing"  # TFMA Evaluator's verdict on clean metrics.
 # Optional reference for the write-ups' transfer protocol (e.g. the non-adversarial baseline).
 REFERENCE_MODEL_KEY = "reference_model"
@@ -14,7 +19,7 @@ REFERENCE_MODEL_KEY = "reference_model"
 EVALUATION_KEY = "evaluation"
 BLESSING_KEY = "blessing"
 # Parameters.
-EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of pipeline.config.EvaluationConfig.
+EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of base.evaluation_config.EvaluationConfig.
 CLASS_NAMES_KEY = "class_names"  # JSON list, from the dataset's TFDS metadata.
 SEED_KEY = "seed"
 # JSON: the dataset, model, adversarial and training settings, for the model card.
@@ -46,6 +51,7 @@ class RobustnessEvaluatorSpec(ComponentSpec):
         EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
         BASELINE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
+        PRODUCTION_MODEL_KEY: ChannelParameter(type=ProductionModelPointer, optional=True),
         TFMA_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
         REFERENCE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
     }

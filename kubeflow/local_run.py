@@ -208,7 +208,9 @@ class _Runner:
         argv = spec_tasks.command_line(container, executor_input, sys.executable)
         os.makedirs(scratch, exist_ok=True)
         outcome.log = os.path.join(scratch, LOG_FILE)
-        env = dict(os.environ)
+        # The container's own variables over this process's, as the pod would have them (the
+        # object store's keys, which a cluster takes from a secret, come from here).
+        env = {**os.environ, **{e["name"]: e["value"] for e in container.get("env") or []}}
         env["PATH"] = os.pathsep.join([os.path.dirname(sys.executable), env.get("PATH", "")])
         try:
             with open(outcome.log, "w") as log:

@@ -40,6 +40,17 @@ OSS_FLAGS = (
 )  # fmt: skip
 
 
+# `robustfx run`'s own Beam settings (base.beam_config.DIRECT_RUNNER_ARGS), appended to the
+# compiled direct-runner args (the last of a repeated flag wins): the same Beam execution as
+# `robustfx run`, without a worker process, a TFX source package or a Prism download per
+# Beam component. The spec's own defaults run in every other respect.
+LOCAL_BEAM = (
+    "--beam-option", "direct_running_mode=in_memory",
+    "--beam-option", "update_compatibility_version=2.74.0",
+    "--beam-option", "sdk_container_image=apache/beam_python3.10_sdk:2.74.0",
+)  # fmt: skip
+
+
 def compile_spec(data_dir, output, *flags) -> int:
     """Runs ``robustfx kfp compile``."""
     return cli.main(["kfp", "compile", "--data-dir", data_dir, "--output", str(output), *flags])

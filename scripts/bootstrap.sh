@@ -28,7 +28,8 @@ find_python310() {
 }
 
 install_hash() {
-  cat "$ROOT/constraints.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+  # setup.py reads the layers from .importlinter: a new layer is a new package to install.
+  cat "$ROOT/constraints.txt" "$ROOT/setup.py" "$ROOT/.importlinter" | sha256sum | cut -d' ' -f1
 }
 
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(install_hash)" ]; then

@@ -71,6 +71,8 @@ setup(
         "dill",
         "matplotlib",
         "psutil",  # the gate's time and memory limits watch the evaluation's processes
+        "tensorflow-io==0.37.1",  # s3:// for tf.io.gfile (the last release for TF 2.16)
+        "apache-beam[aws]",  # Beam's S3 filesystem (boto3); Beam's version comes with tfx
     ],
     extras_require={
         "test": ["pytest", "ruff", "import-linter", "gcp-storage-emulator", "portpicker"]

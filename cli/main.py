@@ -11,6 +11,7 @@ import sys
 from typing import Optional, Sequence
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base import remote_storage
 from robustfx.base.gate_config import GateConfig
 from robustfx.base.presets import PRESETS
 from robustfx.base.run_config import DataConfig, RunConfig
@@ -185,6 +186,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     action = getattr(args, "data_command", None) or getattr(args, "kfp_command", None)
     handler = commands.HANDLERS[(args.command, action)]
     try:
+        # The flags and their defaults ($TFDS_DATA_DIR included) say whether s3:// is used.
+        remote_storage.enable(str(value) for value in vars(args).values())
         return handler(args)
     except ConfigError as error:
         print(f"robustfx: error: {error}", file=sys.stderr)

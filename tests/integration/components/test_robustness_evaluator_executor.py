@@ -254,7 +254,8 @@ def masked_model_dir(tmp_path_factory, trained_model_dir):
 
     @tf.function(input_signature=[tf.TensorSpec([None, 28, 28, 1], tf.float32)])
     def serve(image):
-        return inner(**{keys.IMAGE_KEY: tf.round(image)})
+        # CheckNumerics: stateful, so refused unless allowed (it only fails on NaN or Inf).
+        return inner(**{keys.IMAGE_KEY: tf.round(tf.debugging.check_numerics(image, "pixels"))})
 
     uri = tmp_path_factory.mktemp("masked")
     tf.saved_model.save(
@@ -276,7 +277,7 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
         ),
         report_examples=0,
         corruptions="none",
-        allowed_ops=("Round",),  # the rounding layer: no export of the project uses it
+        allowed_ops=("CheckNumerics",),
     )
     evaluation, blessing = _run(
         tmp_path, transformed_examples, _model(masked_model_dir, 4), config, tfma_blessed=True
@@ -290,7 +291,7 @@ def test_a_model_that_masks_gradients_is_refused_as_an_invalid_evaluation(
     assert "black-box attacks broke" in blessing.get_string_custom_property("reasons")
     card = json.load(open(os.path.join(blessing.uri, "model_card.json")))
     checks = card["robustness_evaluation"]["graph_checks"]
-    assert checks["candidate"]["allowed_by_flag"] == ["Round"]  # recorded in the card
+    assert checks["candidate"]["allowed_by_flag"] == ["CheckNumerics"]  # recorded in the card
 
 
 def _change_rules(tmp_path, examples, candidate_dir, baseline_dir, corruptions="none"):

@@ -1,17 +1,13 @@
-"""The allowlist is the project's own exports: all three signatures, Transform's graph
-included, pass with no extra op, and the list holds nothing those exports do not use."""
+"""The project's own exports pass the graph check with no extra op: all three signatures,
+Transform's graph included; the stateful ops they reach are the ones inference needs, and the
+saver's file I/O in their library is never reached."""
 
 import time
 
-import pytest
-
 from robustfx.base import keys
-from robustfx.robustness.models import graph_safety, op_allowlist
+from robustfx.robustness.models import graph_safety, op_policy
 from robustfx.robustness.models.saved_models import read_saved_model
 
-# Call and control-flow ops whose twin the exports use; TensorFlow picks the name by
-# whether the body is stateful, so a model may hold either.
-TWINS = {"PartitionedCall", "StatelessIf", "StatelessWhile"}
 SIGNATURES = (keys.SERVING_SIGNATURE, keys.TRANSFORMED_SIGNATURE, keys.ACTIVATIONS_SIGNATURE)
 
 
@@ -36,15 +32,21 @@ def test_serving_default_is_walked_into_transforms_graph(project_exports):
     assert "ResizeBilinear" in resized[f"signature '{keys.SERVING_SIGNATURE}'"]
 
 
-def test_the_allowlist_is_exactly_what_the_exports_use(project_exports):
-    used = set()
+def test_the_stateful_ops_reached_are_inference_ops(project_exports):
+    """Weights, calls, Transform's loop and its shape check: each listed with its reason."""
+    stateful = set()
     for model_dir in project_exports.values():
         for ops in _ops_by_entry(model_dir).values():
-            used |= ops
-    assert used | TWINS == set(op_allowlist.ALLOWED_OPS), (
-        f"unused: {sorted(set(op_allowlist.ALLOWED_OPS) - used - TWINS)}, "
-        f"missing: {sorted(used - set(op_allowlist.ALLOWED_OPS))}"
-    )
+            stateful |= {op for op in ops if op_policy.is_stateful(op)}
+    assert stateful == {
+        "Assert",
+        "If",
+        "ReadVariableOp",
+        "StatefulPartitionedCall",
+        "VarHandleOp",
+        "While",
+    }
+    assert stateful <= set(op_policy.INFERENCE_OPS)
 
 
 def test_the_savers_io_is_in_the_library_but_not_reached(project_exports):
@@ -53,9 +55,11 @@ def test_the_savers_io_is_in_the_library_but_not_reached(project_exports):
     model_dir = project_exports["mnist_png"]
     library = read_saved_model(model_dir).meta_graphs[0].graph_def.library
     library_ops = {node.op for function in library.function for node in function.node_def}
-    assert {"SaveV2", "RestoreV2", "MergeV2Checkpoints"} <= library_ops
+    saver_ops = {"SaveV2", "RestoreV2", "MergeV2Checkpoints"}
+    assert saver_ops <= library_ops
+    assert {op_policy.category(op) for op in saver_ops} == {op_policy.FILE_IO}
     reached = set().union(*_ops_by_entry(model_dir).values())
-    assert not reached & {"SaveV2", "RestoreV2", "MergeV2Checkpoints"}
+    assert not reached & saver_ops
 
 
 def test_the_check_takes_well_under_a_second(project_exports):
@@ -64,27 +68,3 @@ def test_the_check_takes_well_under_a_second(project_exports):
     start = time.perf_counter()
     report = graph_safety.check_graph(model_dir)
     assert time.perf_counter() - start < 1.0 and report.seconds < 1.0
-
-
-@pytest.mark.parametrize(
-    "op, category",
-    [
-        ("WriteFile", "file system"),
-        ("ReadFile", "file system"),
-        ("MatchingFiles", "file system"),
-        ("TFRecordReaderV2", "file system"),
-        ("CreateSummaryFileWriter", "file system"),
-        ("RestoreV2", "save or restore"),
-        ("MergeV2Checkpoints", "save or restore"),
-        ("PyFunc", "python callback"),
-        ("EagerPyFunc", "python callback"),
-        ("PrintV2", "print or log"),
-        ("WriteScalarSummary", "print or log"),
-        ("RemoteCall", "network"),
-        ("Cumsum", "unknown op"),
-        ("MyCustomOp", "unknown op"),
-        ("Conv2D", "allowed"),
-    ],
-)
-def test_refused_ops_are_named_by_category(op, category):
-    assert op_allowlist.category(op) == category

@@ -64,9 +64,8 @@ def _checked(values, error: float, binary: bool) -> np.ndarray:
             "binary outcomes must be 0 or 1 (use scores for values in between)",
         )
     else:
-        require(
-            bool(np.isfinite(values).all() and (values >= 0).all() and (values <= 1).all()),
-            "scores must be finite numbers in [0, 1]",
+        require(  # NaN fails both comparisons
+            bool(((values >= 0) & (values <= 1)).all()), "scores must be finite numbers in [0, 1]"
         )
     return values
 
@@ -84,11 +83,18 @@ def _bets(x: np.ndarray, side: float) -> np.ndarray:
     """Each example's bet before truncation, from the examples before it only: the plug-in
     sqrt(2 log(1/side) / (n var)), var the running variance with a prior of 1/4."""
     n = x.shape[-1]
-    t = np.arange(1, n + 1)
-    mean = (0.5 + np.cumsum(x, -1)) / (t + 1)
-    variance = (0.25 + np.cumsum((x - mean) ** 2, -1)) / (t + 1)
-    before = np.concatenate([np.full(x.shape[:-1] + (1,), 0.25), variance[..., :-1]], -1)
-    return np.sqrt(2 * np.log(1 / side) / (n * before))
+    seen = np.arange(2, n + 2)  # the examples so far and the prior's one
+    mean = np.cumsum(x, -1)
+    mean += 0.5
+    mean /= seen
+    squares = np.square(x - mean)
+    variance = np.cumsum(squares, -1)
+    variance += 0.25
+    variance /= seen
+    squares[..., 0] = 0.25  # the variance before each example: the prior, then the running one
+    squares[..., 1:] = variance[..., :-1]
+    squares *= n / (2 * np.log(1 / side))
+    return np.sqrt(np.reciprocal(squares, out=squares), out=squares)
 
 
 def _rejects(x: np.ndarray, bets: np.ndarray, m, side: float) -> np.ndarray:
@@ -98,7 +104,9 @@ def _rejects(x: np.ndarray, bets: np.ndarray, m, side: float) -> np.ndarray:
     m = np.asarray(m, np.float64)[..., None]
     with np.errstate(divide="ignore"):
         cap = np.where(m > 0, TRUNCATION / np.where(m > 0, m, 1.0), np.inf)
-    capital = np.cumsum(np.log1p(np.minimum(bets, cap) * (x - m)), -1)
+    gains = np.minimum(bets, cap)
+    gains *= x - m
+    capital = np.cumsum(np.log1p(gains, out=gains), -1)
     return capital.max(-1) >= np.log(1 / side)
 
 
@@ -129,21 +137,16 @@ def interval(values, error: float, binary: bool) -> Tuple[np.ndarray, np.ndarray
     return _betting_lower(values, error / 2), 1.0 - _betting_lower(1.0 - values, error / 2)
 
 
-def proves_at_least(values, m, error: float, binary: bool) -> np.ndarray:
-    """Whether the lower end of ``interval(values, error, binary)`` reaches ``m``, tested at
-    ``m`` itself rather than by bisection, so exact and fast on many streams at once."""
+def proves(values, m, error: float, binary: bool) -> Tuple[np.ndarray, np.ndarray]:
+    """Whether the lower end of ``interval(values, error, binary)`` reaches ``m``, and
+    whether its upper end is below ``m``: tested at ``m`` itself rather than by bisection,
+    so exact and fast on many streams at once."""
     values = _checked(values, error, binary)
     m = np.broadcast_to(np.asarray(m, np.float64), values.shape[:-1])
     if binary:
-        return _clopper_pearson(values, error / 2)[0] >= m
-    return (m <= 0) | _rejects(values, _bets(values, error / 2), m, error / 2)
-
-
-def proves_below(values, m, error: float, binary: bool) -> np.ndarray:
-    """Whether the upper end of ``interval(values, error, binary)`` is below ``m``."""
-    values = _checked(values, error, binary)
-    m = np.broadcast_to(np.asarray(m, np.float64), values.shape[:-1])
-    if binary:
-        return _clopper_pearson(values, error / 2)[1] < m
-    flipped = 1.0 - values
-    return (m > 1) | _rejects(flipped, _bets(flipped, error / 2), 1.0 - m, error / 2)
+        low, high = _clopper_pearson(values, error / 2)
+        return low >= m, high < m
+    # 1 - x has the same running variance as x, so the same bets serve both sides.
+    bets = _bets(values, error / 2)
+    above = (m <= 0) | _rejects(values, bets, m, error / 2)
+    return above, _rejects(1.0 - values, bets, 1.0 - m, error / 2)

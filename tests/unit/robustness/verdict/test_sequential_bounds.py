@@ -18,10 +18,18 @@ STREAMS = 2000
 SLACK = 3 * np.sqrt(SIGNIFICANCE / 2 * (1 - SIGNIFICANCE / 2) / STREAMS)
 
 
-def _scores(rng, shape, a, b):
-    """Per-example scores like a corruption mean: the fraction of 75 corrupted images an
-    example survives, its own survival rate drawn from Beta(a, b); mean a / (a + b)."""
-    return rng.binomial(75, rng.beta(a, b, shape)) / 75
+def _scores(rng, shape, chances):
+    """Per-example scores like a corruption's: the fraction of its 5 severities survived,
+    each fraction i / 5 drawn with probability ``chances[i]``."""
+    return np.searchsorted(np.cumsum(chances[:-1]), rng.random(shape)) / 5
+
+
+def _mean_score(chances):
+    return float(np.dot(chances, np.arange(6) / 5))
+
+
+FAIR = [0.25, 0.15, 0.15, 0.15, 0.15, 0.15]  # mean 0.45
+SKEWED = [0.6, 0.15, 0.1, 0.05, 0.05, 0.05]  # mean 0.19, most examples lost at every severity
 
 
 def _misses(values, mean, binary):
@@ -29,8 +37,8 @@ def _misses(values, mean, binary):
     above = np.zeros(values.shape[0], bool)
     below = np.zeros(values.shape[0], bool)
     for end in PLAN.ends:
-        above |= bounds.proves_at_least(values[:, :end], mean + 1e-12, ERROR, binary)
-        below |= bounds.proves_below(values[:, :end], mean, ERROR, binary)
+        above |= bounds.proves(values[:, :end], mean + 1e-12, ERROR, binary)[0]
+        below |= bounds.proves(values[:, :end], mean, ERROR, binary)[1]
     return above.mean(), below.mean()
 
 
@@ -44,22 +52,22 @@ def test_binary_intervals_cover_at_every_look_but_at_most_the_significance(rng, 
     assert np.mean(low > p) + np.mean(high < p) <= SIGNIFICANCE + 2 * SLACK
 
 
-@pytest.mark.parametrize("a, b", [(3.0, 2.0), (0.9, 2.1)])
-def test_score_intervals_cover_at_every_look_but_at_most_the_significance(rng, a, b):
-    scores = _scores(rng, (STREAMS, PLAN.num_examples), a, b)
-    above, below = _misses(scores, a / (a + b), binary=False)
+@pytest.mark.parametrize("chances", [FAIR, SKEWED])
+def test_score_intervals_cover_at_every_look_but_at_most_the_significance(rng, chances):
+    scores = _scores(rng, (STREAMS, PLAN.num_examples), chances)
+    above, below = _misses(scores, _mean_score(chances), binary=False)
     assert above <= SIGNIFICANCE / 2 + SLACK and below <= SIGNIFICANCE / 2 + SLACK
 
 
 @pytest.mark.parametrize("binary", [True, False])
 def test_the_bisected_interval_ends_where_the_direct_test_turns(rng, binary):
-    values = (rng.random((20, 256)) < 0.4) * 1.0 if binary else _scores(rng, (20, 256), 2, 3)
+    values = (rng.random((20, 256)) < 0.4) * 1.0 if binary else _scores(rng, (20, 256), FAIR)
     low, high = bounds.interval(values, ERROR, binary)
     assert (low < values.mean(1)).all() and (values.mean(1) < high).all()
-    assert bounds.proves_at_least(values, low - 1e-9, ERROR, binary).all()
-    assert not bounds.proves_at_least(values, low + 1e-6, ERROR, binary).any()
-    assert bounds.proves_below(values, high + 1e-9, ERROR, binary).all()
-    assert not bounds.proves_below(values, high - 1e-6, ERROR, binary).any()
+    assert bounds.proves(values, low - 1e-9, ERROR, binary)[0].all()
+    assert not bounds.proves(values, low + 1e-6, ERROR, binary)[0].any()
+    assert bounds.proves(values, high + 1e-9, ERROR, binary)[1].all()
+    assert not bounds.proves(values, high - 1e-6, ERROR, binary)[1].any()
 
 
 def _wilson_width(values):
@@ -76,7 +84,8 @@ def test_binary_intervals_over_four_looks_are_at_most_a_third_wider_than_wilsons
 
 
 def test_score_intervals_are_narrower_than_wilson_on_as_many_coin_flips(rng):
-    scores = _scores(rng, (100, PLAN.num_examples), 3, 2)
+    # A corruption mean: each example's mean over 75 corrupted images, its rate ~ Beta(3, 2).
+    scores = rng.binomial(75, rng.beta(3, 2, (100, PLAN.num_examples))) / 75
     low, high = bounds.interval(scores, ERROR, binary=False)
     wilson = np.array([np.subtract(*wilson_interval(s, 1000)[::-1]) for s in scores.sum(-1)])
     assert np.median((high - low) / wilson) < 0.8
@@ -85,8 +94,8 @@ def test_score_intervals_are_narrower_than_wilson_on_as_many_coin_flips(rng):
 def test_all_correct_outcomes_bound_the_accuracy_by_the_exact_binomial_tail():
     low, high = bounds.interval(np.ones(128), ERROR, binary=True)
     assert high == 1.0 and low == pytest.approx((ERROR / 2) ** (1 / 128))
-    assert bounds.proves_at_least(np.ones(128), 0.9, ERROR, binary=True)
-    assert not bounds.proves_below(np.ones(128), 1.0, ERROR, binary=True)
+    assert bounds.proves(np.ones(128), 0.9, ERROR, binary=True) == (True, False)
+    assert bounds.proves(np.ones(128), 1.0, ERROR, binary=True) == (False, False)
 
 
 @pytest.mark.parametrize(

@@ -27,9 +27,10 @@ Why this method (widths over the fixed-n 95% Wilson interval's at n = 128 / 256 
   after its rounds, so validity at every example buys nothing.
 - The betting interval at each look, for binary outcomes: about 1.5 times, since its bets
   pay out like a Chernoff bound; Clopper-Pearson uses the exact binomial tail instead.
-- For scores (a mean over 75 corrupted images per example), the betting interval at each
-  look is 0.63-0.84 times as wide as the Wilson interval on as many coin flips, which is how
-  today's corruption intervals bound a score's variance.
+- For scores, the betting interval at each look is 0.63-0.84 times as wide as the Wilson
+  interval on as many coin flips (how today's corruption intervals bound a score's variance)
+  for a mean over 75 corrupted images per example, and 1.07-1.09 times for one corruption's
+  score over its 5 severities, spread evenly from 0 to 1 (300 streams each).
 
 Each interval's sides err with probability at most ``error / 2`` each. A rule can only err
 on one side (a model above a floor can only be failed wrongly), so over all its looks a

@@ -14,7 +14,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils as entrypoint
 
 from robustfx.cli import commands
-from robustfx.kubeflow import spec_tasks
+from robustfx.kubeflow.local import tasks as spec_tasks
 from tests.helpers.kubeflow import run_local, write_spec
 
 
@@ -138,7 +138,10 @@ def test_a_spec_the_driver_cannot_run_is_refused_before_any_task(spec, tmp_path,
     parameters = old["pipelineSpec"]["root"]["dag"]["tasks"]["Transform"]["inputs"]["parameters"]
     parameters["module_path"] = {"runtimeValue": {"constantValue": {"stringValue": "m"}}}
     old_spec = write_spec(tmp_path / "old.json", old)
-    assert run_local(old_spec, "--pipeline-root", str(tmp_path / "r1")) == commands.EXIT_USAGE
+    assert (
+        run_local(old_spec, "--target", "vertex", "--pipeline-root", str(tmp_path / "r1"))
+        == commands.EXIT_USAGE
+    )
     assert "task Transform parameter 'module_path': runtimeValue.constantValue" in (
         capsys.readouterr().err
     )

@@ -2,7 +2,7 @@
 
 import copy
 
-from robustfx.kubeflow.cache_key import cache_key, fingerprint
+from robustfx.kubeflow.local.cache_key import cache_key, fingerprint
 
 EXECUTOR_INPUT = {
     "inputs": {

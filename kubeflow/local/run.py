@@ -31,10 +31,11 @@ from tfx.dsl.io import fileio
 
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError, is_remote
-from robustfx.kubeflow import cache_key, spec_tasks
-from robustfx.kubeflow.local_metadata import CONTAINER_EXECUTION, IMPORTER_EXECUTION, RunRecords
+from robustfx.kubeflow.local import cache_key
+from robustfx.kubeflow.local import tasks as spec_tasks
+from robustfx.kubeflow.local.config import LocalRunConfig
+from robustfx.kubeflow.local.metadata import CONTAINER_EXECUTION, IMPORTER_EXECUTION, RunRecords
 from robustfx.kubeflow.oss_rules import oss_refusals
-from robustfx.kubeflow.run_local_config import LocalRunConfig
 from robustfx.kubeflow.schedule import read_pipeline_job
 from robustfx.pipeline.mlmd import open_store
 from robustfx.pipeline.run_lock import exclusive_run
@@ -118,21 +119,14 @@ def _metadata_path(config: LocalRunConfig, root: str) -> str:
     return os.path.join(root, METADATA_FILE)
 
 
-def _preflight(
-    job: Mapping[str, Any], tasks: List[spec_tasks.Task], root_parameters, target: str
-) -> None:
-    """Everything that can be refused before a task runs: the platform's rules, then the
-    parameters."""
-    if target == "oss":
-        refused = oss_refusals(job["pipelineSpec"])
-        if refused:
-            raise spec_tasks.SpecError(
-                "open-source KFP refuses this spec: "
-                + "; ".join(refused)
-                + " (run it with --target vertex if it is meant for Vertex AI Pipelines)"
-            )
-    for task in tasks:
-        spec_tasks.parameter_values(task, root_parameters)
+def _refuse_what_oss_refuses(job: Mapping[str, Any]) -> None:
+    refused = oss_refusals(job["pipelineSpec"])
+    if refused:
+        raise spec_tasks.SpecError(
+            "open-source KFP refuses this spec: "
+            + "; ".join(refused)
+            + " (run it with --target vertex if it is meant for Vertex AI Pipelines)"
+        )
 
 
 class _Runner:
@@ -292,9 +286,12 @@ def run_spec(
     """Executes the compiled spec; returns the run, or raises TaskFailed at the first task
     that fails (ConfigError, before anything runs, for a spec it cannot execute)."""
     job = read_pipeline_job(config.spec)
+    if config.target == "oss":
+        _refuse_what_oss_refuses(job)
     tasks = spec_tasks.tasks_in_order(job)
     root_parameters = spec_tasks.root_parameters(job)
-    _preflight(job, tasks, root_parameters, config.target)
+    for task in tasks:  # every parameter resolves, before anything runs
+        spec_tasks.parameter_values(task, root_parameters)
     root = _pipeline_root(config, job)
     metadata_path = _metadata_path(config, root)
     pipeline_name = job["pipelineSpec"].get("pipelineInfo", {}).get("name") or "pipeline"

@@ -239,6 +239,7 @@ def gate_step(records: Mapping[str, RuleRecord], plan: RoundPlan, round_number: 
     passed), 'settle' (the last round: judge the undecided rules as the full evaluation does)
     or 'continue' to the next round."""
     verdicts = [record.verdict for record in records.values()]
+    require(bool(verdicts), "the gate has no rule records to act on")
     if FAIL in verdicts:
         return "fail"
     if all(verdict == PASS for verdict in verdicts):

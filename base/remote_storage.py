@@ -39,7 +39,6 @@ from robustfx.base.validation import ConfigError
 S3_SCHEME = "s3://"
 # Kubeflow Pipelines' spelling of its MinIO bucket (the OSS default pipeline root).
 MINIO_SCHEME = "minio://"
-EXIT_ABORTED = 134  # 128 + SIGABRT: how the unhandled abort at exit shows
 _enabled = False
 
 

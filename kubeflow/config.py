@@ -331,7 +331,9 @@ class KubeflowConfig:
                 "name, which open-source KFP needs (e.g. nvidia.com/gpu); Vertex AI names such "
                 "as NVIDIA_TESLA_T4 are for --target vertex",
             )
-        for name in ("pipeline_root", "serving_dir", "data_dir"):
+        # The pipeline root may be KFP's default, minio://mlpipeline/v2/artifacts: its task
+        # URIs reach the executors as s3:// (kubeflow/entrypoint). These two are read as given.
+        for name in ("serving_dir", "data_dir"):
             value = getattr(self, name)
             _require(
                 not value.startswith("minio://"),

@@ -13,6 +13,7 @@ from typing import List, Optional, Sequence
 
 import apache_beam as beam
 
+from robustfx.base import remote_storage
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.limits_config import LimitsConfig
 from robustfx.base.run_config import METADATA_FILE
@@ -99,6 +100,8 @@ def _evaluate_split(
     beam_args: Sequence[str],
 ) -> evaluator.EvaluationResult:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
+    # Also in the watched child process, which shares nothing with the command's process.
+    remote_storage.enable([files, model_dir, baseline_dir or ""])
     options = beam.options.pipeline_options.PipelineOptions(list(beam_args))
     return evaluator.evaluate(
         lambda: beam.Pipeline(options=options),

@@ -7,6 +7,7 @@ import pytest
 
 from robustfx.base import remote_storage
 from robustfx.base.remote_storage import RemoteStorageError, client_settings
+from robustfx.base.run_config import DataConfig, RunConfig
 
 
 def test_the_endpoint_url_and_region_reach_both_clients():
@@ -79,3 +80,20 @@ def test_enable_leaves_a_process_with_local_paths_alone():
         assert not remote_storage.enable(["/local/data", "gs://b/k"], environ=environ)
         assert "tensorflow_io" not in sys.modules
     assert environ == {"AWS_ENDPOINT_URL": "http://a:1"}
+
+
+@pytest.mark.parametrize(
+    "build, field",
+    [
+        (lambda: RunConfig(serving_dir="minio://mlpipeline/serving"), "serving_dir"),
+        (lambda: DataConfig(data_dir="minio://mlpipeline/tfds"), "data_dir"),
+    ],
+)
+def test_a_run_refuses_minio_data_and_serving_dirs_naming_the_s3_spelling(build, field):
+    with pytest.raises(RemoteStorageError, match=f"{field}=.*give 's3://mlpipeline/"):
+        build()
+
+
+def test_a_run_keeps_s3_dirs_as_given():
+    config = RunConfig(serving_dir="s3://b/serving", data=DataConfig(data_dir="s3://b/tfds"))
+    assert (config.serving_dir, config.data.data_dir) == ("s3://b/serving", "s3://b/tfds")

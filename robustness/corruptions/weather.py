@@ -102,7 +102,12 @@ def fog(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
     grid = reference_grid(images, scale)
     count = plasma.draw_count(plasma.map_side(grid))
     draws = randomness.uniform(keys, [count], stream=0, low=-1.0)
-    layer = fog_layer(draws, decay, grid, (height, width))
+    return fogged(images, fog_layer(draws, decay, grid, (height, width)), strength)
+
+
+def fogged(images: tf.Tensor, layer: tf.Tensor, strength: float) -> tf.Tensor:
+    """(x + strength * layer) * max / (max + strength), with each image's maximum."""
+    images = tf.convert_to_tensor(images, tf.float32)
     peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
     return (images + strength * layer) * peak / (peak + strength)
 

@@ -10,6 +10,7 @@ import dataclasses
 import re
 from typing import ClassVar, Dict, Optional, Tuple
 
+from robustfx.base import remote_storage
 from robustfx.base.beam_config import BEAM_VERSION
 from robustfx.base.settings import setting
 from robustfx.base.validation import require as _require
@@ -334,14 +335,7 @@ class KubeflowConfig:
         # The pipeline root may be KFP's default, minio://mlpipeline/v2/artifacts: its task
         # URIs reach the executors as s3:// (kubeflow/entrypoint). These two are read as given.
         for name in ("serving_dir", "data_dir"):
-            value = getattr(self, name)
-            _require(
-                not value.startswith("minio://"),
-                f"kubeflow {name} {value!r}: minio:// is KFP's own name for its MinIO bucket, "
-                "which the pipeline's components cannot open; give the same bucket as "
-                f"{'s3://' + value[len('minio://') :]} with --storage-endpoint set to the MinIO "
-                "service (e.g. http://minio-service.kubeflow:9000)",
-            )
+            remote_storage.check_path(getattr(self, name), f"kubeflow {name}")
 
 
 @dataclasses.dataclass(frozen=True)

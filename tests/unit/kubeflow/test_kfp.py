@@ -141,7 +141,7 @@ def test_the_oss_spec_passes_open_source_kfps_rules_and_reads_the_object_store_s
         (["--trainer-replicas", "2", "--vertex-project", "p", "--vertex-region", "r"],
          "open-source KFP does not have"),
         (["--kfp-serving-dir", "minio://mlpipeline/serving"],
-         "give the same bucket as s3://mlpipeline/serving"),
+         "give 's3://mlpipeline/serving'"),
     ],
 )  # fmt: skip
 def test_what_open_source_kfp_cannot_run_is_refused_at_compile_time(

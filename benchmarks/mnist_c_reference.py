@@ -70,16 +70,17 @@ def runs():
                 yield name, severity, severity
 
 
-def reference_seed(name: str, severity) -> int:
-    return zlib.crc32(f"{name}/{severity}".encode())
+def reference_seed(name: str, severity, repeat: int = 0) -> int:
+    """numpy's seed for a row (``repeat`` > 0: another draw of the same row)."""
+    return zlib.crc32(f"{name}/{severity}".encode() + (f"/{repeat}".encode() if repeat else b""))
 
 
-def reference_corrupt(reference, name: str, severity, digits: np.ndarray) -> np.ndarray:
+def reference_corrupt(reference, name: str, severity, digits: np.ndarray, repeat: int = 0):
     """``digits`` [n, 28, 28] uint8 under the reference's corruption, [n, 28, 28, 1] in [0, 1]."""
     from PIL import Image
 
     function = getattr(reference, name)
-    np.random.seed(reference_seed(name, severity))
+    np.random.seed(reference_seed(name, severity, repeat))
     out = []
     for digit in digits:
         image = Image.fromarray(digit)
@@ -134,8 +135,10 @@ def expected_statistics(reference) -> dict:
     }
 
 
-def accuracies(reference, model_dir: str) -> dict:
-    """Accuracy per corruption and severity on the 1,000 test digits, project and reference."""
+def accuracies(reference, model_dir: str, repeats: int = 1, only=()) -> dict:
+    """Accuracy per corruption and severity on the 1,000 test digits, project and reference
+    (the mean over ``repeats`` draws of the reference, their range beside it); ``only``: just
+    these corruptions."""
     import tensorflow as tf
 
     model = tf.saved_model.load(model_dir)
@@ -154,16 +157,23 @@ def accuracies(reference, model_dir: str) -> dict:
     clean = digits.astype(np.float32) / 255.0
     found = {"clean": accuracy(clean, labels), "runs": []}
     for name, severity, ref_severity in runs():
+        if only and name not in only:
+            continue
         start = time.perf_counter()
         ours = accuracy(project_corrupt(name, severity, clean), labels)
-        theirs = None
+        theirs, draws = None, []
         if reference is not None:
-            theirs = accuracy(
-                reference_corrupt(reference, name, ref_severity, digits[..., 0]), labels
-            )
+            draws = [
+                accuracy(
+                    reference_corrupt(reference, name, ref_severity, digits[..., 0], k), labels
+                )
+                for k in range(repeats)
+            ]
+            theirs = float(np.mean(draws))
         row = {"corruption": name, "severity": severity, "reference_severity": ref_severity,
                "project": ours, "reference": theirs,
-               "difference": None if theirs is None else ours - theirs}  # fmt: skip
+               "difference": None if theirs is None else ours - theirs,
+               "reference_draws": draws}  # fmt: skip
         found["runs"].append(row)
         print(json.dumps(row), f"{time.perf_counter() - start:.0f} s", flush=True)
     return found
@@ -176,6 +186,8 @@ def main(argv=None):
     parser.add_argument("--golden", help="write the golden images into this folder")
     parser.add_argument("--model", help="a SavedModel to judge both corruptions with")
     parser.add_argument("--out", help="write the accuracies here (JSON)")
+    parser.add_argument("--repeats", type=int, default=1, help="draws of the reference per row")
+    parser.add_argument("--only", default="", help="comma-separated corruptions to judge")
     parser.add_argument(
         "--project-only", action="store_true", help="judge the project's corruptions alone"
     )
@@ -189,7 +201,8 @@ def main(argv=None):
             reference, args.golden, test_digits()[0][:, ..., 0], reference_seed
         )
     if args.model:
-        result = accuracies(reference, args.model)
+        only = tuple(name for name in args.only.split(",") if name)
+        result = accuracies(reference, args.model, args.repeats, only)
         if args.out:
             with open(args.out, "w") as f:
                 json.dump(result, f, indent=1)

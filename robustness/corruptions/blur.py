@@ -111,7 +111,7 @@ def glass_blur(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.T
 def defocus_blur(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
     """A flat disk kernel, anti-aliased by a small Gaussian (3 taps, 5 above radius 8)."""
     radius, alias_sigma = params
-    blurred = convolve(images, disk_kernel(radius * scale), mode="reflect")
+    blurred = convolve(images, disk_kernel(radius * scale), mode="reflect_101")  # cv2.filter2D
     alias_radius = max(1, round((1 if radius <= 8 else 2) * scale))
     return gaussian_blur(blurred, alias_sigma * scale, radius=alias_radius)
 

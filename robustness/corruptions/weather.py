@@ -44,7 +44,11 @@ FROST = (
     Table(CIFAR_10_C, 32, ((1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45))),
     Table(IMAGENET_C, 224, ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75))),
 )
-FROST_TINT = (0.86, 0.93, 1.0)  # ice is bluish white
+# The frost photos ImageNet-C draws from (its first five, as imagecorruptions 1.1.2 ships
+# them): their mean colour and their mean standard deviation within a photo. The procedural
+# texture is given the same.
+FROST_COLOUR = (0.572, 0.656, 0.702)
+FROST_SD = 0.107
 # snow: (mean, sd, zoom, threshold, streak radius, streak sigma, image weight).
 SNOW = (
     Table(CIFAR_10_C, 32, ((0.1, 0.2, 1, 0.6, 8, 3, 0.95), (0.1, 0.2, 1, 0.5, 10, 4, 0.9),
@@ -128,10 +132,14 @@ def spatter(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tens
 
 def frost_texture(keys: tf.Tensor, grid: Tuple[int, int], size: Tuple[int, int]) -> tf.Tensor:
     """An ice-like texture [batch, height, width, 3] in [0, 1]: bright crystal veins where
-    rough fractal noise crosses its middle, over a pale haze, tinted bluish white."""
+    rough fractal noise crosses its middle, over a pale haze, standardized per image to the
+    frost photos' mean colour and spread."""
     rough = fractal(keys, grid, size, decay=1.15)
     veins = tf.exp(-tf.abs(rough - 0.5) / 0.04)
-    return tf.clip_by_value(0.25 + 0.75 * veins, 0.0, 1.0) * tf.constant(FROST_TINT)
+    mean = tf.reduce_mean(veins, axis=[1, 2, 3], keepdims=True)
+    spread = tf.maximum(tf.math.reduce_std(veins, axis=[1, 2, 3], keepdims=True), 1e-6)
+    texture = tf.constant(FROST_COLOUR) + FROST_SD * (veins - mean) / spread
+    return tf.clip_by_value(texture, 0.0, 1.0)
 
 
 def frost(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
@@ -163,6 +171,6 @@ def snow(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
 FAMILY = (
     Corruption("fog", "weather", (FOG,), fog, "as MNIST-C: plasma map, rescaled, cropped"),
     Corruption("spatter", "weather", (SPATTER,), spatter, "mud at every severity, as MNIST-C"),
-    Corruption("frost", "weather", FROST, frost, "procedural ice texture, not the photos"),
+    Corruption("frost", "weather", FROST, frost, "procedural ice, the photos' colour and spread"),
     Corruption("snow", "weather", SNOW, snow, "flakes streaked by ImageMagick's kernel"),
 )

@@ -24,6 +24,7 @@ from robustfx.components.production_model import spec as production_spec
 from robustfx.data.metadata import DatasetInfo
 from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig, ObjectStoreConfig
 from robustfx.kubeflow.oss_rules import oss_refusals
+from robustfx.kubeflow.ui_artifacts import declare_system_types
 from robustfx.kubeflow.vertex_trainer import run_on_vertex
 from robustfx.pipeline.production import (
     EXAMPLE_GEN_ID,
@@ -162,6 +163,7 @@ def finish_spec(job: dict, kubeflow: KubeflowConfig) -> None:
     """
     never_cache(job)
     use_project_entrypoint(job)
+    declare_system_types(job)
     storage: ObjectStoreConfig = kubeflow.storage
     add_environment(job, storage.environment())
     if kubeflow.target != "oss":

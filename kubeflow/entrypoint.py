@@ -16,6 +16,8 @@ after three things:
   service, since no client opens ``minio://``. The ExecutorOutput names them ``minio://``
   again: KFP's launcher adopts the URIs it finds there, then uploads and records each output
   under its default bucket, which an ``s3://`` URI would not match.
+- Outputs declared with KFP's ``system.Metrics`` and ``system.HTML`` types (the verdict in the
+  KFP UI) reach TFX under TFX's own types (``ui_artifacts``).
 - The process ends with the executor's status (0 after success; 1, with the traceback,
   after a failure), never with the abort of tensorflow-io's S3 filesystem at exit
   (``base.remote_storage``).
@@ -25,6 +27,7 @@ import json
 from typing import Dict, Tuple
 
 from robustfx.base import remote_storage
+from robustfx.kubeflow import ui_artifacts
 
 UriMapping = Dict[str, str]  # s3:// URI handed to the executor -> the URI KFP gave
 
@@ -65,6 +68,7 @@ def _run(parsed: tuple) -> None:
     args, beam_args = parsed
     remote_storage.enable([args.json_serialized_invocation_args, *beam_args])
     executor_input, back = to_s3_uris(json.loads(args.json_serialized_invocation_args))
+    executor_input = ui_artifacts.as_tfx_types(executor_input)
     args.json_serialized_invocation_args = json.dumps(executor_input)
     kubeflow_v2_run_executor.main((args, beam_args))
     output_file = executor_input["outputs"]["outputFile"]

@@ -20,10 +20,11 @@ those are recorded CACHED, with OUTPUT events on the same artifacts.
 import json
 from typing import Any, Dict, List, Mapping, Optional, Sequence
 
-import yaml
 from google.protobuf import json_format, struct_pb2
 from ml_metadata.metadata_store import metadata_store
 from ml_metadata.proto import metadata_store_pb2 as pb
+
+from robustfx.kubeflow.ui_artifacts import type_title
 
 PIPELINE_CONTEXT = "system.Pipeline"
 RUN_CONTEXT = "system.PipelineRun"
@@ -68,14 +69,6 @@ def to_json_value(value: pb.Value) -> Any:
     if kind == "struct_value":
         return json_format.MessageToDict(value.struct_value)
     raise TypeError(f"ML Metadata value of kind {kind!r} has no runtime-artifact form")
-
-
-def schema_title(instance_schema: str) -> str:
-    """The artifact type's name: the ``title`` of its instance schema (``tfx.Model``)."""
-    title = (yaml.safe_load(instance_schema or "") or {}).get("title")
-    if not title:
-        raise ValueError(f"artifact schema {instance_schema!r} has no title")
-    return title
 
 
 def _event(kind: int, key: str, artifact_id: Optional[int] = None) -> pb.Event:
@@ -164,7 +157,7 @@ class RunRecords:
 
     def record_artifact(self, output_name: str, runtime_artifact: Mapping) -> pb.Artifact:
         """A LIVE artifact from an executor's output, as KFP's ``RecordArtifact`` writes it."""
-        title = schema_title(runtime_artifact["type"]["instanceSchema"])
+        title = type_title(runtime_artifact["type"])
         if title not in self._types:
             self._types[title] = self.store.put_artifact_type(pb.ArtifactType(name=title))
         artifact = pb.Artifact(
@@ -204,14 +197,14 @@ class RunRecords:
         self.dag.last_known_state = state
         self.store.put_execution(self.dag, [], [self.pipeline, self.run])
 
-    def runtime_artifact(self, artifact: pb.Artifact, instance_schema: str) -> dict:
+    def runtime_artifact(self, artifact: pb.Artifact, artifact_type: Mapping) -> dict:
         """The artifact as KFP's driver passes it to a downstream task."""
         metadata = {k: to_json_value(v) for k, v in artifact.properties.items()}
         metadata.update({k: to_json_value(v) for k, v in artifact.custom_properties.items()})
         return {
             "name": str(artifact.id),
             "uri": artifact.uri,
-            "type": {"instanceSchema": instance_schema},
+            "type": dict(artifact_type),
             "metadata": metadata,
         }
 

@@ -152,10 +152,7 @@ class _Runner:
         """The task's outputs as the next task receives them (from the store)."""
         schemas = task.component.get("outputDefinitions", {}).get("artifacts") or {}
         outcome.outputs = {
-            key: [
-                self.records.runtime_artifact(a, schemas[key]["artifactType"]["instanceSchema"])
-                for a in listed
-            ]
+            key: [self.records.runtime_artifact(a, schemas[key]["artifactType"]) for a in listed]
             for key, listed in artifacts.items()
         }
 

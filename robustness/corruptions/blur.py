@@ -85,10 +85,12 @@ def glass(images: tf.Tensor, moves, offsets, sigma: float, max_delta: int) -> tf
     """MNIST-C's glass blur given the shuffle's draws (``shuffle.draws``): blur, round down to
     8 bits (the reference's ``np.uint8(... * 255)``), chained swaps, blur again.
 
-    The blur is the reference's ``gaussian(x, sigma=c[0], multichannel=True)``
-    (corruptions.py, glass_blur, both calls). On a grey digit that blurs down the columns
-    only, and the published dataset was made that way, so 1-channel images get the same; an
-    RGB image gets the 2-D blur the same call gives it (ImageNet-C's glass blur)."""
+    The blur is the reference's ``gaussian(np.array(x) / 255., sigma=c[0], multichannel=True)``
+    (MNIST-C corruptions.py at bba57e4, lines 269 and 281). On a 2-D grey digit skimage takes
+    the last axis for channels, so it blurs down the columns only; the published dataset was
+    made that way, so 1-channel images get the same here. An RGB image gets the 2-D blur the
+    same call gives it (ImageNet-C's glass blur). The 8-bit floor is line 269's ``np.uint8``;
+    the swaps are lines 273-279 (``shuffle``)."""
     images = tf.convert_to_tensor(images, tf.float32)
     if image_size(images)[2] == 1:
         blur = functools.partial(blur_down_columns, sigma=sigma)

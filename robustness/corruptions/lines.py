@@ -43,10 +43,10 @@ def reference_grid(height: int, width: int):
 
 
 def line_from_points(c0, r0, c1, r1, width: float, grid) -> tf.Tensor:
-    """MNIST-C's ``line_from_points``: the stroke along the line through (c0, r0) and (c1, r1)
-    ([batch] columns and rows in its pixels), its distance measured along the rows, kept in
-    columns floor(c0) <= c < ceil(c1) and nothing where c1 == c0; [batch, height, width] on
-    ``grid`` (``reference_grid``)."""
+    """MNIST-C's ``line_from_points`` (corruptions.py at bba57e4, line 185): the stroke along
+    the line through (c0, r0) and (c1, r1) ([batch] columns and rows in its pixels), its
+    distance measured along the rows, kept in columns floor(c0) <= c < ceil(c1), nothing
+    where c1 == c0; [batch, height, width] on ``grid`` (``reference_grid``)."""
     rows, cols = grid
     c0, r0, c1, r1 = (tf.cast(v, tf.float32)[:, None, None] for v in (c0, r0, c1, r1))
     run = c1 - c0
@@ -72,7 +72,8 @@ def stripe(images: tf.Tensor, keys: tf.Tensor, columns: int, scale: float) -> tf
 
 def dotted_strokes(rows: tf.Tensor, width: float, size) -> tf.Tensor:
     """MNIST-C's dotted line [batch, height, width] from ``rows`` [batch, 2] (its r0, r1):
-    ``line_from_points(0, r0, 27, r1)`` (which blanks column 27), then every other pair of
+    ``line_from_points(0, r0, 27, r1)`` (which blanks column 27: its line 202, kept as the
+    dataset has it), then every other pair of
     columns blanked, from columns 0-1 to 24-25."""
     grid = reference_grid(*size)
     zeros = tf.zeros_like(rows[:, 0])
@@ -89,9 +90,9 @@ def dotted_line(images: tf.Tensor, keys: tf.Tensor, width: float, scale: float) 
 
 def zigzag_path(offset: int) -> np.ndarray:
     """[points, 2] (column, row) of MNIST-C's zigzag for an end ``offset`` in -5 .. 4 rows,
-    relative to its start row, as corruptions.py computes it: teeth 2 long (a) and 2 high
-    (b) along the line from column 2 to 25, the last point at (d, r_i / (2 (d - max_c))),
-    all turned by the line's angle."""
+    relative to its start row, as corruptions.py computes it (line 609 on): teeth 2 long (a)
+    and 2 high (b) along the line from column 2 to 25, the last point at (d, r_i / (2 (d -
+    max_c))) (line 632, kept as published), all turned by the line's angle."""
     a, b, c0, c1 = 2.0, 2.0, 2, 25
     theta = np.arctan(offset / (c1 - c0))
     d = (c1 - c0) / np.cos(theta)

@@ -1,8 +1,9 @@
 """The plasma fractal of MNIST-C's (and ImageNet-C's) fog: a diamond-square height map.
 
-The reference (``plasma_fractal`` in corruptions.py, after github FLHerne/mapgen) starts a
-``side`` x ``side`` map from a single 0 and refines it step by step, the grid spacing halving
-from ``side`` to 1 (with wrap-around at the borders):
+The reference (``plasma_fractal``, MNIST-C corruptions.py at bba57e4 line 123, after github
+FLHerne/mapgen; fog crops it at line 332) starts a ``side`` x ``side`` map from a single 0
+and refines it step by step, the grid spacing halving from ``side`` to 1 (with wrap-around
+at the borders):
 
 - squares: each cell's centre is the mean of its 4 corners plus ``wibble * U(-wibble,
   wibble)``;

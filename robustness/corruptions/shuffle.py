@@ -1,4 +1,5 @@
-"""Glass blur's local pixel shuffle as MNIST-C (and ImageNet-C) run it: a chain of swaps.
+"""Glass blur's local pixel shuffle as MNIST-C (and ImageNet-C) run it: a chain of swaps
+(MNIST-C corruptions.py at bba57e4, lines 272-279).
 
 The reference visits the pixels in a fixed order, rows from the bottom up and, in each row,
 columns from right to left (``for h in range(28 - d, d, -1): for w in range(28 - d, d, -1)``).

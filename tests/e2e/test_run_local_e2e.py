@@ -20,21 +20,12 @@ from ml_metadata.proto import metadata_store_pb2 as pb
 from robustfx.cli import commands
 from robustfx.pipeline.mlmd import open_store
 from tests.helpers.kubeflow import LOCAL_BEAM, compile_spec, run_local, write_spec
+from tests.helpers.paths import copy_tree
 from tests.helpers.pipeline_runs import RUN_FLAGS
 
 CONTAINER_TASKS = {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator",
                    "Transform", "Trainer", "ProductionModel", "Evaluator",
                    "RobustnessEvaluator", "Pusher"}  # fmt: skip
-
-
-def _upload(local_dir: str, remote_dir: str) -> None:
-    import tensorflow as tf
-
-    for directory, _, files in tf.io.gfile.walk(local_dir):
-        target = remote_dir + directory[len(local_dir) :]
-        tf.io.gfile.makedirs(target)
-        for name in files:
-            tf.io.gfile.copy(os.path.join(directory, name), f"{target}/{name}", overwrite=True)
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +34,7 @@ def s3_runs(s3, small_mnist, tmp_path_factory):
 
     remote_storage.enable(force=True)
     data_dir, _ = small_mnist
-    _upload(data_dir, s3.url("tfds"))
+    copy_tree(data_dir, s3.url("tfds"))
     base = tmp_path_factory.mktemp("run_local_s3")
     spec = base / "spec.json"
     assert compile_spec(

@@ -13,6 +13,7 @@ from typing import ClassVar, Optional, Tuple
 
 from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
 from robustfx.base.evaluation_config import EvaluationConfig
+from robustfx.base.remote_storage import check_path
 from robustfx.base.settings import image_size, setting
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
 from robustfx.base.validation import check_int, is_remote, require
@@ -65,6 +66,7 @@ class DataConfig:
             f"dataset={self.dataset!r} is not a TFDS dataset name (lowercase, digits, '_')",
         )
         require(bool(self.data_dir), "data_dir is empty: give the TFDS data directory")
+        check_path(self.data_dir, "data_dir")
         object.__setattr__(self, "data_dir", absolute(self.data_dir))
         if self.resize is not None:
             object.__setattr__(self, "resize", tuple(self.resize))
@@ -147,6 +149,7 @@ class RunConfig:
             f"pipeline_name={self.pipeline_name!r} is invalid: use letters, digits, '_' or '-'",
         )
         object.__setattr__(self, "pipeline_root", absolute(self.pipeline_root))
+        check_path(self.serving_dir, "serving_dir")
         object.__setattr__(self, "serving_dir", absolute(self.serving_dir))
         object.__setattr__(self, "beam_args", self.beam.pipeline_args(self.beam_args))
 

@@ -195,10 +195,10 @@ def command_kfp_schedule(args: argparse.Namespace) -> int:
 
 
 def command_kfp_run_local(args: argparse.Namespace) -> int:
-    from robustfx.kubeflow.run_local_config import LocalRunConfig
+    from robustfx.kubeflow.local.config import LocalRunConfig
 
     config = config_from_args(LocalRunConfig, args)
-    from robustfx.kubeflow.local_run import TaskFailed, run_spec
+    from robustfx.kubeflow.local.run import TaskFailed, run_spec
 
     try:
         run = run_spec(
@@ -208,7 +208,7 @@ def command_kfp_run_local(args: argparse.Namespace) -> int:
         print(f"robustfx: kfp run-local: {error}; later tasks did not run", file=sys.stderr)
         print(f"run {error.run.run_id}: FAILED at {error.task} ({error.run.metadata_path})")
         return EXIT_FAILED
-    from robustfx.kubeflow.local_summary import summarize_local_run
+    from robustfx.kubeflow.local.summary import summarize_local_run
 
     summary = summarize_local_run(run)
     print(f"run {run.run_id}: complete; outputs under {run.run_root}")
@@ -246,7 +246,7 @@ def command_data_prepare(args: argparse.Namespace) -> int:
 
 def command_history(args: argparse.Namespace) -> int:
     from robustfx.pipeline.history import render_history, run_history
-    from robustfx.pipeline.run_summary import open_store
+    from robustfx.pipeline.mlmd import open_store
 
     rows = run_history(open_store(os.path.join(args.pipeline_root, METADATA_FILE)))
     if args.json:

@@ -27,8 +27,8 @@ from robustfx.pipeline.comparison import (  # noqa: E402
     create_comparison_pipeline,
 )
 from robustfx.pipeline.local_runner import run_pipeline  # noqa: E402
+from robustfx.pipeline.mlmd import latest_evaluation, open_store, report_path  # noqa: E402
 from robustfx.pipeline.production import evaluator_id  # noqa: E402
-from robustfx.pipeline.run_summary import latest_evaluation, open_store, report_path  # noqa: E402
 from robustfx.robustness.verdict.outcome import EvaluationResult  # noqa: E402
 
 TUTORIAL_TRAINER_ID, PGD_TRAINER_ID = "TutorialTrainer", "PgdTrainer"

@@ -16,6 +16,7 @@ from typing import List, Optional, Sequence
 
 import apache_beam as beam
 
+from robustfx.base import remote_storage
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.limits_config import LimitsConfig
 from robustfx.base.run_config import METADATA_FILE
@@ -23,8 +24,8 @@ from robustfx.base.validation import ConfigError
 from robustfx.cli.limits import run_within
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
+from robustfx.pipeline.mlmd import all_node_outputs, open_store
 from robustfx.pipeline.production import evaluator_id
-from robustfx.pipeline.run_summary import all_node_outputs, open_store
 from robustfx.robustness.presentation.recording import Recorded, evaluate_and_record
 from robustfx.robustness.verdict.figures import value_of
 from robustfx.robustness.verdict.outcome import CANDIDATE, EvaluationResult
@@ -112,6 +113,8 @@ def _evaluate_split(
     output_dir: str,
 ) -> Recorded:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
+    # Also in the watched child process, which shares nothing with the command's process.
+    remote_storage.enable([files, model_dir, baseline_dir or ""])
     options = beam.options.pipeline_options.PipelineOptions(list(beam_args))
     return evaluate_and_record(
         lambda: beam.Pipeline(options=options),

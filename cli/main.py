@@ -11,6 +11,7 @@ import sys
 from typing import Optional, Sequence
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
+from robustfx.base import remote_storage
 from robustfx.base.gate_config import GateConfig
 from robustfx.base.presets import PRESETS
 from robustfx.base.run_config import DataConfig, RunConfig
@@ -139,7 +140,7 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
 
 def _add_kfp_commands(commands, preset: Optional[str]) -> None:
     from robustfx.kubeflow.config import KubeflowConfig, ScheduleConfig
-    from robustfx.kubeflow.run_local_config import LocalRunConfig
+    from robustfx.kubeflow.local.config import LocalRunConfig
 
     kfp = _command(commands, "kfp", "Kubeflow Pipelines: compile, run locally and schedule.")
     kfp_commands = kfp.add_subparsers(dest="kfp_command", metavar="ACTION", required=True)
@@ -147,9 +148,10 @@ def _add_kfp_commands(commands, preset: Optional[str]) -> None:
         kfp_commands,
         "compile",
         "Compile the pipeline to a KFP v2 pipeline spec (JSON).",
-        "Compiles the same create_pipeline with TFX's KubeflowV2DagRunner. Dataset metadata "
-        "is read from --data-dir (a local copy); the cluster reads the shards from "
-        "--kfp-data-dir.",
+        "Compiles the same create_pipeline with TFX's KubeflowV2DagRunner for open-source "
+        "KFP 2.x (--target oss, held to its backend's rules) or Vertex AI Pipelines "
+        "(--target vertex). Dataset metadata is read from --data-dir (a local copy); the "
+        "cluster reads the shards from --kfp-data-dir.",
     )
     compile_.add_argument("--output", required=True, help="Where the pipeline spec JSON goes.")
     _add_run_flags(compile_, run_defaults(preset), skip=KFP_COMPILE_SKIP)
@@ -158,12 +160,16 @@ def _add_kfp_commands(commands, preset: Optional[str]) -> None:
         kfp_commands,
         "run-local",
         "Execute a compiled spec on this machine as KFP's v2 driver and launcher would.",
-        "Runs each task of the compiled spec in dependency order: container tasks with the "
-        "ExecutorInput KFP builds, their command and args exactly as compiled, in a "
-        "subprocess of this environment; resolver tasks by evaluating their artifact queries "
-        "against the SQLite ML Metadata store under --pipeline-root, where every execution "
-        "and artifact is recorded. The first failing task stops the run (exit code 1), "
-        "naming its log. Not reproduced: pods, images, caching, retries, resources.",
+        "Refuses, before any task, what open-source KFP's backend refuses (--target oss). "
+        "Then runs each task in dependency order: container tasks with the ExecutorInput KFP "
+        "builds (the artifacts' URIs under --pipeline-root, local or s3://, unchanged), their "
+        "command and args exactly as compiled, in a subprocess of this environment with the "
+        "container's variables; importer tasks by recording their artifact. Tasks whose "
+        "caching is on reuse an earlier execution with KFP's cache key. Every execution and "
+        "artifact is recorded in a local SQLite ML Metadata store (--metadata). The first "
+        "failing task stops the run (exit code 1), naming its log. Not reproduced: pods, "
+        "images, secrets (the object store's keys come from this process's AWS_* "
+        "variables), retries, resources.",
     )
     add_config_flags(run_local, LocalRunConfig)
     run_local.add_argument(
@@ -191,6 +197,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     action = getattr(args, "data_command", None) or getattr(args, "kfp_command", None)
     handler = commands.HANDLERS[(args.command, action)]
     try:
+        # The flags and their defaults ($TFDS_DATA_DIR included) say whether s3:// is used.
+        remote_storage.enable(str(value) for value in vars(args).values())
         return handler(args)
     except ConfigError as error:
         print(f"robustfx: error: {error}", file=sys.stderr)

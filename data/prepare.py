@@ -9,7 +9,9 @@ plus ``dataset_info.json`` and ``features.json``. The pipeline reads it exactly 
 datasets made by ``tfds build``.
 
 Writes are atomic: the dataset is written into a temporary directory beside its target and
-renamed into place, so an interrupted prepare never leaves a half-written dataset behind.
+renamed into place, so an interrupted prepare never leaves a half-written dataset behind. An
+object store (s3://, gs://) gets the files copied from a local temporary directory, with the
+file that makes a version visible last.
 """
 
 import os
@@ -20,6 +22,7 @@ from typing import Mapping, Sequence, Tuple
 import numpy as np
 
 from robustfx.base.run_config import DEFAULT_DATASET
+from robustfx.base.validation import is_remote
 from robustfx.data.metadata import DatasetInfo, locate_dataset, read_dataset_info
 
 # 1.1.0 carved the validation split out of 1.0.0's train split; test is unchanged.
@@ -92,8 +95,10 @@ def write_image_dataset(
         for split, (images, labels) in splits.items()
     }
     target = os.path.join(data_dir, name, version)
-    os.makedirs(os.path.dirname(target), exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=f".{name}-", dir=os.path.dirname(target))
+    remote = is_remote(data_dir)
+    if not remote:
+        os.makedirs(os.path.dirname(target), exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f".{name}-", dir=None if remote else os.path.dirname(target))
     try:
         tfds.dataset_builders.store_as_tfds_dataset(
             name=name,
@@ -105,12 +110,36 @@ def write_image_dataset(
             disable_shuffling=True,
         )
         written = os.path.join(staging, name, version)
-        if os.path.isdir(target):
-            shutil.rmtree(target)
-        os.replace(written, target)
+        if remote:
+            _upload(written, target)
+        else:
+            if os.path.isdir(target):
+                shutil.rmtree(target)
+            os.replace(written, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return read_dataset_info(target)
+
+
+def _upload(local_dir: str, target: str) -> None:
+    """Copies a written dataset to an object store (s3://, gs://), which has no atomic rename:
+    ``dataset_info.json`` goes last, and a version without it is not found
+    (``locate_dataset``), so a reader never takes a half-copied dataset."""
+    import tensorflow as tf
+
+    info = os.path.join(target, "dataset_info.json")
+    if tf.io.gfile.exists(info):  # hidden first, then replaced
+        tf.io.gfile.remove(info)
+    if tf.io.gfile.exists(target):
+        tf.io.gfile.rmtree(target)
+    files = [
+        os.path.relpath(os.path.join(parent, name), local_dir)
+        for parent, _, names in os.walk(local_dir)
+        for name in names
+    ]
+    for name in sorted(files, key=lambda name: name == "dataset_info.json"):
+        tf.io.gfile.makedirs(os.path.dirname(os.path.join(target, name)))
+        tf.io.gfile.copy(os.path.join(local_dir, name), os.path.join(target, name))
 
 
 def prepare_mnist_5k(data_dir: str, force: bool = False) -> DatasetInfo:

@@ -1,27 +1,46 @@
-"""Compiles the one ``create_pipeline`` graph into a KFP v2 pipeline spec (JSON).
+"""Compiles the one ``create_pipeline`` graph into a KFP v2 pipeline spec (JSON), for
+open-source Kubeflow Pipelines (``--target oss``) or Vertex AI Pipelines (``vertex``).
 
 Uses TFX's ``KubeflowV2DagRunner`` (the KFP v1 runner is gone from TFX 1.16). The container
 image runs the project installed as a package, so the spec refers to model code by dotted path
-(``robustfx.trainer.run.run_fn``), never by a file that must be copied along.
+(``robustfx.trainer.run.run_fn``), never by a file that must be copied along. Both targets get
+only container tasks (production is found by the ProductionModel component, not a resolver),
+the project's entrypoint (which reaches S3 and exits cleanly), and no cache for the tasks
+that must look at the world afresh: the ingest (open-source KFP ignores the span check that
+Vertex runs for ImportExampleGen, ``lifecycle.preCacheCheck``) and the production lookup.
 """
 
 import dataclasses
 import json
 import os
-import re
+from typing import Dict, List
 
 from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx import v1 as tfx
-from tfx.components.evaluator import constants as evaluator_constants
 
 from robustfx.base.run_config import DataConfig, RunConfig
-from robustfx.components.robustness_evaluator.spec import ROBUSTNESS_BLESSED_PROPERTY
+from robustfx.base.validation import ConfigError
+from robustfx.components.production_model import spec as production_spec
 from robustfx.data.metadata import DatasetInfo
-from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig
+from robustfx.kubeflow.config import AcceleratorConfig, KubeflowConfig, ObjectStoreConfig
+from robustfx.kubeflow.oss_rules import oss_refusals
+from robustfx.kubeflow.ui_artifacts import declare_system_types
 from robustfx.kubeflow.vertex_trainer import run_on_vertex
-from robustfx.pipeline.production import create_pipeline
+from robustfx.pipeline.production import (
+    EXAMPLE_GEN_ID,
+    PRODUCTION_MODEL_ID,
+    TRAINER_ID,
+    create_pipeline,
+)
 
 _ResourceSpec = pipeline_spec_pb2.PipelineDeploymentConfig.PipelineContainerSpec.ResourceSpec
+TFX_ENTRYPOINT = "tfx.orchestration.kubeflow.v2.container.kubeflow_v2_run_executor"
+# TFX's entrypoint, with remote storage enabled first and a clean exit (see the module).
+PROJECT_ENTRYPOINT = "robustfx.kubeflow.entrypoint"
+# Tasks that must run every time: what they read changes without their inputs changing.
+NEVER_CACHED = (EXAMPLE_GEN_ID, PRODUCTION_MODEL_ID)
+# The object store's credentials, from the user's Kubernetes secret, as the same variables.
+SECRET_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 def trainer_resources(accelerator: AcceleratorConfig) -> _ResourceSpec:
@@ -44,6 +63,9 @@ def compile_pipeline(
         from the same dataset under ``kubeflow.data_dir``.
       kubeflow: image, remote paths, Beam runner and Trainer resources.
       output_path: where the JSON goes.
+
+    Raises:
+      ConfigError: the compiled spec breaks a rule of its target platform (nothing written).
     """
     remote_dataset = dataclasses.replace(
         dataset,
@@ -60,10 +82,12 @@ def compile_pipeline(
     )
     pipeline = create_pipeline(cluster_config, remote_dataset)
     for component in pipeline.components:
-        if component.id == "Trainer":
+        if component.id == TRAINER_ID:
             component.with_platform_config(trainer_resources(kubeflow.accelerator))
-            if kubeflow.trainer_replicas.replicas > 1:
+            if kubeflow.trainer_replicas.replicas > 1:  # --target vertex only (config checks)
                 run_on_vertex(component, kubeflow)
+        if component.id == PRODUCTION_MODEL_ID:  # the same spec every night: no cache instead
+            component.exec_properties[production_spec.LOOKUP_KEY] = ""
     output_dir, filename = os.path.split(os.path.abspath(output_path))
     os.makedirs(output_dir, exist_ok=True)
     runner = tfx.orchestration.experimental.KubeflowV2DagRunner(
@@ -77,60 +101,79 @@ def compile_pipeline(
         output_filename=filename,
     )
     job = runner.run(pipeline, write_out=False)
-    restrict_baseline_to_robustness_blessings(job)
-    find_baseline_model_by_uri(job)
+    finish_spec(job, kubeflow)
     path = os.path.join(output_dir, filename)
     with open(path, "w") as f:
         json.dump(job, f, indent=2, sort_keys=True)
     return path
 
 
-def restrict_baseline_to_robustness_blessings(job: dict) -> int:
-    """Makes the compiled baseline resolver accept only the RobustnessEvaluator's blessings.
+def never_cache(job: dict, task_names=NEVER_CACHED) -> List[str]:
+    """Turns caching off for ``task_names``; returns the tasks changed. A later task still
+    comes from the cache when its inputs are the same artifacts as before."""
+    changed = []
+    for name, task in job["pipelineSpec"]["root"]["dag"]["tasks"].items():
+        if name in task_names:
+            task["cachingOptions"] = {"enableCache": False}
+            changed.append(name)
+    return changed
 
-    TFX's KFP v2 step builder compiles ``LatestBlessedModelStrategy`` to an artifact query on
-    the ModelBlessing type with ``blessed=1``: it drops the channel's producer, so TFMA's
-    blessing of a candidate that the RobustnessEvaluator refused would qualify. Only the
-    RobustnessEvaluator sets the ``robustness_blessed`` property, so requiring it too leaves
-    its blessings alone. Returns how many queries were changed (the tests expect one).
-    """
-    changed = 0
+
+def containers(job: dict) -> Dict[str, dict]:
+    """Executor label -> container spec, for every container executor."""
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
-    for executor in executors.values():
-        queries = executor.get("resolver", {}).get("outputArtifactQueries", {})
-        for query in queries.values():
-            if 'schema_title="tfx.ModelBlessing"' in query["filter"]:
-                query["filter"] += f" AND metadata.{ROBUSTNESS_BLESSED_PROPERTY}.number_value=1"
+    return {label: e["container"] for label, e in executors.items() if "container" in e}
+
+
+def use_project_entrypoint(job: dict) -> int:
+    """Every task runs the project's entrypoint in place of TFX's; returns how many."""
+    changed = 0
+    for container in containers(job).values():
+        for key in ("command", "args"):
+            parts = container.get(key) or []
+            if TFX_ENTRYPOINT in parts:
+                parts[parts.index(TFX_ENTRYPOINT)] = PROJECT_ENTRYPOINT
                 changed += 1
     return changed
 
 
-_MODEL_BY_ID = re.compile(
-    r"name=\"\{\{\$\.inputs\.artifacts\['(?P<input>[^']+)'\]\.metadata\['"
-    + evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_ID_KEY
-    + r"'\]\}\}\""
-)
+def add_environment(job: dict, env: Dict[str, str]) -> None:
+    """Sets plain environment variables on every container."""
+    for container in containers(job).values():
+        listed = [e for e in container.get("env") or [] if e["name"] not in env]
+        container["env"] = listed + [{"name": k, "value": v} for k, v in sorted(env.items())]
 
 
-def find_baseline_model_by_uri(job: dict) -> int:
-    """Makes the compiled baseline model query find the blessed model by its URI.
+def secret_platform_spec(job: dict, secret: str) -> dict:
+    """KFP's Kubernetes platform spec (kfp-kubernetes' ``use_secret_as_env``): every
+    container task reads ``SECRET_KEYS`` from the secret ``secret`` into the same names."""
+    key_to_env = [{"secretKey": key, "envVar": key} for key in SECRET_KEYS]
+    executors = {
+        label: {"secretAsEnv": [{"secretName": secret, "keyToEnv": key_to_env}]}
+        for label in sorted(containers(job))
+    }
+    return {"platforms": {"kubernetes": {"deploymentSpec": {"executors": executors}}}}
 
-    TFX compiles the second half of ``LatestBlessedModelStrategy`` to a query on the Model
-    type by ``name="{{$.inputs.artifacts['input'].metadata['current_model_id']}}"``. TFX's
-    container entrypoint turns a blessing's ``current_model_id`` into the model's runtime name
-    only for TFMA's Evaluator; the RobustnessEvaluator's blessing carries the integer id TFX
-    gives the model inside a task (a hash of that name), which names no artifact, so every
-    run went without a baseline. Its ``current_model`` property is the model's URI, which KFP
-    records on the artifact: the query matches that. Returns how many queries were changed.
+
+def finish_spec(job: dict, kubeflow: KubeflowConfig) -> None:
+    """What both targets need after TFX's compiler, then the target's own rules.
+
+    Raises:
+      ConfigError: the spec breaks a rule of open-source KFP (``oss_rules``).
     """
-    uri_clause = (
-        "uri=\"{{$.inputs.artifacts['\\g<input>'].metadata['"
-        + evaluator_constants.ARTIFACT_PROPERTY_CURRENT_MODEL_URI_KEY
-        + "']}}\""
-    )
-    changed = 0
-    for executor in job["pipelineSpec"]["deploymentSpec"]["executors"].values():
-        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values():
-            query["filter"], count = _MODEL_BY_ID.subn(uri_clause, query["filter"])
-            changed += count
-    return changed
+    never_cache(job)
+    use_project_entrypoint(job)
+    declare_system_types(job)
+    storage: ObjectStoreConfig = kubeflow.storage
+    add_environment(job, storage.environment())
+    if kubeflow.target != "oss":
+        return
+    if storage.secret:
+        job["platformSpec"] = secret_platform_spec(job, storage.secret)
+    refused = oss_refusals(job["pipelineSpec"])
+    if refused:
+        raise ConfigError(
+            "open-source KFP would refuse this spec: "
+            + "; ".join(refused)
+            + " (compile with --target vertex for Vertex AI Pipelines)"
+        )

@@ -1,20 +1,24 @@
 """Typed configuration for running the pipeline on Kubeflow Pipelines (KFP v2).
 
-Everything cluster-specific lives here: the container image, remote paths, the Trainer's
-accelerators, the Beam runner of the data-heavy components, and the schedule. Values are
-validated at construction, before anything is compiled or sent.
+Everything cluster-specific lives here: the target platform (open-source KFP or Vertex AI
+Pipelines), the container image, remote paths and the object store's credentials, the
+Trainer's accelerators, the Beam runner of the data-heavy components, and the schedule.
+Values are validated at construction, before anything is compiled or sent.
 """
 
 import dataclasses
 import re
 from typing import ClassVar, Dict, Optional, Tuple
 
+from robustfx.base import remote_storage
 from robustfx.base.beam_config import BEAM_VERSION
 from robustfx.base.settings import setting
 from robustfx.base.validation import require as _require
 
 BEAM_RUNNERS = ("direct", "dataflow", "flink", "spark")
 ACCELERATOR_KINDS = ("none", "gpu", "tpu")
+# oss: open-source KFP 2.x (Argo Workflows, MinIO/S3); vertex: Vertex AI Pipelines.
+TARGETS = ("oss", "vertex")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,7 +103,12 @@ class AcceleratorConfig:
     kind: str = setting(
         "none", flag="--accelerator-kind", choices=ACCELERATOR_KINDS, help="Trainer accelerator."
     )
-    type: str = setting("", flag="--accelerator-type", help="e.g. NVIDIA_TESLA_T4 or TPU_V3.")
+    type: str = setting(
+        "",
+        flag="--accelerator-type",
+        help="oss: a Kubernetes resource name, e.g. nvidia.com/gpu; vertex: a machine "
+        "accelerator, e.g. NVIDIA_TESLA_T4 or TPU_V3.",
+    )
     count: int = setting(0, flag="--accelerator-count", help="Accelerators for the Trainer pod.")
     cpu_limit: float = setting(0.0, flag="--cpu-limit", help="Trainer vCPUs (0: cluster default).")
     memory_limit: float = setting(
@@ -204,11 +213,63 @@ def normalize_cron(expression: str) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class ObjectStoreConfig:
+    """How the pipeline's pods reach an S3-compatible object store (MinIO, Ceph, AWS S3).
+
+    KFP gives a component's container no endpoint or credentials of its own: the access key
+    and secret come from a Kubernetes secret in the run's namespace, mapped onto the standard
+    variables (``AWS_ACCESS_KEY_ID``, ``AWS_SECRET_ACCESS_KEY``); the endpoint and region are
+    not secret and are set on every container.
+    """
+
+    CLI_GROUP: ClassVar[str] = "kubeflow: object store (S3, MinIO)"
+
+    secret: str = setting(
+        "",
+        flag="--storage-secret",
+        help="Kubernetes secret holding the keys AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, "
+        "given to every task as those variables (oss; e.g. mlpipeline-minio-artifact holds "
+        "accesskey/secretkey: copy them into a secret of these names).",
+    )
+    endpoint: str = setting(
+        "",
+        flag="--storage-endpoint",
+        help="S3 endpoint URL for every task (AWS_ENDPOINT_URL), e.g. "
+        "http://minio-service.kubeflow:9000; empty: AWS S3 itself.",
+    )
+    region: str = setting(
+        "", flag="--storage-region", help="Region for every task (AWS_REGION), e.g. us-east-1."
+    )
+
+    def __post_init__(self) -> None:
+        _require(
+            not self.secret or bool(re.fullmatch(r"[a-z0-9]([-a-z0-9.]*[a-z0-9])?", self.secret)),
+            f"--storage-secret {self.secret!r} is not a Kubernetes secret name",
+        )
+        _require(
+            not self.endpoint or bool(re.match(r"^https?://[^/\s]+", self.endpoint)),
+            f"--storage-endpoint {self.endpoint!r} must be an http(s) URL",
+        )
+
+    def environment(self) -> Dict[str, str]:
+        """The plain (not secret) variables every task gets."""
+        env = {"AWS_ENDPOINT_URL": self.endpoint, "AWS_REGION": self.region}
+        return {name: value for name, value in env.items() if value}
+
+
+@dataclasses.dataclass(frozen=True)
 class KubeflowConfig:
     """Kubeflow Pipelines deployment settings."""
 
     CLI_GROUP: ClassVar[str] = "kubeflow"
 
+    target: str = setting(
+        "oss",
+        flag="--target",
+        choices=TARGETS,
+        help="Where the spec runs: oss (open-source KFP 2.x: container and importer tasks "
+        "only, S3/MinIO storage through --storage-secret) or vertex (Vertex AI Pipelines).",
+    )
     image: str = setting(
         "robustfx:0.1.0",
         flag="--image",
@@ -236,15 +297,45 @@ class KubeflowConfig:
     trainer_replicas: TrainerReplicasConfig = setting(
         default_factory=TrainerReplicasConfig, help="Multi-worker training."
     )
+    storage: ObjectStoreConfig = setting(
+        default_factory=ObjectStoreConfig, help="S3-compatible object store."
+    )
     output_filename: str = setting("robustfx_pipeline.json", help="Spec file name.")
 
     def __post_init__(self) -> None:
+        _require(
+            self.target in TARGETS,
+            f"target={self.target!r} is unknown: use one of {', '.join(TARGETS)}",
+        )
         _require(
             bool(re.fullmatch(r"[\w.\-/:@]+", self.image or "")),
             f"image={self.image!r} is not a container image reference",
         )
         for name in ("pipeline_root", "serving_dir", "data_dir"):
             _require(bool(getattr(self, name)), f"kubeflow {name} is empty")
+        if self.target == "oss":
+            self._check_oss()
+
+    def _check_oss(self) -> None:
+        """What open-source KFP cannot do, refused before compiling (see oss_rules)."""
+        from robustfx.kubeflow.oss_rules import is_resource_name
+
+        _require(
+            self.trainer_replicas.replicas == 1,
+            "--trainer-replicas above 1 runs a Vertex AI custom job, which open-source KFP "
+            "does not have: compile with --target vertex, or train with one replica",
+        )
+        if self.accelerator.kind != "none":
+            _require(
+                is_resource_name(self.accelerator.type),
+                f"--accelerator-type {self.accelerator.type!r} is not a Kubernetes resource "
+                "name, which open-source KFP needs (e.g. nvidia.com/gpu); Vertex AI names such "
+                "as NVIDIA_TESLA_T4 are for --target vertex",
+            )
+        # The pipeline root may be KFP's default, minio://mlpipeline/v2/artifacts: its task
+        # URIs reach the executors as s3:// (kubeflow/entrypoint). These two are read as given.
+        for name in ("serving_dir", "data_dir"):
+            remote_storage.check_path(getattr(self, name), f"kubeflow {name}")
 
 
 @dataclasses.dataclass(frozen=True)

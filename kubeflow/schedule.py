@@ -59,10 +59,15 @@ def schedule(spec_path: str, config: ScheduleConfig) -> ScheduleResult:
     job = read_pipeline_job(spec_path)
     _preflight(config)
     with tempfile.TemporaryDirectory(prefix="robustfx-kfp-") as scratch:
-        # The kfp client takes packages named .yaml; JSON is valid YAML.
+        # The kfp client takes packages named .yaml; JSON is valid YAML. The platform spec
+        # (open-source KFP's Kubernetes settings: the object store's secret) is the second
+        # YAML document of the package, as kfp-kubernetes writes it.
         package = os.path.join(scratch, f"{config.pipeline_name}.yaml")
         with open(package, "w") as f:
             json.dump(job["pipelineSpec"], f)
+            if job.get("platformSpec"):
+                f.write("\n---\n")
+                json.dump(job["platformSpec"], f)
         return _upload_and_schedule(
             package, job.get("runtimeConfig", {}).get("gcsOutputDirectory"), config
         )

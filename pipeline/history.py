@@ -4,20 +4,21 @@ its first reason, and the version pushed (if any)."""
 
 import dataclasses
 import datetime
-import json
-import os
 from typing import List, Optional
 
 from ml_metadata.metadata_store import metadata_store
-from tfx.utils import io_utils
 
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
-from robustfx.pipeline.production import evaluator_id
-from robustfx.pipeline.run_summary import int_property, output_artifacts
+from robustfx.pipeline.mlmd import (
+    evaluation_metrics,
+    executions_by_node,
+    int_property,
+    output_artifacts,
+    pipeline_runs,
+)
+from robustfx.pipeline.production import PUSHER_ID, evaluator_id
 from robustfx.robustness.verdict.figures import Estimate
 from robustfx.robustness.verdict.outcome import EvaluationResult
-
-_PUSHER = "Pusher"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -40,15 +41,6 @@ class HistoryRow:
         return dataclasses.asdict(self)
 
 
-def _executions_by_node(store) -> dict:
-    """Node ID -> ids of every execution of that node, read once for all runs."""
-    by_node = {}
-    for context in store.get_contexts_by_type("node"):
-        ids = {e.id for e in store.get_executions_by_context(context.id)}
-        by_node.setdefault(context.name.rsplit(".", 1)[-1], set()).update(ids)
-    return by_node
-
-
 def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
     in_run = {e.id for e in store.get_executions_by_context(run.id)}
     executions = {node: sorted(ids & in_run) for node, ids in by_node.items() if ids & in_run}
@@ -57,14 +49,13 @@ def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
     )
     if not evaluations:
         return None
-    path = os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)
-    verdict = EvaluationResult.from_dict(json.loads(io_utils.read_string_file(path))).verdict
+    verdict = EvaluationResult.from_dict(evaluation_metrics(evaluations[-1])).verdict
     candidate = verdict.candidate
     blessings = output_artifacts(
         store, executions.get(evaluator_id(), []), evaluator_spec.BLESSING_KEY
     )
     pushed_version = None
-    for pushed in output_artifacts(store, executions.get(_PUSHER, []), "pushed_model"):
+    for pushed in output_artifacts(store, executions.get(PUSHER_ID, []), "pushed_model"):
         if int_property(pushed, "pushed") == 1:
             pushed_version = pushed.custom_properties["pushed_version"].string_value
     when = datetime.datetime.fromtimestamp(
@@ -93,16 +84,8 @@ def _interval(estimate: Optional[Estimate]) -> List[float]:
 
 def run_history(store: metadata_store.MetadataStore) -> List[HistoryRow]:
     """Every run that judged a model, newest first."""
-    rows, by_node = [], _executions_by_node(store)
-    pipelines = {c.id: c.name for c in store.get_contexts_by_type("pipeline")}
-    runs = sorted(
-        store.get_contexts_by_type("pipeline_run"),
-        key=lambda run: (run.create_time_since_epoch, run.id),
-        reverse=True,
-    )
-    for run in runs:
-        parents = store.get_parent_contexts_by_context(run.id)
-        pipeline = next((pipelines[p.id] for p in parents if p.id in pipelines), "")
+    rows, by_node = [], executions_by_node(store)
+    for run, pipeline in pipeline_runs(store):
         row = _row(store, run, pipeline, by_node)
         if row is not None:
             rows.append(row)

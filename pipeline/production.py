@@ -19,6 +19,7 @@ from robustfx.base.run_config import RunConfig
 from robustfx.base.serialization import to_dict
 from robustfx.base.training_config import AdversarialConfig
 from robustfx.components import atomic_pusher
+from robustfx.components.production_model import ProductionModel
 from robustfx.components.robustness_evaluator import RobustnessEvaluator
 from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.tfma_config import tfma_eval_config
@@ -33,8 +34,12 @@ from robustfx.trainer.layer_plan import plan_layers
 
 PREPROCESSING_FN = "robustfx.trainer.preprocessing.preprocessing_fn"
 RUN_FN = "robustfx.trainer.run.run_fn"
+# Node IDs that readers of ML Metadata and of compiled specs look nodes up by.
+EXAMPLE_GEN_ID = "ImportExampleGen"
+TRAINER_ID = "Trainer"
 ROBUSTNESS_EVALUATOR_ID = "RobustnessEvaluator"
-BASELINE_RESOLVER_ID = "latest_blessed_model_resolver"
+PUSHER_ID = "Pusher"
+PRODUCTION_MODEL_ID = "ProductionModel"
 
 
 def evaluator_id(trainer_id: Optional[str] = None) -> str:
@@ -69,7 +74,7 @@ class ProductionGraph:
 
     data: DataNodes
     trainer: Any
-    baseline_resolver: Any
+    production_model: Any
     evaluator: Any
     robustness_evaluator: Any
     pusher: Any
@@ -78,7 +83,7 @@ class ProductionGraph:
         return [
             *self.data.components(),
             self.trainer,
-            self.baseline_resolver,
+            self.production_model,
             self.evaluator,
             self.robustness_evaluator,
             self.pusher,
@@ -97,7 +102,7 @@ def data_nodes(config: RunConfig, dataset: DatasetInfo) -> DataNodes:
                 for split in splits
             ]
         ),
-    )
+    ).with_id(EXAMPLE_GEN_ID)
     # Computes feature statistics over every split.
     statistics_gen = tfx.components.StatisticsGen(examples=example_gen.outputs["examples"])
     # Infers the raw schema (encoded image bytes and an int label) with fixed shapes.
@@ -161,7 +166,7 @@ def trainer_node(
             num_classes=dataset.num_classes,
             holdout_fraction=0.0 if dataset.validation_split else HOLDOUT_FRACTION,
         ),
-    )
+    ).with_id(TRAINER_ID)
 
 
 def robustness_evaluator_node(
@@ -211,21 +216,14 @@ def production_graph(
         logging.info("CNN adapted to %s images: %s", "x".join(map(str, image_shape)), note)
     data = data or data_nodes(config, dataset)
     trainer = trainer_node(config, dataset, data, config.adversarial)
-    # Finds the latest model the RobustnessEvaluator blessed: the model in production.
-    baseline_resolver = tfx.dsl.Resolver(
-        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
-        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
-        model_blessing=tfx.dsl.Channel(
-            type=tfx.types.standard_artifacts.ModelBlessing,
-            producer_component_id=ROBUSTNESS_EVALUATOR_ID,
-            output_key="blessing",
-        ),
-    ).with_id(BASELINE_RESOLVER_ID)
-    # Clean metrics per class, with the clean-accuracy threshold and change vs baseline.
+    # The model that serves in the Pusher's destination, if the project blessed it: the
+    # baseline, found the same way on every orchestrator (no resolver task, never cached).
+    production_model = ProductionModel(serving_dir=config.serving_dir).with_id(PRODUCTION_MODEL_ID)
+    # Clean metrics per class, with the clean-accuracy threshold. The change against
+    # production is the RobustnessEvaluator's (paired, on the same examples).
     evaluator = tfx.components.Evaluator(
         examples=data.example_gen.outputs["examples"],
         model=trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs["model"],
         eval_config=tfma_eval_config(config.evaluation.thresholds),
         example_splits=[eval_split],
     )
@@ -236,7 +234,7 @@ def production_graph(
         dataset,
         data,
         trainer.outputs["model"],
-        baseline_model=baseline_resolver.outputs["model"],
+        production_model=production_model.outputs["production"],
         tfma_blessing=evaluator.outputs["blessing"],
         model_info=model_info(config, dataset),
         **optional,
@@ -250,10 +248,8 @@ def production_graph(
             filesystem=tfx.proto.PushDestination.Filesystem(base_directory=config.serving_dir)
         ),
         custom_executor_spec=executor_spec.ExecutorClassSpec(atomic_pusher.Executor),
-    )
-    return ProductionGraph(
-        data, trainer, baseline_resolver, evaluator, robustness_evaluator, pusher
-    )
+    ).with_id(PUSHER_ID)
+    return ProductionGraph(data, trainer, production_model, evaluator, robustness_evaluator, pusher)
 
 
 def assemble(

@@ -2,23 +2,22 @@
 
 The summary is built from what the components recorded (MLMD and the artifacts' files), not
 from anything the runner remembers, so it is the same whether a component ran or was cached.
+The queries themselves are ``mlmd``'s.
 """
 
 import dataclasses
-import json
-import os
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Optional
 
-from ml_metadata.metadata_store import metadata_store
-from ml_metadata.proto import metadata_store_pb2
-from tfx.orchestration import metadata as tfx_metadata
-from tfx.utils import io_utils
-
-from robustfx.components.robustness_evaluator import spec as evaluator_spec
+from robustfx.pipeline.mlmd import (
+    int_property,
+    latest_evaluation,
+    node_outputs,
+    open_store,
+    report_path,
+)
+from robustfx.pipeline.production import PUSHER_ID
 from robustfx.robustness.verdict.figures import Estimate
 from robustfx.robustness.verdict.outcome import EvaluationResult, Verdict
-
-_OUTPUT_EVENTS = (metadata_store_pb2.Event.OUTPUT, metadata_store_pb2.Event.DECLARED_OUTPUT)
 
 
 @dataclasses.dataclass
@@ -114,77 +113,6 @@ def _shown(estimate: Estimate) -> str:
     return "  [{:.4f}, {:.4f}]".format(*estimate.interval) if estimate.interval else ""
 
 
-def open_store(metadata_path: str) -> metadata_store.MetadataStore:
-    if not os.path.isfile(metadata_path):
-        raise FileNotFoundError(f"no ML Metadata store at {metadata_path}")
-    return metadata_store.MetadataStore(
-        tfx_metadata.sqlite_metadata_connection_config(metadata_path)
-    )
-
-
-def node_outputs(
-    store: metadata_store.MetadataStore, pipeline_name: str, node_id: str, output_key: str
-) -> List[metadata_store_pb2.Artifact]:
-    """Output artifacts of ``node_id`` in the pipeline's latest run, oldest first."""
-    runs = store.get_contexts_by_type("pipeline_run")
-    node = store.get_context_by_type_and_name("node", f"{pipeline_name}.{node_id}")
-    if not runs or node is None:
-        return []
-    latest = max(runs, key=lambda context: (context.create_time_since_epoch, context.id))
-    in_run = {execution.id for execution in store.get_executions_by_context(latest.id)}
-    of_node = {execution.id for execution in store.get_executions_by_context(node.id)}
-    return output_artifacts(store, sorted(in_run & of_node), output_key)
-
-
-def output_artifacts(
-    store: metadata_store.MetadataStore, execution_ids: List[int], output_key: str
-) -> List[metadata_store_pb2.Artifact]:
-    artifact_ids = {
-        event.artifact_id
-        for event in store.get_events_by_execution_ids(sorted(execution_ids))
-        if event.type in _OUTPUT_EVENTS
-        and event.path.steps
-        and event.path.steps[0].key == output_key
-    }
-    return store.get_artifacts_by_id(sorted(artifact_ids)) if artifact_ids else []
-
-
-def all_node_outputs(
-    store: metadata_store.MetadataStore, node_id: str, output_key: str
-) -> List[metadata_store_pb2.Artifact]:
-    """Output artifacts of ``node_id`` across every run and pipeline in the store."""
-    execution_ids = [
-        execution.id
-        for context in store.get_contexts_by_type("node")
-        if context.name.rsplit(".", 1)[-1] == node_id
-        for execution in store.get_executions_by_context(context.id)
-    ]
-    return output_artifacts(store, execution_ids, output_key) if execution_ids else []
-
-
-def int_property(artifact: metadata_store_pb2.Artifact, key: str) -> Optional[int]:
-    if key not in artifact.custom_properties:
-        return None
-    value = artifact.custom_properties[key]
-    return value.int_value if value.HasField("int_value") else None
-
-
-def latest_evaluation(
-    store: metadata_store.MetadataStore, pipeline_name: str, evaluator_id: str
-) -> Optional[Tuple[metadata_store_pb2.Artifact, dict]]:
-    """(evaluation artifact, its metrics.json) of ``evaluator_id`` in the latest run."""
-    evaluations = node_outputs(store, pipeline_name, evaluator_id, evaluator_spec.EVALUATION_KEY)
-    if not evaluations:
-        return None
-    path = os.path.join(evaluations[-1].uri, evaluator_spec.METRICS_FILE)
-    return evaluations[-1], json.loads(io_utils.read_string_file(path))
-
-
-def report_path(evaluation: metadata_store_pb2.Artifact) -> Optional[str]:
-    """The HTML report the RobustnessEvaluator recorded on its evaluation artifact."""
-    return evaluation.custom_properties["report"].string_value or None
-
-
 def summarize_run(
     metadata_path: str, pipeline_name: str, dataset: str, evaluator_id: str
 ) -> RunSummary:
@@ -198,7 +126,7 @@ def summarize_run(
         )
     evaluation, result = found
     pushed_model, push_skipped = None, ""
-    for pushed in node_outputs(store, pipeline_name, "Pusher", "pushed_model"):
+    for pushed in node_outputs(store, pipeline_name, PUSHER_ID, "pushed_model"):
         if int_property(pushed, "pushed") == 1:
             pushed_model = pushed.custom_properties["pushed_destination"].string_value
         elif "push_skipped" in pushed.custom_properties:

@@ -1,5 +1,6 @@
 """The TFMA Evaluator's config: clean accuracy on the raw-example serving signature, with the
-absolute threshold and the allowed drop against the blessed baseline, sliced by class."""
+absolute threshold, sliced by class. The change against production is judged by the
+RobustnessEvaluator, paired on the same examples (``max_clean_drop``)."""
 
 import tensorflow_model_analysis as tfma
 
@@ -13,11 +14,7 @@ def tfma_eval_config(thresholds: ThresholdConfig) -> tfma.EvalConfig:
     accuracy_threshold = tfma.MetricThreshold(
         value_threshold=tfma.GenericValueThreshold(
             lower_bound={"value": thresholds.min_clean_accuracy}
-        ),
-        change_threshold=tfma.GenericChangeThreshold(
-            direction=tfma.MetricDirection.HIGHER_IS_BETTER,
-            absolute={"value": -thresholds.max_clean_drop},
-        ),
+        )
     )
     return tfma.EvalConfig(
         model_specs=[

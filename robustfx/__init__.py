@@ -26,3 +26,15 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ.setdefault("TF_ENABLE_ONEDNN_OPTS", "1")
 
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """The project's own TFX artifact types, importable by the dotted name their TYPE_NAME
+    spells (``robustfx.ProductionModel``): TFX's Kubeflow entrypoint finds a custom artifact
+    class by importing its schema title. Imported on first use, so that importing robustfx
+    stays light (TensorFlow and TFX load later)."""
+    if name == "ProductionModel":
+        from robustfx.components.production_model.spec import ProductionModelPointer
+
+        return ProductionModelPointer
+    raise AttributeError(f"module 'robustfx' has no attribute {name!r}")

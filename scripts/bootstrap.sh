@@ -28,7 +28,9 @@ find_python310() {
 }
 
 install_hash() {
-  cat "$ROOT/constraints.txt" "$ROOT/setup.py" | sha256sum | cut -d' ' -f1
+  # setup.py reads the layers from .importlinter: a new layer is a new package to install.
+  cat "$ROOT/constraints.txt" "$ROOT/constraints-moto.txt" "$ROOT/setup.py" "$ROOT/.importlinter" \
+    | sha256sum | cut -d' ' -f1
 }
 
 if [ -x "$VENV/bin/python" ] && [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(install_hash)" ]; then
@@ -53,5 +55,11 @@ echo "robustfx setup: installing the pinned package set (constraints.txt); first
 # A wheel install gets this file from setup.py's data_files; an editable install does not.
 cp "$ROOT/robustfx/robustfx-keras2.pth" \
   "$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')/"
+# The tests' S3 server (moto) in a folder of its own: its dependencies (urllib3 2, a newer
+# cryptography) conflict with the pinned stack. tests/helpers/s3_server.py runs it as
+# PYTHONPATH=.venv/moto python -m moto.server -H 127.0.0.1 -p PORT.
+rm -rf "$VENV/moto"
+"$VENV/bin/python" -m pip install --quiet --no-warn-conflicts --target "$VENV/moto" \
+  -c "$ROOT/constraints-moto.txt" "moto[s3]" flask flask-cors
 install_hash > "$STAMP"
 echo "robustfx setup: done"

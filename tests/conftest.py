@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import robustfx  # noqa: F401  (pins Keras 2 before any test imports TensorFlow)
-from tests.helpers import datasets, kubeflow, models, pipeline_runs
+from tests.helpers import datasets, kubeflow, models, pipeline_runs, s3_server
 from tests.helpers.image_headers import jpeg_header, png_header
 
 TIERS = ("unit", "integration", "e2e")
@@ -143,10 +143,40 @@ def first_run(small_mnist, tmp_path_factory):
     return root, info, json.loads(summary.read_text())
 
 
+def _compiled(data_dir, directory, flags):
+    output = directory / "pipeline.json"
+    assert kubeflow.compile_spec(data_dir, output, *flags) == 0
+    return output, json.loads(output.read_text())
+
+
 @pytest.fixture(scope="session")
 def spec(small_mnist, tmp_path_factory):
     """A spec compiled as a Vertex AI user compiles it; (path, job)."""
-    data_dir, _ = small_mnist
-    output = tmp_path_factory.mktemp("kfp") / "pipeline.json"
-    assert kubeflow.compile_spec(data_dir, output, *kubeflow.VERTEX_FLAGS) == 0
-    return output, json.loads(output.read_text())
+    return _compiled(small_mnist[0], tmp_path_factory.mktemp("kfp"), kubeflow.VERTEX_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def oss_spec(small_mnist, tmp_path_factory):
+    """A spec compiled as an open-source KFP user compiles it; (path, job)."""
+    return _compiled(small_mnist[0], tmp_path_factory.mktemp("kfp-oss"), kubeflow.OSS_FLAGS)
+
+
+@pytest.fixture(scope="session")
+def s3(tmp_path_factory):
+    """A real S3 API (moto) on 127.0.0.1 with one bucket, and the standard AWS_* variables
+    (plus what ``remote_storage`` derives from them) pointing this session's processes and
+    their children at it; the environment is restored and the server stopped at the end.
+    One server a session: TensorFlow's S3 client reads its endpoint once per process."""
+    from robustfx.base import remote_storage
+
+    server = s3_server.start(tmp_path_factory.mktemp("s3") / "moto.log")
+    try:
+        with pytest.MonkeyPatch.context() as patch:
+            for name, value in server.environ.items():
+                patch.setenv(name, value)
+            patch.delenv("S3_ENDPOINT", raising=False)
+            for name, value in remote_storage.client_settings(os.environ).items():
+                patch.setenv(name, value)
+            yield server
+    finally:
+        s3_server.stop(server)

@@ -2,13 +2,14 @@
 and records its verdict on the output artifacts.
 
 ``Do`` only moves data between artifacts and the library: the attacks, the counting, the
-rules, the report and the model card live in ``robustness``, shared with the CI gate.
+rules, the report and the model card live in ``robustness``, shared with the CI gate; which
+model is the baseline (production, or the candidate itself) is ``baseline``'s.
 """
 
 import json
 import logging
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 from tfx import types
 from tfx.dsl.components.base import base_beam_executor
@@ -18,7 +19,8 @@ from tfx.utils import io_utils, path_utils
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
 from robustfx.components.robustness_evaluator import spec
-from robustfx.robustness.presentation.recording import Property, evaluate_and_record
+from robustfx.components.robustness_evaluator.baseline import resolve_baseline
+from robustfx.robustness.presentation.recording import evaluate_and_record
 
 
 def _split_files(examples: types.Artifact, split: str) -> str:
@@ -41,14 +43,14 @@ def _tfma_verdict(blessings: List[types.Artifact]) -> Optional[bool]:
     return blessings[0].get_int_custom_property("blessed") == 1
 
 
-def _set_properties(artifact: types.Artifact, properties: Dict[str, Property]) -> None:
+def _set_properties(artifact: types.Artifact, properties: Mapping[str, object]) -> None:
     for key, value in properties.items():
-        if isinstance(value, str):
-            artifact.set_string_custom_property(key, value)
-        elif isinstance(value, float):
+        if isinstance(value, float):
             artifact.set_float_custom_property(key, value)
-        else:
+        elif isinstance(value, int):
             artifact.set_int_custom_property(key, int(value))
+        else:
+            artifact.set_string_custom_property(key, str(value))
 
 
 class Executor(base_beam_executor.BaseBeamExecutor):
@@ -66,10 +68,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         config = from_dict(EvaluationConfig, config_dict)
         examples = artifact_utils.get_single_instance(input_dict[spec.EXAMPLES_KEY])
         model = artifact_utils.get_single_instance(input_dict[spec.MODEL_KEY])
-        baselines = input_dict.get(spec.BASELINE_MODEL_KEY) or []
-        baseline = baselines[0] if baselines else None
         evaluation = artifact_utils.get_single_instance(output_dict[spec.EVALUATION_KEY])
         blessing = artifact_utils.get_single_instance(output_dict[spec.BLESSING_KEY])
+        model_dir = path_utils.serving_model_path(model.uri)
+        baseline = resolve_baseline(input_dict, model, model_dir)
         # The dataset and training recipe the graph passes, and the evaluation config itself.
         info = json.loads(exec_properties.get(spec.MODEL_INFO_KEY) or "{}")
         info["evaluation"] = config_dict
@@ -77,7 +79,7 @@ class Executor(base_beam_executor.BaseBeamExecutor):
         recorded = evaluate_and_record(
             self._make_beam_pipeline,
             _split_files(examples, config.split),
-            path_utils.serving_model_path(model.uri),
+            model_dir,
             config,
             json.loads(exec_properties[spec.CLASS_NAMES_KEY]),
             output_dir=evaluation.uri,
@@ -88,9 +90,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 "pipeline_run_id": getattr(context, "pipeline_run_id", "") or "",
                 "model_artifact_id": model.id,
                 "model_uri": model.uri,
-                "baseline_model_id": baseline.id if baseline is not None else None,
+                "baseline_model_id": baseline.model_id,
             },
-            baseline_model_dir=_optional_model_dir(baselines),
+            baseline_model_dir=None if baseline.is_candidate else baseline.model_dir,
+            baseline_unusable=baseline.problem,
             tfma_blessed=_tfma_verdict(input_dict.get(spec.TFMA_BLESSING_KEY) or []),
             seed=exec_properties.get(spec.SEED_KEY) or 0,
             raw_image_shape=json.loads(exec_properties.get(spec.RAW_IMAGE_SHAPE_KEY) or "null"),
@@ -104,15 +107,11 @@ class Executor(base_beam_executor.BaseBeamExecutor):
             blessing,
             {
                 spec.ROBUSTNESS_BLESSED_PROPERTY: int(verdict.blessed),
-                # LatestBlessedModelStrategy finds the baseline through these, as for TFX's
-                # Evaluator.
+                # The judged model and its baseline, named as TFX's Evaluator names them.
                 "current_model": model.uri,
                 "current_model_id": model.id,
-                **(
-                    {"baseline_model": baseline.uri, "baseline_model_id": baseline.id}
-                    if baseline is not None
-                    else {}
-                ),
+                **baseline.properties,
+                **({"baseline_is_candidate": 1} if baseline.is_candidate else {}),
             },
         )
         marker = spec.BLESSED_FILE if verdict.blessed else spec.NOT_BLESSED_FILE

@@ -3,14 +3,16 @@
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
 
+from robustfx.components.production_model.spec import ProductionModelPointer
 from robustfx.robustness.verdict import outcome
 
 # Inputs.
-# ExampleGen's raw TFDS records (decoded as Transform does, see RAW_IMAGE_SHAPE_KEY), or
-# Transform-style records of float images in [0, 1].
-EXAMPLES_KEY = "examples"
+EXAMPLES_KEY = "examples"  # ExampleGen's raw TFDS records, decoded as Transform decodes them.
 MODEL_KEY = "model"  # the candidate, attacked white-box.
-BASELINE_MODEL_KEY = "baseline_model"  # the latest blessed model; attacked the same way.
+BASELINE_MODEL_KEY = "baseline_model"  # a baseline Model artifact; attacked the same way.
+# The ProductionModel component's pointer: the serving version that is the baseline, or why
+# there is none usable (then the comparison is skipped loudly, or refused on request).
+PRODUCTION_MODEL_KEY = "production_model"
 TFMA_BLESSING_KEY = "tfma_blessing"  # TFMA Evaluator's verdict on clean metrics.
 # Optional reference for the write-ups' transfer protocol (e.g. the non-adversarial baseline).
 REFERENCE_MODEL_KEY = "reference_model"
@@ -50,6 +52,7 @@ class RobustnessEvaluatorSpec(ComponentSpec):
         EXAMPLES_KEY: ChannelParameter(type=standard_artifacts.Examples),
         MODEL_KEY: ChannelParameter(type=standard_artifacts.Model),
         BASELINE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
+        PRODUCTION_MODEL_KEY: ChannelParameter(type=ProductionModelPointer, optional=True),
         TFMA_BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing, optional=True),
         REFERENCE_MODEL_KEY: ChannelParameter(type=standard_artifacts.Model, optional=True),
     }

@@ -5,19 +5,22 @@ Spatial parameters are in pixels of the source's image size and are scaled to th
 snow overlay.
 """
 
+import functools
 import math
 
 import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.robustness.corruptions import randomness
-from robustfx.robustness.corruptions.filters import convolve, disk_kernel, gaussian_blur, pad
-from robustfx.robustness.corruptions.sampling import (
-    affine_warp,
-    linear_matrices,
-    pixel_grid,
-    sample,
+from robustfx.robustness.corruptions import randomness, shuffle
+from robustfx.robustness.corruptions.filters import (
+    convolve,
+    disk_kernel,
+    gaussian_blur,
+    gaussian_kernel,
+    gaussian_radius,
+    pad,
 )
+from robustfx.robustness.corruptions.sampling import affine_warp, linear_matrices
 from robustfx.robustness.corruptions.spec import (
     CIFAR_10_C,
     IMAGENET_C,
@@ -70,42 +73,53 @@ def motion_blur(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.
     return streak(images, angles, radius * scale, sigma * scale)
 
 
-def jitter(images: tf.Tensor, draws: tf.Tensor, max_delta: int) -> tf.Tensor:
-    """Each pixel, with chance 1/2 (``draws[..., 0]`` < 0.5), takes the value of a pixel up
-    to ``max_delta`` rows and columns away (offsets from ``draws[..., 1:3]``), edges
-    repeated. ``draws``: [batch, height, width, 3] uniform in [0, 1)."""
-    rows, cols = pixel_grid(*image_size(images)[:2])
-    span = 2 * max_delta + 1
-    offsets = tf.floor(draws[..., 1:3] * span) - max_delta
-    moved = tf.cast(draws[..., 0] < 0.5, tf.float32)
-    return sample(images, rows + moved * offsets[..., 0], cols + moved * offsets[..., 1], "edge")
+def blur_down_columns(images: tf.Tensor, sigma: float) -> tf.Tensor:
+    """A Gaussian of ``sigma`` along axis 0 of each image only (each pixel mixed with the ones
+    above and below it), edges repeated: what skimage 0.19's ``gaussian(x, sigma,
+    multichannel=True)`` does to a 2-D digit, whose last axis it takes for channels."""
+    kernel = gaussian_kernel(sigma, gaussian_radius(sigma))
+    return convolve(images, tf.reshape(kernel, [-1, 1]), mode="edge")
+
+
+def glass(images: tf.Tensor, moves, offsets, sigma: float, max_delta: int) -> tf.Tensor:
+    """MNIST-C's glass blur given the shuffle's draws (``shuffle.draws``): blur, round down to
+    8 bits (the reference's ``np.uint8(... * 255)``), chained swaps, blur again.
+
+    The blur is the reference's ``gaussian(np.array(x) / 255., sigma=c[0], multichannel=True)``
+    (MNIST-C corruptions.py at bba57e4, lines 269 and 281). On a 2-D grey digit skimage takes
+    the last axis for channels, so it blurs down the columns only; the published dataset was
+    made that way, so 1-channel images get the same here. An RGB image gets the 2-D blur the
+    same call gives it (ImageNet-C's glass blur). The 8-bit floor is line 269's ``np.uint8``;
+    the swaps are lines 273-279 (``shuffle``)."""
+    images = tf.convert_to_tensor(images, tf.float32)
+    if image_size(images)[2] == 1:
+        blur = functools.partial(blur_down_columns, sigma=sigma)
+    else:
+        blur = functools.partial(gaussian_blur, sigma=sigma, mode="edge")
+    quantized = tf.floor(tf.clip_by_value(blur(images), 0.0, 1.0) * 255.0) / 255.0
+    return blur(shuffle.chained_swaps(quantized, moves, offsets, max_delta))
 
 
 def glass_blur(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
-    """MNIST-C's glass blur: Gaussian blur, local pixel shuffles, Gaussian blur again.
-
-    MNIST-C swaps pixel pairs one after the other (a loop in Python); here every pixel
-    draws its source at once (a gather), which moves pixels as far, in one batched op."""
+    """MNIST-C's glass blur: blur, the reference's chained pixel swaps, blur again."""
     sigma, max_delta, iterations = params
     sigma, max_delta = sigma * scale, max(1, round(max_delta * scale))
     height, width, _ = image_size(images)
-    shuffled = gaussian_blur(images, sigma, mode="edge")
-    for iteration in range(iterations):
-        draws = randomness.uniform(keys, [height, width, 3], stream=iteration)
-        shuffled = jitter(shuffled, draws, max_delta)
-    return gaussian_blur(shuffled, sigma, mode="edge")
+    steps = len(shuffle.positions(height, width, max_delta))
+    moves, offsets = shuffle.draws(keys, iterations, steps, max_delta, stream=0)
+    return glass(images, moves, offsets, sigma, max_delta)
 
 
 def defocus_blur(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
     """A flat disk kernel, anti-aliased by a small Gaussian (3 taps, 5 above radius 8)."""
     radius, alias_sigma = params
-    blurred = convolve(images, disk_kernel(radius * scale), mode="reflect")
+    blurred = convolve(images, disk_kernel(radius * scale), mode="reflect_101")  # cv2.filter2D
     alias_radius = max(1, round((1 if radius <= 8 else 2) * scale))
     return gaussian_blur(blurred, alias_sigma * scale, radius=alias_radius)
 
 
 FAMILY = (
-    Corruption("glass_blur", "blur", (GLASS_BLUR,), glass_blur, "shuffles by one gather"),
+    Corruption("glass_blur", "blur", (GLASS_BLUR,), glass_blur, "as MNIST-C, blur down columns"),
     Corruption("motion_blur", "blur", (MOTION_BLUR,), motion_blur, "ImageMagick's kernel"),
     Corruption("defocus_blur", "blur", DEFOCUS_BLUR, defocus_blur, "disk by pixel coverage"),
 )

@@ -2,8 +2,9 @@
 per-channel 2-D and separable convolution, Gaussian blur and the anti-aliased disk kernel.
 
 Borders are padded by index maps, so a pad may be wider than the image: ``reflect`` mirrors
-with the edge pixel repeated (scipy's and skimage's ``reflect``), ``edge`` repeats the edge
-pixel (their ``nearest``).
+with the edge pixel repeated (scipy's and skimage's ``reflect``), ``reflect_101`` mirrors
+about the edge pixel (OpenCV's default border, which ImageNet-C's ``cv2.filter2D`` uses),
+``edge`` repeats the edge pixel (their ``nearest``).
 """
 
 import math
@@ -13,7 +14,7 @@ import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 
-PAD_MODES = ("reflect", "edge")
+PAD_MODES = ("reflect", "reflect_101", "edge")
 
 
 def map_border(index: tf.Tensor, size: int, mode: str) -> tf.Tensor:
@@ -22,6 +23,11 @@ def map_border(index: tf.Tensor, size: int, mode: str) -> tf.Tensor:
         raise ValueError(f"pad mode {mode!r}: use one of {PAD_MODES}")
     if mode == "edge":
         return tf.clip_by_value(index, 0, size - 1)
+    if mode == "reflect_101":
+        if size == 1:
+            return tf.zeros_like(index)
+        period = tf.math.floormod(index, 2 * size - 2)
+        return tf.where(period < size, period, 2 * size - 2 - period)
     period = tf.math.floormod(index, 2 * size)
     return tf.where(period < size, period, 2 * size - 1 - period)
 

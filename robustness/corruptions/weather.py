@@ -11,7 +11,7 @@ from typing import Tuple
 import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
-from robustfx.robustness.corruptions import randomness
+from robustfx.robustness.corruptions import plasma, randomness
 from robustfx.robustness.corruptions.blur import streak
 from robustfx.robustness.corruptions.filters import gaussian_blur
 from robustfx.robustness.corruptions.spec import (
@@ -44,7 +44,11 @@ FROST = (
     Table(CIFAR_10_C, 32, ((1, 0.2), (1, 0.3), (0.9, 0.4), (0.85, 0.4), (0.75, 0.45))),
     Table(IMAGENET_C, 224, ((1, 0.4), (0.8, 0.6), (0.7, 0.7), (0.65, 0.7), (0.6, 0.75))),
 )
-FROST_TINT = (0.86, 0.93, 1.0)  # ice is bluish white
+# The frost photos ImageNet-C draws from (its first five, as imagecorruptions 1.1.2 ships
+# them): their mean colour and their mean standard deviation within a photo. The procedural
+# texture is given the same.
+FROST_COLOUR = (0.572, 0.656, 0.702)
+FROST_SD = 0.107
 # snow: (mean, sd, zoom, threshold, streak radius, streak sigma, image weight).
 SNOW = (
     Table(CIFAR_10_C, 32, ((0.1, 0.2, 1, 0.6, 8, 3, 0.95), (0.1, 0.2, 1, 0.5, 10, 4, 0.9),
@@ -54,7 +58,7 @@ SNOW = (
                             (0.55, 0.3, 4, 0.9, 12, 8, 0.7), (0.55, 0.3, 4.5, 0.85, 12, 8, 0.65),
                             (0.55, 0.3, 2.5, 0.85, 12, 12, 0.55))),
 )  # fmt: skip
-_PLASMA_SIDE = 256  # ImageNet-C's plasma map, cropped to the image
+_PLASMA_SIDE = 256  # the noise lattice of the frost texture, in reference pixels
 
 
 def _hat_weights(size: int, points: int, step: float) -> tf.Tensor:
@@ -86,13 +90,30 @@ def fractal(keys: tf.Tensor, grid: Tuple[int, int], size: Tuple[int, int], decay
     return tf.clip_by_value(0.5 + total / (2.0 * weights), 0.0, 1.0)
 
 
+def fog_layer(draws: tf.Tensor, decay: float, grid: Tuple[int, int], size: Tuple[int, int]):
+    """[batch, height, width, 1]: the plasma map (``plasma``, from ``draws``) cropped to its top
+    left ``grid`` reference pixels, as MNIST-C's ``plasma_fractal(...)[:28, :28]``, and
+    resized to the image's ``size`` when that differs."""
+    layer = plasma.plasma(draws, decay, plasma.map_side(grid))[:, : grid[0], : grid[1], None]
+    return layer if tuple(grid) == tuple(size) else tf.image.resize(layer, size)
+
+
 def fog(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
-    """x + strength * plasma, rescaled by max / (max + strength) (the image's maximum)."""
+    """MNIST-C's fog: (x + strength * plasma crop) * max / (max + strength), with the image's
+    maximum, on a fresh 256 x 256 plasma map per example."""
     strength, decay = params
     height, width, _ = image_size(images)
-    plasma = fractal(keys, reference_grid(images, scale), (height, width), decay)
+    grid = reference_grid(images, scale)
+    count = plasma.draw_count(plasma.map_side(grid))
+    draws = randomness.uniform(keys, [count], stream=0, low=-1.0)
+    return fogged(images, fog_layer(draws, decay, grid, (height, width)), strength)
+
+
+def fogged(images: tf.Tensor, layer: tf.Tensor, strength: float) -> tf.Tensor:
+    """(x + strength * layer) * max / (max + strength), with each image's maximum."""
+    images = tf.convert_to_tensor(images, tf.float32)
     peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
-    return (images + strength * plasma) * peak / (peak + strength)
+    return (images + strength * layer) * peak / (peak + strength)
 
 
 def spatter(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
@@ -111,10 +132,14 @@ def spatter(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tens
 
 def frost_texture(keys: tf.Tensor, grid: Tuple[int, int], size: Tuple[int, int]) -> tf.Tensor:
     """An ice-like texture [batch, height, width, 3] in [0, 1]: bright crystal veins where
-    rough fractal noise crosses its middle, over a pale haze, tinted bluish white."""
+    rough fractal noise crosses its middle, over a pale haze, standardized per image to the
+    frost photos' mean colour and spread."""
     rough = fractal(keys, grid, size, decay=1.15)
     veins = tf.exp(-tf.abs(rough - 0.5) / 0.04)
-    return tf.clip_by_value(0.25 + 0.75 * veins, 0.0, 1.0) * tf.constant(FROST_TINT)
+    mean = tf.reduce_mean(veins, axis=[1, 2, 3], keepdims=True)
+    spread = tf.maximum(tf.math.reduce_std(veins, axis=[1, 2, 3], keepdims=True), 1e-6)
+    texture = tf.constant(FROST_COLOUR) + FROST_SD * (veins - mean) / spread
+    return tf.clip_by_value(texture, 0.0, 1.0)
 
 
 def frost(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
@@ -144,8 +169,8 @@ def snow(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
 
 
 FAMILY = (
-    Corruption("fog", "weather", (FOG,), fog, "plasma as octaves of value noise"),
+    Corruption("fog", "weather", (FOG,), fog, "as MNIST-C: plasma map, rescaled, cropped"),
     Corruption("spatter", "weather", (SPATTER,), spatter, "mud at every severity, as MNIST-C"),
-    Corruption("frost", "weather", FROST, frost, "procedural ice texture, not the photos"),
+    Corruption("frost", "weather", FROST, frost, "procedural ice, the photos' colour and spread"),
     Corruption("snow", "weather", SNOW, snow, "flakes streaked by ImageMagick's kernel"),
 )

@@ -13,7 +13,7 @@ A function is reached through a call op that names it, any ``func`` or ``list(fu
 (``f``, ``then_branch``, ``else_branch``, ``cond``, ``body``, ``branches``, ...), its
 registered gradient and a custom gradient (they run when the attacks differentiate). A name
 that no library function has is a primitive op and is checked as one. Every op reached must
-be in ``op_allowlist.ALLOWED_OPS`` or in the ops the user allowed (``--allow-op``).
+be one ``op_policy`` allows (what the op can do) or the user allowed (``--allow-op``).
 
 Not walked, because nothing runs them: the saver's save and restore functions (the loader
 restores variables with its own ops) and object methods the evaluation never calls (Keras's
@@ -26,7 +26,7 @@ import logging
 import time
 from typing import Dict, Iterator, List, Sequence, Tuple
 
-from robustfx.robustness.models import op_allowlist
+from robustfx.robustness.models import op_policy
 from robustfx.robustness.models.saved_models import ModelSignatureError, read_saved_model
 
 MAIN_GRAPH = "the main graph"
@@ -47,7 +47,7 @@ class Site:
 
     @property
     def category(self) -> str:
-        return op_allowlist.category(self.op)
+        return op_policy.category(self.op)
 
     def describe(self) -> str:
         return (
@@ -57,7 +57,7 @@ class Site:
 
 
 class UnsafeModelError(ModelSignatureError):
-    """The SavedModel holds ops the allowlist refuses; nothing of it was run."""
+    """The SavedModel holds ops the graph check refuses; nothing of it was run."""
 
     def __init__(self, message: str, findings: Sequence[Site] = ()):
         super().__init__(message)
@@ -75,6 +75,7 @@ class GraphReport:
     entries: Tuple[str, ...]  # signatures and load-time entry points walked
     functions: int  # library functions holding the ops reached
     ops: Tuple[str, ...]  # distinct op types reached
+    stateful: Tuple[str, ...]  # stateful ops reached that inference needs (op_policy)
     allowed_by_flag: Tuple[str, ...]  # ops let through by --allow-op only
     seconds: float
 
@@ -240,19 +241,19 @@ def _refusal(model_dir: str, findings: List[Site]) -> UnsafeModelError:
     more = f" (and {len(unique) - _SHOWN} more)" if len(unique) > _SHOWN else ""
     ops = " ".join(f"--allow-op {op}" for op in sorted({f.op for f in unique}))
     return UnsafeModelError(
-        f"model {model_dir} is refused before anything runs: {shown}{more}. Its graph may "
-        f"only use the ops robustfx's own exports use; if you know why it needs these, pass "
-        f"{ops}",
+        f"model {model_dir} is refused before anything runs: {shown}{more}. A model may run "
+        "stateless ops and the stateful ops inference needs, nothing that touches files, the "
+        f"network, Python, logs or global state; if you know why it needs these, pass {ops}",
         unique,
     )
 
 
 def check_graph(model_dir: str, allowed_ops: Sequence[str] = ()) -> GraphReport:
-    """Refuses a SavedModel whose graphs can run an op outside the allowlist.
+    """Refuses a SavedModel whose graphs can run an op ``op_policy`` refuses.
 
     Args:
       model_dir: the SavedModel directory (local or remote: read through ``tf.io.gfile``).
-      allowed_ops: op names let through beyond ``op_allowlist.ALLOWED_OPS`` (``--allow-op``).
+      allowed_ops: op names let through whatever ``op_policy`` says (``--allow-op``).
 
     Returns:
       What was checked, for the record.
@@ -269,7 +270,7 @@ def check_graph(model_dir: str, allowed_ops: Sequence[str] = ()) -> GraphReport:
     except IndexError:  # an object-graph reference past its nodes: the loader would crash
         raise ModelSignatureError(f"{model_dir}/saved_model.pb is malformed") from None
     extra = frozenset(allowed_ops)
-    findings = [s for s in sites if s.op not in op_allowlist.ALLOWED_OPS and s.op not in extra]
+    findings = [s for s in sites if not op_policy.is_allowed(s.op) and s.op not in extra]
     if findings:
         raise _refusal(model_dir, findings)
     ops = sorted({site.op for site in sites})
@@ -278,14 +279,15 @@ def check_graph(model_dir: str, allowed_ops: Sequence[str] = ()) -> GraphReport:
         entries=tuple(sorted({site.entry for site in sites})),
         functions=len({site.function for site in sites} - {MAIN_GRAPH}),
         ops=tuple(ops),
-        allowed_by_flag=tuple(op for op in ops if op not in op_allowlist.ALLOWED_OPS),
+        stateful=tuple(op for op in ops if op in op_policy.INFERENCE_OPS),
+        allowed_by_flag=tuple(op for op in ops if not op_policy.is_allowed(op)),
         seconds=round(time.perf_counter() - start, 4),
     )
     if report.allowed_by_flag:
         logging.warning(
             "GRAPH CHECK of %s: %s let through by --allow-op only",
             model_dir,
-            ", ".join(f"{op} ({op_allowlist.category(op)})" for op in report.allowed_by_flag),
+            ", ".join(f"{op} ({op_policy.category(op)})" for op in report.allowed_by_flag),
         )
     logging.info(
         "graph check of %s passed in %.3f s: %d op types in %d functions, from %s",

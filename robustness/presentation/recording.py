@@ -9,12 +9,10 @@ so any filesystem TensorFlow reaches works (gs://, s3://, ram://, local). No TFX
 
 import dataclasses
 import json
-import logging
 import os
 from typing import Any, Dict, Mapping, Optional, Sequence, Union
 
 from robustfx.base.evaluation_config import EvaluationConfig
-from robustfx.robustness.models import saved_models
 from robustfx.robustness.presentation import model_card, report_samples
 from robustfx.robustness.presentation.report import render_report
 from robustfx.robustness.verdict.evaluation import evaluate
@@ -41,21 +39,9 @@ class Recorded:
     # For every artifact of the evaluation: the figures by role ('<role>_<figure>', '_low',
     # '_high'), validity, suite, corruption set and mCE.
     properties: Dict[str, Property]
-    # For the verdict's artifact (the blessing): blessed, reasons, why the baseline was
-    # skipped, and whether the baseline was the candidate itself.
+    # For the verdict's artifact (the blessing): blessed, reasons, and why the comparison
+    # with the baseline was skipped.
     verdict_properties: Dict[str, Property]
-
-
-def same_model(model_dir: str, baseline_dir: str) -> bool:
-    """The same directory, or the same graph and weights (a retrain that changed nothing)."""
-    if os.path.normpath(model_dir) == os.path.normpath(baseline_dir):
-        return True
-    try:
-        return saved_models.model_fingerprint(model_dir) == saved_models.model_fingerprint(
-            baseline_dir
-        )
-    except Exception:  # an unreadable baseline: evaluate() explains why, loudly
-        return False
 
 
 def figure_properties(figures_by_role: Mapping[str, Figures]) -> Dict[str, float]:
@@ -89,15 +75,13 @@ def _properties(result: EvaluationResult) -> Dict[str, Property]:
     return properties
 
 
-def _verdict_properties(result: EvaluationResult, baseline_is_candidate: bool):
+def _verdict_properties(result: EvaluationResult) -> Dict[str, Property]:
     properties: Dict[str, Property] = {
         "blessed": int(result.verdict.blessed),
         "reasons": "; ".join(result.verdict.reasons),
     }
     if result.baseline_skipped:
         properties["baseline_skipped"] = result.baseline_skipped
-    if baseline_is_candidate:
-        properties["baseline_is_candidate"] = 1
     return properties
 
 
@@ -134,21 +118,12 @@ def evaluate_and_record(
         ``model``, ``adversarial``, ``training``) and the ``evaluation`` config (``config``
         as a dict when absent).
       provenance: pipeline, run and artifact ids for the card; package versions are added.
-      baseline_model_dir: the production model; when it is the candidate itself (the same
-        directory, or the same graph and weights) the candidate is judged alone.
-      **evaluation: the other keyword arguments of ``evaluate()`` (seed, tfma_blessed,
-        raw_image_shape, expected_examples, reference_model_dir).
+      baseline_model_dir: the production model to compare with, if any.
+      **evaluation: the other keyword arguments of ``evaluate()`` (baseline_unusable, seed,
+        tfma_blessed, raw_image_shape, expected_examples, reference_model_dir).
     """
     from robustfx.base.serialization import to_dict
 
-    baseline_is_candidate = bool(baseline_model_dir) and same_model(model_dir, baseline_model_dir)
-    if baseline_is_candidate:
-        logging.info(
-            "the candidate is the production model itself (%s); it is judged alone, not "
-            "against itself",
-            baseline_model_dir,
-        )
-        baseline_model_dir = None
     result = evaluate(
         make_pipeline,
         example_files,
@@ -190,5 +165,5 @@ def evaluate_and_record(
         card,
         card_path,
         _properties(result),
-        _verdict_properties(result, baseline_is_candidate),
+        _verdict_properties(result),
     )

@@ -79,6 +79,7 @@ def evaluate(
     config: EvaluationConfig,
     class_names: Sequence[str],
     baseline_model_dir: Optional[str] = None,
+    baseline_unusable: str = "",
     tfma_blessed: Optional[bool] = None,
     seed: int = 0,
     raw_image_shape: Optional[Sequence[Optional[int]]] = None,
@@ -95,6 +96,8 @@ def evaluate(
       config: attacks, thresholds and batch size.
       class_names: from the dataset metadata.
       baseline_model_dir: the blessed baseline SavedModel, if there is one.
+      baseline_unusable: why production could not be the baseline (the comparison is
+        skipped loudly, or the candidate refused under --require-baseline-comparison).
       tfma_blessed: the TFMA Evaluator's verdict, if it ran.
       seed: seeds random starts and the noise control.
       raw_image_shape: set when the examples are raw TFDS records (see
@@ -122,19 +125,19 @@ def evaluate(
         saved_models.check_input_shape(model_dir, raw_image_shape)
     model_dirs = {CANDIDATE: model_dir}
     image_shape = saved_models.image_shape(model_dir)
-    skipped = None
-    if baseline_model_dir:
+    skipped = baseline_unusable or None
+    if baseline_model_dir and not skipped:
         skipped, graph_checks[BASELINE] = baseline_problem(
             baseline_model_dir, image_shape, config.allowed_ops
         )
-        if skipped:
-            logging.warning(
-                "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
-                "on the absolute rules only",
-                skipped,
-            )
-        else:
+        if not skipped:
             model_dirs[BASELINE] = baseline_model_dir
+    if skipped:
+        logging.warning(
+            "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
+            "on the absolute rules only",
+            skipped,
+        )
     with _output_dir(output_dir) as directory:
         output_path = os.path.join(directory, COUNTS_FILE)
         with make_pipeline() as pipeline:

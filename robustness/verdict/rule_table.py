@@ -36,7 +36,7 @@ class Drop:
     threshold: str  # the ThresholdConfig field, and the rule's name
     figure: str  # the Figures field
     label: str
-    paired_test: str  # the key of its paired test in ``EvaluationResult.paired_tests``
+    paired_test: str  # the key of its paired test in ``Verdict.paired_tests``
 
 
 Rule = Floor | Drop

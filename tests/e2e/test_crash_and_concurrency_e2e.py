@@ -12,7 +12,7 @@ from ml_metadata.proto import metadata_store_pb2
 
 from robustfx.cli import commands
 from robustfx.cli import main as cli
-from robustfx.pipeline.run_summary import open_store
+from robustfx.pipeline.mlmd import open_store
 from tests.helpers.pipeline_runs import RUN_FLAGS
 
 NAME = "robustfx-crash"

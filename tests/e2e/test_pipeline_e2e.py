@@ -1,14 +1,17 @@
 """The real pipeline, end to end, on a slice of the real MNIST digits.
 
-One module-scoped run trains and pushes; the pushed SavedModel is then loaded in a fresh
-process (without Keras) and classifies serialized test-split tf.Examples. A second run on the
-same pipeline root, with an unreachable robustness threshold, reuses the cached components
-and must push nothing and record why.
+The shared run (``first_run``) trains and pushes; the pushed SavedModel is then loaded in a
+fresh process (without Keras) and classifies serialized test-split tf.Examples. Reruns go on
+copies of the shared run's root (``rerun_of_first``), so no test depends on another having
+run: a rerun with an unreachable robustness threshold reuses the cached components and must
+push nothing and record why; an unchanged rerun judges the model against itself as
+production and pushes nothing.
 """
 
 import importlib.util
 import json
 import os
+import shutil
 import subprocess
 import sys
 
@@ -17,12 +20,38 @@ from ml_metadata.proto import metadata_store_pb2
 
 from robustfx.cli import main as cli
 from robustfx.components.robustness_evaluator import spec
-from robustfx.pipeline.run_summary import all_node_outputs, node_outputs, open_store
+from robustfx.pipeline.mlmd import node_outputs, open_store
 from tests.helpers.datasets import shard_files
 from tests.helpers.paths import REPO
 from tests.helpers.pipeline_runs import PIPELINE_NAME, run_e2e
 
 BLESSED_VERDICT = '<div class="verdict blessed">BLESSED</div>'
+STRICT = ("--threshold", "fgsm_linf_0.2=0.999")
+
+
+def rerun_of_first(first_run, small_mnist, copy_name, *flags):
+    """`robustfx run` again with ``flags``, on a copy of the shared run's pipeline root and
+    serving dir; returns (the copy's root, its summary)."""
+    root, _, _ = first_run
+    copy = root.parent / f"{root.name}-{copy_name}"
+    shutil.rmtree(copy, ignore_errors=True)
+    for name in ("pipeline_root", "serving"):
+        shutil.copytree(root / name, copy / name)
+    summary = copy / "summary.json"
+    assert run_e2e(small_mnist[0], copy, copy / "serving", summary, *flags) == 0
+    return copy, json.loads(summary.read_text())
+
+
+@pytest.fixture(scope="module")
+def strict_rerun(first_run, small_mnist):
+    """The shared run's config again with an unreachable robustness threshold."""
+    return rerun_of_first(first_run, small_mnist, "strict", *STRICT)
+
+
+@pytest.fixture(scope="module")
+def unchanged_rerun(first_run, small_mnist):
+    """The shared run's config again, unchanged."""
+    return rerun_of_first(first_run, small_mnist, "unchanged")
 
 
 def test_run_blesses_and_pushes_a_versioned_model(first_run):
@@ -138,24 +167,23 @@ def test_reported_worst_case_is_no_higher_than_an_independent_pgd100(first_run, 
     assert summary["worst_case_robust_accuracy"] <= pgd100
 
 
-def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, small_mnist):
-    root, _, _ = first_run
-    data_dir, _ = small_mnist
-    serving = root / "serving-strict"
-    summary_path = root / "strict.json"
-    code = run_e2e(data_dir, root, serving, summary_path, "--threshold", "fgsm_linf_0.2=0.999")
-    assert code == 0
-    summary = json.loads(summary_path.read_text())
+def test_unreachable_threshold_pushes_nothing_and_records_why(first_run, strict_rerun):
+    root, summary = strict_rerun
     assert summary["blessed"] is False
     assert summary["pushed_model"] is None
     assert any("min" in r and "fgsm_linf_0.2" in r and "0.9990" in r for r in summary["reasons"])
-    assert not serving.exists() or os.listdir(serving) == []
+    # Only the shared run's version serves.
+    assert os.listdir(root / "serving") == os.listdir(first_run[0] / "serving")
 
     store = open_store(str(root / "pipeline_root" / "metadata.sqlite"))
     (blessing,) = node_outputs(store, PIPELINE_NAME, "RobustnessEvaluator", "blessing")
     assert blessing.custom_properties["blessed"].int_value == 0
     assert os.path.isfile(os.path.join(blessing.uri, spec.NOT_BLESSED_FILE))
-    # The first run's model is the blessed baseline this run compared against.
+    # Production (the shared run's pushed version, the same model) is named as the baseline.
+    first_model = first_run[2]["pushed_model"]
+    assert blessing.custom_properties["baseline_serving_uri"].string_value.endswith(
+        os.path.basename(first_model)
+    )
     assert "baseline_model_id" in blessing.custom_properties
     (pushed,) = node_outputs(store, PIPELINE_NAME, "Pusher", "pushed_model")
     assert pushed.custom_properties["pushed"].int_value == 0
@@ -199,72 +227,37 @@ def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mni
     assert f"{summary['clean_accuracy']:.4f}" in printed
 
 
-def test_history_lists_the_runs_newest_first(first_run, capsys):
-    """After the shared run and the strict re-run above (file order), both are listed."""
-    root, _, summary = first_run
+def test_history_lists_the_runs_newest_first(first_run, strict_rerun, capsys):
+    _, _, summary = first_run
+    root, _ = strict_rerun
     code = cli.main(["history", "--pipeline-root", str(root / "pipeline_root"), "--json"])
     assert code == 0
     rows = json.loads(capsys.readouterr().out)
-    assert len(rows) >= 2 and rows[0]["time"] >= rows[-1]["time"]
+    assert len(rows) == 2 and rows[0]["time"] >= rows[-1]["time"]
     first = rows[-1]
     assert first["blessed"] is True and first["reason"] == ""
     assert first["pushed_version"] == os.path.basename(summary["pushed_model"])
     assert first["clean_accuracy"] == summary["clean_accuracy"]
     low, high = first["worst_case_interval"]
     assert low <= summary["worst_case_robust_accuracy"] <= high
-    strict = next(row for row in rows if not row["blessed"])
-    assert "fgsm_linf_0.2" in strict["reason"] and strict["pushed_version"] is None
+    strict = rows[0]
+    assert not strict["blessed"] and "fgsm_linf_0.2" in strict["reason"]
+    assert strict["pushed_version"] is None
 
 
-def test_an_unchanged_rerun_pushes_nothing_and_says_why(first_run, small_mnist):
+def test_an_unchanged_rerun_pushes_nothing_and_says_why(first_run, unchanged_rerun):
     """Two runs in a row with nothing changed push once: the candidate is the production
     model, judged alone (not against itself), and already serving."""
-    root, _, summary = first_run
-    data_dir, _ = small_mnist
-    again = root / "again.json"
-    assert run_e2e(data_dir, root, root / "serving", again) == 0
-    rerun = json.loads(again.read_text())
+    _, _, summary = first_run
+    root, rerun = unchanged_rerun
     assert rerun["blessed"] is True and rerun["pushed_model"] is None
     version = os.path.basename(summary["pushed_model"])
     assert rerun["push_skipped"].startswith(f"identical to serving version {version}")
     assert os.listdir(root / "serving") == [version]
     assert rerun["paired_tests"] == {}  # no evaluation against itself
-    (blessing,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")
-    assert blessing.custom_properties["baseline_is_candidate"].int_value == 1
-
-
-def _node_outputs_of_latest_run(root, node, key):
     store = open_store(str(root / "pipeline_root" / "metadata.sqlite"))
-    return node_outputs(store, PIPELINE_NAME, node, key)
-
-
-def test_a_model_only_tfma_blessed_never_becomes_the_production_baseline(first_run, small_mnist):
-    """Runs last (it adds models to the shared root). A new model that TFMA blesses and the
-    RobustnessEvaluator refuses must not be the next run's baseline: that is still the
-    model the RobustnessEvaluator blessed first."""
-    root, _, _ = first_run
-    data_dir, _ = small_mnist
-    (first_blessing,) = [
-        b
-        for b in all_node_outputs(
-            open_store(str(root / "pipeline_root" / "metadata.sqlite")),
-            "RobustnessEvaluator",
-            "blessing",
-        )
-        if b.custom_properties["blessed"].int_value == 1
-    ][:1]
-    production_id = first_blessing.custom_properties["current_model_id"].int_value
-    loose_tfma = ["--max-clean-drop", "1.0", "--max-robust-drop", "1.0"]
-    code = run_e2e(data_dir, root, root / "serving-3", root / "run3.json", "--seed", "7",
-                        "--threshold", "worst_case=0.999", *loose_tfma)  # fmt: skip
-    assert code == 0
-    (tfma,) = _node_outputs_of_latest_run(root, "Evaluator", "blessing")
-    (robustness,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")
-    assert tfma.custom_properties["blessed"].int_value == 1  # TFMA blessed the new model
-    assert robustness.custom_properties["blessed"].int_value == 0  # the gate refused it
-    refused_id = robustness.custom_properties["current_model_id"].int_value
-    code = run_e2e(data_dir, root, root / "serving-4", root / "run4.json", "--seed", "8",
-                        *loose_tfma)  # fmt: skip
-    assert code == 0
-    (judged,) = _node_outputs_of_latest_run(root, "RobustnessEvaluator", "blessing")
-    assert judged.custom_properties["baseline_model_id"].int_value == production_id != refused_id
+    (blessing,) = node_outputs(store, PIPELINE_NAME, "RobustnessEvaluator", "blessing")
+    assert blessing.custom_properties["baseline_is_candidate"].int_value == 1
+    (production,) = node_outputs(store, PIPELINE_NAME, "ProductionModel", "production")
+    assert production.custom_properties["serving_version"].string_value == version
+    assert production.custom_properties["found"].int_value == 1

@@ -6,6 +6,7 @@ from robustfx.cli import main as cli
 
 # A spec as a Vertex AI user compiles it: remote storage, Dataflow, GPUs, the standard suite.
 VERTEX_FLAGS = (
+    "--target", "vertex",
     "--image", "europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3",
     "--kfp-pipeline-root", "gs://bucket/root",
     "--kfp-serving-dir", "gs://bucket/serving",
@@ -19,6 +20,34 @@ VERTEX_FLAGS = (
     "--accelerator-count", "2",
     "--memory-limit", "16",
     "--suite", "standard",
+)  # fmt: skip
+
+
+# A spec as an open-source KFP user compiles it: MinIO through its S3 API, a GPU by its
+# Kubernetes resource name, the object store's keys from a secret.
+OSS_FLAGS = (
+    "--target", "oss",
+    "--image", "registry.example.com/robustfx:1.2.3",
+    "--kfp-pipeline-root", "s3://mlpipeline/robustfx/root",
+    "--kfp-serving-dir", "s3://mlpipeline/robustfx/serving",
+    "--kfp-data-dir", "s3://mlpipeline/tfds",
+    "--storage-secret", "robustfx-s3",
+    "--storage-endpoint", "http://minio-service.kubeflow:9000",
+    "--storage-region", "us-east-1",
+    "--accelerator-kind", "gpu",
+    "--accelerator-type", "nvidia.com/gpu",
+    "--accelerator-count", "1",
+)  # fmt: skip
+
+
+# `robustfx run`'s own Beam settings (base.beam_config.DIRECT_RUNNER_ARGS), appended to the
+# compiled direct-runner args (the last of a repeated flag wins): the same Beam execution as
+# `robustfx run`, without a worker process, a TFX source package or a Prism download per
+# Beam component. The spec's own defaults run in every other respect.
+LOCAL_BEAM = (
+    "--beam-option", "direct_running_mode=in_memory",
+    "--beam-option", "update_compatibility_version=2.74.0",
+    "--beam-option", "sdk_container_image=apache/beam_python3.10_sdk:2.74.0",
 )  # fmt: skip
 
 

@@ -70,17 +70,9 @@ def save_untrusted_model(directory, payload=None, image_shape=(28, 28, 1)) -> st
 def untrusted_payloads(target: str) -> dict:
     """Payloads an attacker hides in a signature, aimed at files under ``target``, keyed by
     the op the graph check must refuse: WriteFile writes ``target/written_by_the_model``,
-    ReadFile reads ``target/secret``, MatchingFiles lists ``target``, and Cumsum (an op no
-    export of the project uses) hides inside a tf.cond inside a tf.while_loop body."""
+    ReadFile reads ``target/secret`` and MatchingFiles lists ``target`` (more in
+    ``hostile_models``)."""
     import tensorflow as tf
-
-    def hidden_in_control_flow(image):
-        def body(step, values):
-            values = tf.cond(step >= 0, lambda: tf.math.cumsum(values), lambda: values)
-            return step + 1, values
-
-        flat = tf.reshape(image, [-1])
-        return tf.while_loop(lambda step, _: step < 1, body, [tf.constant(0), flat])[1]
 
     return {
         "WriteFile": lambda image: tf.io.write_file(
@@ -88,5 +80,4 @@ def untrusted_payloads(target: str) -> dict:
         ),
         "ReadFile": lambda image: tf.io.read_file(os.path.join(target, "secret")),
         "MatchingFiles": lambda image: tf.io.matching_files(os.path.join(target, "*")),
-        "Cumsum": hidden_in_control_flow,
     }

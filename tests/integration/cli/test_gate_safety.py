@@ -1,5 +1,6 @@
 """`robustfx gate` pointed at an untrusted model: refused with exit 2 before anything of it
-runs, with nothing written; `--allow-op`, the input shape and the time limit."""
+runs, with nothing written, whatever the op does (files, Python, printing, a dataset reader, a
+custom kernel); `--allow-op`, the input shape and the time limit."""
 
 import json
 import os
@@ -9,6 +10,7 @@ import pytest
 
 from robustfx.cli import commands
 from robustfx.cli import main as cli
+from tests.helpers.hostile_models import FORGED_OP, hostile_payloads, save_forged_kernel_model
 from tests.helpers.models import save_untrusted_model, untrusted_payloads
 
 
@@ -42,11 +44,21 @@ def _gate(small_mnist, model_dir, tmp_path, *flags):
     return code, out
 
 
-@pytest.mark.parametrize("op", ["WriteFile", "ReadFile", "MatchingFiles", "Cumsum"])
+HOSTILE = ["WriteFile", "ReadFile", "MatchingFiles", "EagerPyFunc", "PrintV2", "TextLineDataset"]
+
+
+def _hostile_model(directory, target, op) -> str:
+    if op == FORGED_OP:
+        return save_forged_kernel_model(directory)
+    payloads = {**untrusted_payloads(str(target)), **hostile_payloads(str(target))}
+    return save_untrusted_model(directory, payloads[op])
+
+
+@pytest.mark.parametrize("op", [*HOSTILE, FORGED_OP])
 def test_an_attacker_is_refused_with_exit_2_and_nothing_written(
     small_mnist, tmp_path, target, capsys, op
 ):
-    model_dir = save_untrusted_model(tmp_path / "model", untrusted_payloads(str(target))[op])
+    model_dir = _hostile_model(tmp_path / "model", target, op)
     code, out = _gate(small_mnist, model_dir, tmp_path)
     assert code == commands.EXIT_USAGE
     err = capsys.readouterr().err

@@ -9,7 +9,7 @@ import os
 from ml_metadata.proto import metadata_store_pb2 as pb
 
 from robustfx.cli import commands
-from robustfx.kubeflow.local_metadata import open_store
+from robustfx.pipeline.mlmd import open_store
 from tests.helpers.kubeflow import run_local, write_spec
 
 MAKE = """

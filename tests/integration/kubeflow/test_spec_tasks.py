@@ -14,7 +14,7 @@ from kfp.pipeline_spec import pipeline_spec_pb2
 from tfx.orchestration.kubeflow.v2.container import kubeflow_v2_entrypoint_utils as entrypoint
 
 from robustfx.cli import commands
-from robustfx.kubeflow import spec_tasks
+from robustfx.kubeflow.local import tasks as spec_tasks
 from tests.helpers.kubeflow import run_local, write_spec
 
 
@@ -92,10 +92,8 @@ def test_tasks_run_after_every_task_they_depend_on(spec):
             for value in task.get("inputs", {}).get("artifacts", {}).values()
         }
         assert all(order.index(other) < order.index(name) for other in upstream), name
-    # The model resolver names no dependentTasks: its blessing input orders it.
-    assert order.index("latest_blessed_model_resolver-model-blessing-resolver") < order.index(
-        "latest_blessed_model_resolver-model-resolver"
-    )
+    # Production is looked up before the candidate is judged.
+    assert order.index("ProductionModel") < order.index("RobustnessEvaluator")
     looped = copy.deepcopy(job)
     looped["pipelineSpec"]["root"]["dag"]["tasks"]["ImportExampleGen"]["dependentTasks"] = [
         "Pusher"
@@ -115,19 +113,6 @@ def test_the_command_line_is_the_containers_own(spec):
         json.dumps(executor_input, separators=(",", ":")) if arg == "{{$}}" else arg
         for arg in container["command"][1:] + container["args"]
     ]
-
-
-def test_the_compiled_baseline_model_query_matches_the_blessed_models_uri(spec):
-    """TFX's query by ``name=current_model_id`` never matches the RobustnessEvaluator's
-    blessing inside a KFP task (the id is TFX's hash of the model's runtime name); the
-    compiled query matches the model's URI, its ``current_model`` property."""
-    _, job = spec
-    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
-    query = executors["latest_blessed_model_resolver-model-resolver_executor"]["resolver"]
-    assert query["outputArtifactQueries"]["model"]["filter"] == (
-        'schema_title="tfx.Model" AND state=LIVE AND '
-        "uri=\"{{$.inputs.artifacts['input'].metadata['current_model']}}\""
-    )
 
 
 @pytest.mark.parametrize(
@@ -153,19 +138,47 @@ def test_a_spec_the_driver_cannot_run_is_refused_before_any_task(spec, tmp_path,
     parameters = old["pipelineSpec"]["root"]["dag"]["tasks"]["Transform"]["inputs"]["parameters"]
     parameters["module_path"] = {"runtimeValue": {"constantValue": {"stringValue": "m"}}}
     old_spec = write_spec(tmp_path / "old.json", old)
-    assert run_local(old_spec, "--pipeline-root", str(tmp_path / "r1")) == commands.EXIT_USAGE
+    assert (
+        run_local(old_spec, "--target", "vertex", "--pipeline-root", str(tmp_path / "r1"))
+        == commands.EXIT_USAGE
+    )
     assert "task Transform parameter 'module_path': runtimeValue.constantValue" in (
         capsys.readouterr().err
     )
+    assert not (tmp_path / "r1").exists()
+
+
+@pytest.mark.parametrize(
+    "kind, executor, message",
+    [
+        ("resolver", {"resolver": {"outputArtifactQueries": {}}},
+         "resolver executors not implemented"),
+        ("custom job", {"customJob": {"customJob": {}}},
+         "custom job executors is Google Cloud only, it's not supported"),
+    ],
+)  # fmt: skip
+def test_what_open_source_kfp_refuses_run_local_refuses_before_any_task(
+    oss_spec, tmp_path, capsys, kind, executor, message
+):
+    """The spec this project compiles passes; the same spec with a resolver, a custom job or
+    an artifact iterator is refused in KFP's words, and nothing runs."""
+    _, job = oss_spec
     odd = copy.deepcopy(job)
-    executors = odd["pipelineSpec"]["deploymentSpec"]["executors"]
-    query = executors["latest_blessed_model_resolver-model-blessing-resolver_executor"]
-    query["resolver"]["outputArtifactQueries"]["model_blessing"]["filter"] += " OR state=DELETED"
-    odd_spec = write_spec(tmp_path / "odd.json", odd)
-    assert run_local(odd_spec, "--pipeline-root", str(tmp_path / "r2")) == commands.EXIT_USAGE
-    assert "unsupported clause 'metadata.robustness_blessed.number_value=1 OR state=DELETED'" in (
-        capsys.readouterr().err
-    )
-    assert run_local(odd_spec, "--pipeline-root", "gs://b/root") == commands.EXIT_USAGE
-    assert "not a local directory" in capsys.readouterr().err
-    assert not (tmp_path / "r1").exists() and not (tmp_path / "r2").exists()
+    odd["pipelineSpec"]["deploymentSpec"]["executors"]["Trainer_executor"] = executor
+    path = write_spec(tmp_path / "odd.json", odd)
+    root = tmp_path / "root"
+    assert run_local(path, "--pipeline-root", str(root)) == commands.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"open-source KFP refuses this spec: component Trainer: {message}" in err
+    iterated = copy.deepcopy(job)
+    iterated["pipelineSpec"]["root"]["dag"]["tasks"]["Pusher"]["artifactIterator"] = {}
+    path = write_spec(tmp_path / "iterated.json", iterated)
+    assert run_local(path, "--pipeline-root", str(root)) == commands.EXIT_USAGE
+    assert "task Pusher: artifact iterator not implemented yet" in capsys.readouterr().err
+    assert not root.exists()
+
+
+def test_a_remote_root_needs_a_local_metadata_store(oss_spec, tmp_path, capsys):
+    path, _ = oss_spec  # its own root is s3://
+    assert run_local(path) == commands.EXIT_USAGE
+    assert "is remote: give --metadata" in capsys.readouterr().err

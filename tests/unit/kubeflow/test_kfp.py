@@ -16,6 +16,7 @@ from robustfx.kubeflow.config import (
     TrainerReplicasConfig,
     normalize_cron,
 )
+from robustfx.kubeflow.oss_rules import oss_refusals
 from tests.helpers.kubeflow import compile_spec
 from tests.helpers.paths import REPO
 
@@ -86,22 +87,70 @@ def test_the_gating_suite_is_compiled_into_the_evaluator(spec):
     assert '\\"suite\\": \\"standard\\"' in text
 
 
-def test_the_baseline_resolver_only_accepts_robustness_evaluator_blessings(spec):
-    """TFX compiles the blessed-model resolver to a query by type and blessed=1, which a TFMA
-    blessing also matches; the compiled query must require the RobustnessEvaluator's own
-    property, which TFMA never sets."""
-    _, job = spec
+@pytest.mark.parametrize("target", ["vertex", "oss"])
+def test_production_is_found_by_a_container_task_never_cached_with_the_ingest(
+    spec, oss_spec, target
+):
+    """No resolver in any spec: the ProductionModel component (a container) finds the model
+    that serves. It and the ingest look at the world afresh every run: no cache for them,
+    while the rest keeps KFP's cache (new inputs are new cache keys)."""
+    _, job = {"vertex": spec, "oss": oss_spec}[target]
     executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
-    filters = [
-        query["filter"]
-        for executor in executors.values()
-        for query in executor.get("resolver", {}).get("outputArtifactQueries", {}).values()
-        if "tfx.ModelBlessing" in query["filter"]
-    ]
-    assert filters == [
-        'schema_title="tfx.ModelBlessing" AND state=LIVE AND metadata.blessed.number_value=1'
-        " AND metadata.robustness_blessed.number_value=1"
-    ]
+    assert all(set(executor) == {"container"} for executor in executors.values())
+    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
+    assert "ProductionModel" in tasks["RobustnessEvaluator"]["dependentTasks"]
+    assert "ProductionModel" not in tasks["Evaluator"].get("dependentTasks", [])
+    never = {name for name, task in tasks.items() if not task.get("cachingOptions", {}).get(
+        "enableCache")}  # fmt: skip
+    assert never == {"ImportExampleGen", "ProductionModel"}
+    lookup = tasks["ProductionModel"]["inputs"]["parameters"]["lookup"]["runtimeValue"]
+    assert lookup["constant"] == ""  # the same spec every night
+    for executor in executors.values():
+        command = executor["container"]["command"] + executor["container"]["args"]
+        assert "robustfx.kubeflow.entrypoint" in command
+        assert not any("kubeflow_v2_run_executor" in part for part in command)
+
+
+def test_the_oss_spec_passes_open_source_kfps_rules_and_reads_the_object_store_secret(oss_spec):
+    _, job = oss_spec
+    assert oss_refusals(job["pipelineSpec"]) == []
+    executors = job["pipelineSpec"]["deploymentSpec"]["executors"]
+    trainer = executors["Trainer_executor"]["container"]
+    assert trainer["resources"]["accelerator"] == {"type": "nvidia.com/gpu", "count": "1"}
+    secrets = job["platformSpec"]["platforms"]["kubernetes"]["deploymentSpec"]["executors"]
+    assert set(secrets) == set(executors)
+    for entry in secrets.values():
+        (secret,) = entry["secretAsEnv"]
+        assert secret["secretName"] == "robustfx-s3"
+        assert {k["secretKey"]: k["envVar"] for k in secret["keyToEnv"]} == {
+            "AWS_ACCESS_KEY_ID": "AWS_ACCESS_KEY_ID",
+            "AWS_SECRET_ACCESS_KEY": "AWS_SECRET_ACCESS_KEY",
+        }
+    for executor in executors.values():
+        env = {e["name"]: e["value"] for e in executor["container"]["env"]}
+        assert env == {"AWS_ENDPOINT_URL": "http://minio-service.kubeflow:9000",
+                       "AWS_REGION": "us-east-1"}  # fmt: skip
+    assert job["runtimeConfig"]["gcsOutputDirectory"] == "s3://mlpipeline/robustfx/root"
+
+
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (["--accelerator-kind", "gpu", "--accelerator-type", "NVIDIA_TESLA_T4",
+          "--accelerator-count", "1"], "is not a Kubernetes resource name"),
+        (["--trainer-replicas", "2", "--vertex-project", "p", "--vertex-region", "r"],
+         "open-source KFP does not have"),
+        (["--kfp-serving-dir", "minio://mlpipeline/serving"],
+         "give 's3://mlpipeline/serving'"),
+    ],
+)  # fmt: skip
+def test_what_open_source_kfp_cannot_run_is_refused_at_compile_time(
+    small_mnist, tmp_path, capsys, flags, message
+):
+    output = tmp_path / "spec.json"
+    assert compile_spec(small_mnist[0], output, *flags) == commands.EXIT_USAGE
+    assert message in capsys.readouterr().err
+    assert not output.exists()
 
 
 def test_module_paths_exist_in_the_package(spec):
@@ -128,9 +177,7 @@ def test_dockerfile_installs_the_project_with_the_pinned_constraints():
     assert dockerfile.splitlines()[3] == "FROM tensorflow/tfx:1.16.0"
     assert "pip install --no-cache-dir -c constraints.txt ." in dockerfile
     assert "TF_USE_LEGACY_KERAS=1" in dockerfile
-    for folder in ["robustfx", "pipeline", "components", "trainer", "kubeflow"]:
-        assert f"COPY {folder} ./{folder}" in dockerfile
-        assert (REPO / folder / "__init__.py").is_file()
+    # What the image copies: tests/unit/architecture (every file the wheel holds).
 
 
 def test_negative_accelerator_count_is_rejected_before_compiling(small_mnist, tmp_path, capsys):
@@ -181,7 +228,7 @@ def test_trainer_replicas_compile_to_a_vertex_multi_worker_job(small_mnist, tmp_
     output = tmp_path / "multi.json"
     image = "europe-docker.pkg.dev/proj/robustfx/robustfx:1.2.3"
     code = compile_spec(
-        data_dir, output, "--image", image, "--trainer-replicas", "3",
+        data_dir, output, "--target", "vertex", "--image", image, "--trainer-replicas", "3",
         "--vertex-project", "proj", "--vertex-region", "europe-west4",
         "--accelerator-kind", "gpu", "--accelerator-type", "NVIDIA_TESLA_T4",
         "--accelerator-count", "1",

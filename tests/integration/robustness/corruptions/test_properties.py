@@ -24,6 +24,8 @@ PUBLISHED_NOT_MONOTONE = {
     "pixelate": ([(2, 3, 4, 5)], "CIFAR-10-C's 0.95 downsampling aliases more than 0.9"),
     "snow": ([(1, 2, 3, 4)], "CIFAR-10-C's severity 5 has smaller, longer-streaked flakes"),
     "fog": ([(1, 2, 3), (4, 5)], "3 and 4 share strength 2.5; only the roughness differs"),
+    "glass_blur": ([(2, 3, 4, 5)], "MNIST-C's 1 (two passes of 1-pixel swaps) distorts about "
+                                   "as much as its 2 (one pass of 2-pixel swaps)"),
 }  # fmt: skip
 
 

@@ -74,3 +74,23 @@ def project_exports(tmp_path_factory):
         exports[name] = os.path.join(directory, "serving_model")
         export_serving_model(model, tft_output, shape, exports[name])
     return exports
+
+
+@pytest.fixture(scope="session")
+def architecture_models(tmp_path_factory):
+    """Architecture name -> SavedModel directory with a ``serving_default`` signature: the
+    Keras applications at their smallest input, a Vision Transformer block and a CNN that
+    resizes and pads inside, untrained (``tests.helpers.architectures``)."""
+    from tests.helpers import architectures
+
+    builders = {
+        name: functools.partial(architectures.build_application, name)
+        for name in architectures.APPLICATIONS
+    }
+    builders["vit_block"] = architectures.build_vit_block
+    builders["resize_and_pad"] = architectures.build_resize_and_pad_cnn
+    root = tmp_path_factory.mktemp("architectures")
+    return {
+        name: architectures.save_inference_signature(build(), root / name)
+        for name, build in builders.items()
+    }

@@ -1,5 +1,6 @@
-"""The graph check refuses a model that reads, writes or lists files or runs an unknown op,
-wherever the op hides, naming the op, its function and the signature, and runs nothing."""
+"""The graph check refuses a model that reads, writes or lists files, calls Python, prints to a
+file, reads a dataset or runs an unknown op, wherever the op hides, naming the op, its category,
+its function and the signature, and runs nothing."""
 
 import logging
 import os
@@ -7,23 +8,34 @@ import pickle
 
 import pytest
 
-from robustfx.robustness.models import graph_safety
+from robustfx.robustness.models import graph_safety, op_policy
 from robustfx.robustness.models.graph_safety import UnsafeModelError, check_graph
 from robustfx.robustness.models.saved_models import ModelSignatureError, read_saved_model
+from tests.helpers.hostile_models import (
+    FORGED_OP,
+    hostile_payloads,
+    rewrite_saved_model,
+    save_forged_kernel_model,
+)
 from tests.helpers.models import save_untrusted_model, untrusted_payloads
 
-ATTACKS = ("WriteFile", "ReadFile", "MatchingFiles", "Cumsum")
 CATEGORIES = {
-    "WriteFile": "file system",
-    "ReadFile": "file system",
-    "MatchingFiles": "file system",
-    "Cumsum": "unknown op",
+    "WriteFile": op_policy.FILE_IO,
+    "ReadFile": op_policy.FILE_IO,
+    "MatchingFiles": op_policy.FILE_IO,
+    "EagerPyFunc": op_policy.PYTHON,
+    "PrintV2": op_policy.PRINT,
+    "TextLineDataset": op_policy.DATASET,
 }
 
 
-@pytest.mark.parametrize("op", ATTACKS)
-def test_an_attacker_is_refused_by_op_function_and_signature(tmp_path, target, op):
-    model_dir = save_untrusted_model(tmp_path / "model", untrusted_payloads(str(target))[op])
+def _payloads(target) -> dict:
+    return {**untrusted_payloads(str(target)), **hostile_payloads(str(target))}
+
+
+@pytest.mark.parametrize("op", sorted(CATEGORIES))
+def test_an_attacker_is_refused_by_op_category_function_and_signature(tmp_path, target, op):
+    model_dir = save_untrusted_model(tmp_path / "model", _payloads(target)[op])
     with pytest.raises(UnsafeModelError) as refused:
         check_graph(model_dir)
     (finding,) = {f for f in refused.value.findings if f.op == op}
@@ -39,14 +51,16 @@ def test_an_attacker_is_refused_by_op_function_and_signature(tmp_path, target, o
     assert sorted(os.listdir(target)) == ["secret"]  # nothing ran, nothing was written
 
 
-def test_an_op_inside_a_cond_inside_a_while_body_is_found(tmp_path, target):
-    model_dir = save_untrusted_model(tmp_path / "model", untrusted_payloads(str(target))["Cumsum"])
+def test_an_unknown_kernel_in_a_while_body_inside_a_cond_is_found(tmp_path):
+    model_dir = save_forged_kernel_model(tmp_path / "model")
     with pytest.raises(UnsafeModelError) as refused:
         check_graph(model_dir)
     (finding,) = refused.value.findings
-    # signature wrapper -> the traced function -> the while body -> the cond branch
+    assert finding.op == FORGED_OP and finding.category == op_policy.UNKNOWN
+    # signature wrapper -> the traced function -> the cond branch -> the while body
     assert len(finding.path) == 4 and finding.path[-1] == finding.function
-    assert "while_body" in finding.path[2] and "cond_true" in finding.function
+    assert "cond_true" in finding.path[2] and "while_body" in finding.function
+    assert f"op '{FORGED_OP}' (unknown op, a custom kernel)" in str(refused.value)
 
 
 def test_allow_op_lets_it_through_and_records_it(tmp_path, target, caplog):
@@ -57,7 +71,7 @@ def test_allow_op_lets_it_through_and_records_it(tmp_path, target, caplog):
         report = check_graph(model_dir, allowed_ops=["WriteFile"])
     assert report.allowed_by_flag == ("WriteFile",)
     assert "WriteFile" in report.ops and report.to_dict()["allowed_by_flag"] == ("WriteFile",)
-    assert "WriteFile (file system) let through by --allow-op" in caplog.text
+    assert "WriteFile (file I/O) let through by --allow-op" in caplog.text
 
 
 def test_an_allowed_op_lets_only_itself_through(tmp_path, target):
@@ -106,14 +120,6 @@ def test_a_custom_gradient_is_walked(tmp_path, target):
     assert not os.path.exists(written)
 
 
-def _rewrite(model_dir, change) -> str:
-    saved = read_saved_model(model_dir)
-    change(saved.meta_graphs[0])
-    with open(os.path.join(model_dir, "saved_model.pb"), "wb") as f:
-        f.write(saved.SerializeToString())
-    return model_dir
-
-
 def test_an_op_named_by_a_call_attr_is_checked_as_an_op(tmp_path):
     """A func attr naming no library function makes the runtime run that primitive op."""
 
@@ -123,8 +129,8 @@ def test_an_op_named_by_a_call_attr_is_checked_as_an_op(tmp_path):
                 if node.op == "StatefulPartitionedCall":
                     node.attr["f"].func.name = "PyFunc"
 
-    model_dir = _rewrite(save_untrusted_model(tmp_path / "model"), call_pyfunc)
-    with pytest.raises(UnsafeModelError, match=r"op 'PyFunc' \(python callback\)"):
+    model_dir = rewrite_saved_model(save_untrusted_model(tmp_path / "model"), call_pyfunc)
+    with pytest.raises(UnsafeModelError, match=r"op 'PyFunc' \(Python callback\)"):
         check_graph(model_dir)
 
 
@@ -134,7 +140,7 @@ def test_the_object_graph_signatures_are_walked_not_only_the_signature_defs(tmp_
     model_dir = save_untrusted_model(
         tmp_path / "model", untrusted_payloads(str(target))["WriteFile"]
     )
-    _rewrite(model_dir, lambda graph: graph.signature_def.pop("serving_transformed"))
+    rewrite_saved_model(model_dir, lambda graph: graph.signature_def.pop("serving_transformed"))
     with pytest.raises(UnsafeModelError, match="op 'WriteFile'") as refused:
         check_graph(model_dir)
     (finding,) = refused.value.findings
@@ -143,7 +149,7 @@ def test_the_object_graph_signatures_are_walked_not_only_the_signature_defs(tmp_
 
 
 def test_a_tensorflow_1_savedmodel_is_refused(tmp_path):
-    model_dir = _rewrite(
+    model_dir = rewrite_saved_model(
         save_untrusted_model(tmp_path / "model"), lambda graph: graph.ClearField("object_graph_def")
     )
     with pytest.raises(UnsafeModelError, match="TensorFlow 1 SavedModel"):
@@ -160,5 +166,6 @@ def test_a_plain_model_reports_what_it_read(tmp_path):
     report = check_graph(save_untrusted_model(tmp_path / "model"))
     assert "signature 'serving_transformed'" in report.entries
     assert {"MatMul", "Reshape", "ReadVariableOp"} <= set(report.ops)
+    assert set(report.stateful) == {"ReadVariableOp", "StatefulPartitionedCall", "VarHandleOp"}
     assert report.allowed_by_flag == () and report.functions >= 2
     assert graph_safety.MAIN_GRAPH not in report.to_dict()["entries"]

@@ -24,6 +24,7 @@ from robustfx.robustness.presentation import report
 from robustfx.robustness.verdict import evaluation
 from robustfx.robustness.verdict.outcome import EvaluationResult
 from tests.helpers.datasets import write_transformed_examples
+from tests.helpers.paths import copy_tree
 
 BUCKET = "robustfx-test"
 CLASSES = [str(d) for d in range(10)]
@@ -98,18 +99,10 @@ def test_counts_flow_through_beam_to_gcs_with_two_worker_processes(
     assert len(remote.verdict.candidate.corruption_accuracy) == 6  # quick, 1 channel
 
 
-def _copy_tree(source: str, destination: str) -> None:
-    for directory, _, files in tf.io.gfile.walk(source):
-        target = destination + directory[len(source) :]
-        tf.io.gfile.makedirs(target)
-        for name in files:
-            tf.io.gfile.copy(os.path.join(directory, name), f"{target}/{name}", overwrite=True)
-
-
 def test_tensorflow_side_files_live_on_a_non_local_filesystem(trained_model_dir, rng):
     root = f"ram://remote-{rng.randint(1 << 30)}"
     model_dir = f"{root}/model/Format-Serving"
-    _copy_tree(os.path.join(trained_model_dir, "Format-Serving"), model_dir)
+    copy_tree(os.path.join(trained_model_dir, "Format-Serving"), model_dir)
     check_signature(model_dir)  # reads saved_model.pb through tf.io.gfile
     logits_fn, shape = load_logits_fn(model_dir)
     assert shape == (28, 28, 1)

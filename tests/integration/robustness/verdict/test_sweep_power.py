@@ -58,6 +58,7 @@ def _metrics(logits_fn, config: EvaluationConfig, images, labels) -> dict:
                         "share": (alive & ~survived).mean()})  # fmt: skip
         alive = survived
     return {
+        "num_examples": len(labels),
         "clean_accuracy": clean.mean(),
         "worst_case_robust_accuracy": alive.mean(),
         "cascade": cascade,

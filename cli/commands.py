@@ -13,7 +13,7 @@ from typing import Optional
 
 from robustfx.base.gate_config import GateConfig
 from robustfx.base.presets import with_preset
-from robustfx.base.run_config import METADATA_FILE, DataConfig, RunConfig
+from robustfx.base.run_config import METADATA_FILE, DataConfig, RunConfig, absolute
 from robustfx.base.validation import ConfigError
 from robustfx.cli.flags import config_from_args
 from robustfx.cli.limits import LimitExceededError
@@ -126,7 +126,7 @@ def command_gate(args: argparse.Namespace) -> int:
     dataset = locate_dataset(config.data.dataset, config.data.data_dir)
     if split in dataset.splits:  # run_gate names an unknown split
         check_dataset(dataset, [split])
-    output_dir = os.path.abspath(args.output_dir or os.path.join("runs", config.data.tag, "gate"))
+    output_dir = absolute(args.output_dir or os.path.join("runs", config.data.tag, "gate"))
     try:
         recorded = gate.run_gate(
             model,

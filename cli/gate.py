@@ -114,7 +114,7 @@ def _evaluate_split(
 ) -> Recorded:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
     # Also in the watched child process, which shares nothing with the command's process.
-    remote_storage.enable([files, model_dir, baseline_dir or ""])
+    remote_storage.enable([files, model_dir, baseline_dir or "", output_dir])
     options = beam.options.pipeline_options.PipelineOptions(list(beam_args))
     return evaluate_and_record(
         lambda: beam.Pipeline(options=options),

@@ -128,7 +128,14 @@ def command_gate(args: argparse.Namespace) -> int:
         check_dataset(dataset, [split])
     try:
         result = gate.run_gate(
-            model, dataset, split, config.evaluation, baseline, config.beam_args, config.limits
+            model,
+            dataset,
+            split,
+            config.evaluation,
+            baseline,
+            config.beam_args,
+            config.limits,
+            config.interface,
         )
     except (ConfigError, *MODEL_ERRORS):
         raise

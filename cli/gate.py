@@ -16,6 +16,7 @@ import apache_beam as beam
 from robustfx.base import remote_storage
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.limits_config import LimitsConfig
+from robustfx.base.model_interface_config import ModelInterfaceConfig
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError
 from robustfx.cli.limits import run_within
@@ -23,6 +24,7 @@ from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.mlmd import all_node_outputs, open_store
 from robustfx.pipeline.production import evaluator_id
+from robustfx.robustness.models.model_interface import ModelInterface
 from robustfx.robustness.verdict import evaluation as evaluator
 from robustfx.robustness.verdict.metrics import robust_accuracies
 
@@ -75,17 +77,19 @@ def run_gate(
     baseline_dir: Optional[str] = None,
     beam_args: Sequence[str] = (),
     limits: Optional[LimitsConfig] = None,
+    interface: Optional[ModelInterfaceConfig] = None,
 ) -> evaluator.EvaluationResult:
     """Attacks the candidate (and baseline) on the raw TFDS split and applies the rules.
 
     With a time or memory limit, the evaluation runs in a child process that is stopped at
-    the first breach (``limits.LimitExceededError``).
+    the first breach (``limits.LimitExceededError``). ``interface`` says how the models are
+    called (``--signature``, ``--input-key``, ``--output-key``, ``--input-scale``).
     """
     if split not in dataset.splits:
         raise GateInputError(
             f"split {split!r} is not in dataset {dataset.name!r} (splits: {sorted(dataset.splits)})"
         )
-    args = (model_dir, dataset, split, config, baseline_dir, tuple(beam_args))
+    args = (model_dir, dataset, split, config, baseline_dir, tuple(beam_args), interface)
     if limits is not None and limits.active:
         return run_within(limits, f"evaluating {model_dir}", _evaluate_split, *args)
     return _evaluate_split(*args)
@@ -98,6 +102,7 @@ def _evaluate_split(
     config: EvaluationConfig,
     baseline_dir: Optional[str],
     beam_args: Sequence[str],
+    interface: Optional[ModelInterfaceConfig] = None,
 ) -> evaluator.EvaluationResult:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
     # Also in the watched child process, which shares nothing with the command's process.
@@ -112,6 +117,7 @@ def _evaluate_split(
         baseline_model_dir=baseline_dir,
         raw_image_shape=dataset.image_shape,
         expected_examples=dataset.splits[split],
+        model_interface=interface,
     )
 
 
@@ -126,6 +132,11 @@ def _graph_check_line(result: evaluator.EvaluationResult) -> str:
     line = f"- graph check: passed ({len(check['ops'])} op types, {check['seconds']:.3f} s)"
     allowed = ", ".join(f"`{op}`" for op in check["allowed_by_flag"])
     return line + (f"; let through by --allow-op: {allowed}" if allowed else "")
+
+
+def _interface_line(result: evaluator.EvaluationResult) -> str:
+    interface = result.interfaces.get(evaluator.CANDIDATE)
+    return f"- called as: {ModelInterface.from_dict(interface).describe()}" if interface else ""
 
 
 def to_markdown(
@@ -146,6 +157,7 @@ def to_markdown(
         f"{result.metrics['candidate']['num_examples']} examples, suite "
         f"`{result.suite_name}`; evaluation valid: {'yes' if result.evaluation_valid else 'NO'}",
         _graph_check_line(result),
+        _interface_line(result),
         "",
         "| rule | value | threshold | result |",
         "|---|---|---|---|",

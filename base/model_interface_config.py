@@ -44,6 +44,7 @@ class ModelInterfaceConfig:
         1,
         flag="--input-scale",
         choices=[str(scale) for scale in INPUT_SCALES],
+        metavar="{1,255}",
         parse=int,
         help="Pixel scale the model takes: 1 for [0, 1], 255 for [0, 255]. Epsilon stays in "
         "[0, 1] pixel units, so it means the same for every model.",

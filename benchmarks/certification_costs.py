@@ -68,7 +68,9 @@ def _evaluator_seconds(model_dir: str, digits: int) -> float:
 
     if digits != 1000:
         return float("nan")  # the transformed records hold the whole test split
-    files = fixtures.transformed_examples(os.path.join(HERE, "out"), None, 1)
+    workdir = os.path.join(HERE, "out")
+    os.makedirs(workdir, exist_ok=True)
+    files = fixtures.transformed_examples(workdir, None, 1)
     config = EvaluationConfig(suite="quick", report_examples=0, corruptions="none")
     start = time.perf_counter()
     evaluation.evaluate(

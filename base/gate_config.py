@@ -8,6 +8,7 @@ from typing import ClassVar, Optional, Tuple
 from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.limits_config import LimitsConfig
+from robustfx.base.model_interface_config import ModelInterfaceConfig
 from robustfx.base.run_config import DataConfig
 from robustfx.base.settings import setting
 
@@ -28,6 +29,9 @@ class GateConfig:
     )
     baseline: Optional[str] = setting(
         None, flag="--baseline", help="SavedModel directory of the production model."
+    )
+    interface: ModelInterfaceConfig = setting(
+        default_factory=ModelInterfaceConfig, help="How the candidate and baseline are called."
     )
     data: DataConfig = setting(default_factory=DataConfig, help="The dataset.")
     evaluation: EvaluationConfig = setting(

@@ -1,12 +1,12 @@
 """Configs of what the Trainer builds and how it trains: the CNN, NSL's adversarial
-regularization and the optimization settings."""
+regularization and the optimization settings (with the certified-training recipe)."""
 
 from __future__ import annotations
 
 import dataclasses
 from typing import ClassVar, Optional, Tuple
 
-from robustfx.base.settings import check_settings, int_list, setting
+from robustfx.base.settings import check_settings, float_list, int_list, setting
 from robustfx.base.validation import canonical_norm, require
 
 
@@ -131,6 +131,7 @@ TUTORIAL_ADVERSARIAL = AdversarialConfig(
 
 
 ACCELERATORS = ("auto", "cpu", "gpu", "tpu")
+RECIPES = ("adversarial", "ibp")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -153,7 +154,46 @@ class TrainingConfig:
         choices=ACCELERATORS,
         help="auto picks TPU > GPUs > CPU from what the hardware reports.",
     )
+    recipe: str = setting(
+        "adversarial",
+        flag="--recipe",
+        choices=RECIPES,
+        help="adversarial: NSL adversarial regularization as --adversarial and the --adv-* "
+        "flags set it (the default); ibp: certified training with interval bound propagation "
+        "(Gowal et al. 2018), the clean loss mixed with the loss of IBP's worst-case logits "
+        "over the L-infinity ball, epsilon and the mix ramped over training (NSL is not used).",
+    )
+    certified_epsilon: float = setting(
+        0.2,
+        flag="--certified-epsilon",
+        at_least=0.0,
+        at_most=1.0,
+        help="L-infinity radius the ibp recipe trains for, reached at the end of the ramp.",
+    )
+    certified_clean_weight: float = setting(
+        0.5,
+        flag="--certified-clean-weight",
+        at_least=0.0,
+        at_most=1.0,
+        help="Weight of the clean loss at the end of the ramp (1 before it starts); the IBP "
+        "loss has the rest.",
+    )
+    certified_ramp: Tuple[float, float] = setting(
+        (0.1, 0.6),
+        flag="--certified-ramp",
+        parse=float_list,
+        metavar="START,END",
+        help="Fractions of training where the ibp recipe's epsilon and mix start and end "
+        "ramping (clean training before the start).",
+    )
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "certified_ramp", tuple(self.certified_ramp))
         check_settings(self, "training")
+        start_end = self.certified_ramp
+        require(
+            len(start_end) == 2 and 0.0 <= start_end[0] <= start_end[1] <= 1.0,
+            f"training certified_ramp={list(start_end)} is invalid: give START,END with "
+            "0 <= START <= END <= 1",
+        )
         require(self.learning_rate > 0, "training learning_rate=0 is invalid: it must be > 0")

@@ -136,6 +136,7 @@ def command_gate(args: argparse.Namespace) -> int:
             baseline,
             config.beam_args,
             config.limits,
+            config.interface,
             output_dir,
         )
     except (ConfigError, *MODEL_ERRORS):

@@ -19,6 +19,7 @@ import apache_beam as beam
 from robustfx.base import remote_storage
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.limits_config import LimitsConfig
+from robustfx.base.model_interface_config import ModelInterfaceConfig
 from robustfx.base.run_config import METADATA_FILE
 from robustfx.base.validation import ConfigError
 from robustfx.cli.limits import run_within
@@ -26,6 +27,7 @@ from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.mlmd import all_node_outputs, open_store
 from robustfx.pipeline.production import evaluator_id
+from robustfx.robustness.models.model_interface import ModelInterface
 from robustfx.robustness.presentation.recording import Recorded, evaluate_and_record
 from robustfx.robustness.verdict.figures import value_of
 from robustfx.robustness.verdict.outcome import CANDIDATE, EvaluationResult
@@ -79,6 +81,7 @@ def run_gate(
     baseline_dir: Optional[str] = None,
     beam_args: Sequence[str] = (),
     limits: Optional[LimitsConfig] = None,
+    interface: Optional[ModelInterfaceConfig] = None,
     output_dir: Optional[str] = None,
 ) -> Recorded:
     """Attacks the candidate (and baseline) on the raw TFDS split, applies the rules, and
@@ -86,7 +89,8 @@ def run_gate(
     directory, removed afterwards, when None).
 
     With a time or memory limit, the evaluation runs in a child process that is stopped at
-    the first breach (``limits.LimitExceededError``).
+    the first breach (``limits.LimitExceededError``). ``interface`` says how the models are
+    called (``--signature``, ``--input-key``, ``--output-key``, ``--input-scale``).
     """
     if split not in dataset.splits:
         raise GateInputError(
@@ -94,10 +98,18 @@ def run_gate(
         )
     if output_dir is None:
         with tempfile.TemporaryDirectory(prefix="robustfx-gate-") as scratch:
-            return run_gate(
-                model_dir, dataset, split, config, baseline_dir, beam_args, limits, scratch
-            )
-    args = (model_dir, dataset, split, config, baseline_dir, tuple(beam_args), output_dir)
+            args = (model_dir, dataset, split, config, baseline_dir, beam_args, limits, interface)
+            return run_gate(*args, scratch)
+    args = (
+        model_dir,
+        dataset,
+        split,
+        config,
+        baseline_dir,
+        tuple(beam_args),
+        interface,
+        output_dir,
+    )
     if limits is not None and limits.active:
         return run_within(limits, f"evaluating {model_dir}", _evaluate_split, *args)
     return _evaluate_split(*args)
@@ -110,6 +122,7 @@ def _evaluate_split(
     config: EvaluationConfig,
     baseline_dir: Optional[str],
     beam_args: Sequence[str],
+    interface: Optional[ModelInterfaceConfig],
     output_dir: str,
 ) -> Recorded:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
@@ -130,6 +143,7 @@ def _evaluate_split(
         baseline_model_dir=baseline_dir,
         raw_image_shape=dataset.image_shape,
         expected_examples=dataset.splits[split],
+        model_interface=interface,
     )
 
 
@@ -144,6 +158,11 @@ def _graph_check_line(result: EvaluationResult) -> str:
     line = f"- graph check: passed ({len(check['ops'])} op types, {check['seconds']:.3f} s)"
     allowed = ", ".join(f"`{op}`" for op in check["allowed_by_flag"])
     return line + (f"; let through by --allow-op: {allowed}" if allowed else "")
+
+
+def _interface_line(result: EvaluationResult) -> str:
+    interface = result.interfaces.get(CANDIDATE)
+    return f"- called as: {ModelInterface.from_dict(interface).describe()}" if interface else ""
 
 
 def to_markdown(
@@ -165,6 +184,7 @@ def to_markdown(
         f"suite `{verdict.suite_name}`; evaluation valid: "
         f"{'yes' if verdict.evaluation_valid else 'NO'}",
         _graph_check_line(result),
+        _interface_line(result),
         f"- report: `{recorded.report}`; model card: `{recorded.card_path}`",
         "",
         "| rule | value | threshold | result |",

@@ -1,4 +1,5 @@
-"""Trainer's ``run_fn``: train the CNN under NSL adversarial regularization and export it.
+"""Trainer's ``run_fn``: train the CNN under NSL adversarial regularization (or, with
+``--recipe ibp``, certified training) and export it.
 
 TFX loads this by dotted path (``robustfx.trainer.run.run_fn``). Everything it needs comes
 through ``fn_args.custom_config``, built by the pipeline from the typed configs and the
@@ -21,6 +22,7 @@ import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.base.progress import report_progress
 from robustfx.base.serialization import from_dict
 from robustfx.base.training_config import AdversarialConfig, ModelConfig, TrainingConfig
+from robustfx.trainer.certified import CertifiedModel
 from robustfx.trainer.export import export_serving_model
 from robustfx.trainer.input_pipeline import make_dataset
 from robustfx.trainer.model import build_cnn, compile_for_training, wrap_adversarial
@@ -121,6 +123,9 @@ def run_fn(fn_args: Any) -> None:
         "" if chief else " (not the chief: outputs go to a temporary directory)",
     )
 
+    certified = training.recipe == "ibp"
+    if certified and adversarial.enabled:
+        logging.info("The ibp recipe trains without NSL's adversarial regularization.")
     holdout_fraction = config.get("holdout_fraction", 0.0)
     if holdout_fraction:
         logging.info(
@@ -133,7 +138,7 @@ def run_fn(fn_args: Any) -> None:
             fn_args.data_accessor,
             tft_output,
             training.batch_size,
-            label_in_features=adversarial.enabled,
+            label_in_features=adversarial.enabled and not certified,
             seed=training.seed,
             holdout_fraction=holdout_fraction,
             holdout=holdout,
@@ -141,12 +146,15 @@ def run_fn(fn_args: Any) -> None:
             examples_hint=examples,
         )
 
+    epoch_steps = max(1, fn_args.train_steps // training.epochs)
     with strategy.scope():
         base_model = build_cnn(model_config, image_shape, config["num_classes"])
-        model = wrap_adversarial(base_model, adversarial)
+        if certified:
+            model = CertifiedModel(base_model, training, epoch_steps * training.epochs)
+        else:
+            model = wrap_adversarial(base_model, adversarial)
         compile_for_training(model, training.learning_rate)
 
-    epoch_steps = max(1, fn_args.train_steps // training.epochs)
     batch = training.batch_size
     progress = EpochProgress(training.epochs)
     with replica_output_dir(fn_args.model_run_dir, chief) as run_dir:

@@ -15,8 +15,9 @@ import numpy as np
 import tensorflow as tf
 
 from robustfx.robustness.certification import memory
-from robustfx.robustness.certification.crown import crown_bounds, crown_margins
+from robustfx.robustness.certification.crown import crown_margins
 from robustfx.robustness.certification.input_set import InputSet
+from robustfx.robustness.certification.intermediate import crown_bounds
 from robustfx.robustness.certification.intervals import interval_bounds, margin_lower_bounds
 from robustfx.robustness.certification.network import Network
 

@@ -22,13 +22,13 @@ class InputSet:
     """The ball of ``norm`` and radius ``epsilon`` around each of ``images``, in [0, 1]."""
 
     images: tf.Tensor  # [batch, *input shape]
-    epsilon: float
+    epsilon: float  # or a scalar tensor, inside traced passes
     norm: str
 
     def __post_init__(self) -> None:
         if self.norm not in NORMS:
             raise ValueError(f"norm={self.norm!r} is not one of {', '.join(NORMS)}")
-        if not self.epsilon >= 0:
+        if isinstance(self.epsilon, (int, float)) and not self.epsilon >= 0:
             raise ValueError(f"epsilon={self.epsilon!r} must be >= 0")
 
     @property

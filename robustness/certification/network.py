@@ -29,7 +29,7 @@ class Node:
         return int(np.prod(self.shape))
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)  # compared and hashed by identity
 class Network:
     """A feed-forward network of primitive operations, in topological order."""
 

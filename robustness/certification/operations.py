@@ -92,23 +92,15 @@ class Conv:
         ones = tf.ones([1, *input_shape])
         return tf.sqrt(self._conv(ones, tf.square(self.kernel))[0])
 
-    def _offsets(self, size: int, out: int, kernel: int, stride: int) -> int:
-        if self.padding == "VALID":
-            return 0
-        return max((out - 1) * stride + kernel - size, 0) // 2
-
     def jacobian_rows(self, rows: tf.Tensor, input_shape: Shape) -> tf.Tensor:
         """Rows of the Jacobian for the flat output units ``rows``, built from the kernel
         without convolving one-hot maps: [len(rows), height, width, in channels]."""
         kh, kw, _, cout = (int(side) for side in self.kernel.shape)
         height, width = int(input_shape[0]), int(input_shape[1])
-        out_h, out_w = (
-            _conv_output(height, kh, self.strides[0], self.padding),
-            _conv_output(width, kw, self.strides[1], self.padding),
-        )
+        out_w = output_size(width, kw, self.strides[1], self.padding)
         row, col, channel = rows // (out_w * cout), (rows // cout) % out_w, rows % cout
-        top = self._offsets(height, out_h, kh, self.strides[0])
-        left = self._offsets(width, out_w, kw, self.strides[1])
+        top = leading_padding(height, kh, self.strides[0], self.padding)
+        left = leading_padding(width, kw, self.strides[1], self.padding)
         # One-hot placement of each kernel row and column; outside the image is all zeros.
         at_row = tf.one_hot(row[:, None] * self.strides[0] + tf.range(kh)[None] - top, height)
         at_col = tf.one_hot(col[:, None] * self.strides[1] + tf.range(kw)[None] - left, width)
@@ -122,10 +114,20 @@ class Conv:
         return tf.gather(self.bias, rows % int(self.kernel.shape[3]))
 
 
-def _conv_output(size: int, kernel: int, stride: int, padding: str) -> int:
+def output_size(size: int, kernel: int, stride: int, padding: str) -> int:
+    """A side of a convolution's or pooling's output, as TensorFlow computes it."""
     if padding == "SAME":
         return -(-size // stride)
     return (size - kernel) // stride + 1
+
+
+def leading_padding(size: int, kernel: int, stride: int, padding: str) -> int:
+    """The zeros TensorFlow adds before the first pixel of a side ('SAME' pads the extra one
+    after)."""
+    if padding == "VALID":
+        return 0
+    out = output_size(size, kernel, stride, padding)
+    return max((out - 1) * stride + kernel - size, 0) // 2
 
 
 @dataclasses.dataclass(frozen=True)

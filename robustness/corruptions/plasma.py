@@ -52,8 +52,11 @@ def plasma(draws: tf.Tensor, decay: float, side: int = SIDE) -> tf.Tensor:
     row-major. ``side`` must be a power of two."""
     if side < 2 or side & (side - 1):
         raise ValueError(f"plasma map side {side} must be a power of two, at least 2")
-    draws = tf.cast(draws, tf.float32)  # float64 in the reference: the same map to 1e-6
-    corners = tf.zeros([tf.shape(draws)[0], 1, 1], tf.float32)
+    # float64, as the reference computes it: graph execution may regroup the sums below (e.g.
+    # grappler's AddN rewrite), which in float32 moved pixels by 1e-7 between an eager and a
+    # traced call; in float64 the regrouping vanishes when the map is rounded to float32.
+    draws = tf.cast(draws, tf.float64)
+    corners = tf.zeros([tf.shape(draws)[0], 1, 1], tf.float64)
     wibble, n = _WIBBLE, 1
     while n < side:
         # This step's draws: the squares', the top edges', the left edges', n x n each.
@@ -73,4 +76,4 @@ def plasma(draws: tf.Tensor, decay: float, side: int = SIDE) -> tf.Tensor:
         n *= 2
     low = tf.reduce_min(corners, axis=[1, 2], keepdims=True)
     high = tf.reduce_max(corners - low, axis=[1, 2], keepdims=True)
-    return (corners - low) / high
+    return tf.cast((corners - low) / high, tf.float32)

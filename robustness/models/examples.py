@@ -41,3 +41,26 @@ class ExampleReader:
         """(float images in [0, 1] of the model's shape, int64 labels) of a batch."""
         parsed = tf.io.parse_example(serialized, self.feature_spec)
         return self.images(parsed), parsed[keys.LABEL_KEY]
+
+
+def read_examples(
+    file_pattern: str,
+    count: int,
+    image_shape: Sequence[int],
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+):
+    """The first ``count`` examples as (images, labels): raw TFDS records when
+    ``raw_image_shape`` is set (decoded as Transform does), else Transform-style records
+    (gzipped when their names end in .gz, as Transform writes them).
+
+    Raises:
+      ValueError: no example matches ``file_pattern``.
+    """
+    files = sorted(tf.io.gfile.glob(file_pattern))
+    compression = "GZIP" if files and files[0].endswith(".gz") else ""
+    reader = ExampleReader(image_shape, raw_image_shape)
+    dataset = tf.data.TFRecordDataset(files, compression_type=compression).take(count)
+    batch = next(iter(dataset.batch(count)), None)
+    if batch is None:
+        raise ValueError(f"no examples in {file_pattern}: the evaluated split is empty")
+    return reader.parse(batch)

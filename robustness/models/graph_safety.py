@@ -27,7 +27,7 @@ import time
 from typing import Dict, Iterator, List, Sequence, Tuple
 
 from robustfx.robustness.models import op_policy
-from robustfx.robustness.models.saved_models import ModelSignatureError, read_saved_model
+from robustfx.robustness.models.saved_model_pb import ModelSignatureError, read_saved_model
 
 MAIN_GRAPH = "the main graph"
 _INIT_OP_SIGNATURE = "__saved_model_init_op"

@@ -47,8 +47,10 @@ class AttackBatchesFn(beam.DoFn):
         reference_model_dir: Optional[str] = None,
         transfer: Optional[AdversarialConfig] = None,
         corruptions: str = "none",
+        interfaces: Optional[Mapping[str, dict]] = None,
     ):
         self._model_dirs = dict(model_dirs)
+        self._interfaces = dict(interfaces or {})  # role -> ModelInterface.to_dict()
         self._corruption_set = corruptions
         self._corruptions: Optional[CorruptionPass] = None
         self._reference_dir = reference_model_dir
@@ -68,7 +70,13 @@ class AttackBatchesFn(beam.DoFn):
         tf.random.set_seed(self._seed)
         plan = AttackPlan.from_dict(self._plan)
         self._models = {
-            role: ModelUnderAttack(model_dir, plan, self._seed, self._num_classes)
+            role: ModelUnderAttack(
+                model_dir,
+                plan,
+                self._seed,
+                self._num_classes,
+                interface=self._interfaces.get(role),
+            )
             for role, model_dir in self._model_dirs.items()
         }
         if self._reference_dir:
@@ -143,6 +151,7 @@ def evaluate_models(
     reference_model_dir: Optional[str] = None,
     transfer: Optional[AdversarialConfig] = None,
     corruptions: str = "none",
+    interfaces: Optional[Mapping[str, dict]] = None,
 ) -> None:
     """Adds the evaluation to ``pipeline``; it writes ``{role: counts}`` JSON lines to
     ``output_path`` (a file prefix) when the pipeline runs.
@@ -154,6 +163,7 @@ def evaluate_models(
       reference_model_dir: a model to craft the write-ups' transfer examples against.
       transfer: the NSL settings of that protocol.
       corruptions: the named corruption set judged on the same batches.
+      interfaces: role -> how that model is called (``ModelInterface.to_dict()``).
     """
     _ = (
         pipeline
@@ -171,6 +181,7 @@ def evaluate_models(
                 reference_model_dir,
                 transfer,
                 corruptions,
+                interfaces,
             )
         )
         | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)

@@ -4,7 +4,7 @@ RobustnessEvaluator and the CI gate.
 It attacks the candidate (and the production baseline) on serialized examples in a Beam
 pipeline, reads the merged counts back, and applies the blessing rules. Before Beam starts
 and before any model is loaded, every model's ``saved_model.pb`` is read and its graphs
-checked against the op allowlist (``models.graph_safety``): a model that could touch files,
+checked by what each op can do (``models.graph_safety``): a model that could touch files,
 call Python or run an unknown op is refused before any of it runs.
 """
 
@@ -16,7 +16,9 @@ from typing import Any, Dict, Iterator, Optional, Sequence, Tuple
 
 from robustfx.base.corruption_sets import resolve_corruption_set
 from robustfx.base.evaluation_config import EvaluationConfig
-from robustfx.robustness.models import graph_safety, saved_models
+from robustfx.base.model_interface_config import ModelInterfaceConfig
+from robustfx.robustness.models import graph_safety, saved_models, scores
+from robustfx.robustness.models.model_interface import read_interface
 from robustfx.robustness.verdict import beam_evaluation, validity
 from robustfx.robustness.verdict import rules as blessing_rules
 from robustfx.robustness.verdict.corruption_metrics import corruption_errors
@@ -44,11 +46,15 @@ def _output_dir(output_dir: Optional[str]) -> Iterator[str]:
 
 
 def baseline_problem(
-    baseline_model_dir: str, image_shape: Sequence[int], allowed_ops: Sequence[str] = ()
+    baseline_model_dir: str,
+    image_shape: Sequence[int],
+    allowed_ops: Sequence[str] = (),
+    request: Optional[ModelInterfaceConfig] = None,
 ) -> Tuple[Optional[str], Optional[graph_safety.GraphReport]]:
     """Why the production baseline cannot be judged beside the candidate (missing, corrupt,
     without the attack signature, or taking other images), or None when it can; and what
-    its graph check read. Its graph is checked before it is loaded.
+    its graph check read. Its graph is checked before it is loaded; ``request`` says how it
+    is called (``--signature``, ...), as for the candidate.
 
     Raises:
       graph_safety.UnsafeModelError: its graph holds refused ops: the evaluation stops.
@@ -60,7 +66,8 @@ def baseline_problem(
     except Exception as error:  # unreadable: never loaded, so nothing of it runs
         return f"baseline {baseline_model_dir} cannot be loaded: {error}", None
     try:
-        _, shape = saved_models.load_logits_fn(baseline_model_dir)
+        interface = read_interface(baseline_model_dir, request, data_shape=image_shape)
+        _, shape = saved_models.load_logits_fn(baseline_model_dir, interface)
     except Exception as error:  # any failure to load means the same: no comparison
         message = f"{type(error).__name__}: {error}"
         return f"baseline {baseline_model_dir} cannot be loaded: {message}", report
@@ -86,6 +93,7 @@ def evaluate(
     expected_examples: Optional[int] = None,
     reference_model_dir: Optional[str] = None,
     output_dir: Optional[str] = None,
+    model_interface: Optional[ModelInterfaceConfig] = None,
 ) -> EvaluationResult:
     """Attacks the candidate (and baseline) on the examples and applies the blessing rules.
 
@@ -108,27 +116,29 @@ def evaluate(
       output_dir: where the Beam pipeline writes its merged counts (the evaluation
         artifact's URI in the pipeline, so remote workers and the launcher share it); a
         local temporary directory when None (the CI gate on one machine).
+      model_interface: how the candidate and baseline are called (signature, input, output,
+        pixel scale); what their signatures say when None.
 
     Raises:
-      graph_safety.UnsafeModelError: a model's graph holds an op outside the allowlist and
-        ``config.allowed_ops``; nothing of any model has run.
-      ModelSignatureError: no attack signature, or one that cannot take the dataset's images.
+      graph_safety.UnsafeModelError: a model's graph holds an op the check refuses and
+        ``config.allowed_ops`` does not name; nothing of any model has run.
+      ModelSignatureError: no attack signature, one that cannot take the dataset's images, or
+        outputs that are not class scores for its classes.
     """
     # Before Beam starts and before any model is loaded, from saved_model.pb alone: the
-    # attack signature, what every graph may run, the input shape.
+    # attack signature and its input shape, what every graph may run.
+    image_shape = saved_models.check_input_shape(model_dir, raw_image_shape, model_interface)
+    if reference_model_dir:
+        saved_models.check_signature(reference_model_dir)
     graph_checks = {}
     for role, directory in ((CANDIDATE, model_dir), (REFERENCE, reference_model_dir)):
         if directory:
-            saved_models.check_signature(directory)
             graph_checks[role] = graph_safety.check_graph(directory, config.allowed_ops)
-    if raw_image_shape:
-        saved_models.check_input_shape(model_dir, raw_image_shape)
     model_dirs = {CANDIDATE: model_dir}
-    image_shape = saved_models.image_shape(model_dir)
     skipped = baseline_unusable or None
     if baseline_model_dir and not skipped:
         skipped, graph_checks[BASELINE] = baseline_problem(
-            baseline_model_dir, image_shape, config.allowed_ops
+            baseline_model_dir, image_shape, config.allowed_ops, model_interface
         )
         if not skipped:
             model_dirs[BASELINE] = baseline_model_dir
@@ -138,6 +148,10 @@ def evaluate(
             "on the absolute rules only",
             skipped,
         )
+    # The models' first run, on a few clean examples: logits or probabilities.
+    interfaces = scores.interfaces_on_data(
+        model_dirs, model_interface, class_names, example_files, raw_image_shape
+    )
     with _output_dir(output_dir) as directory:
         output_path = os.path.join(directory, COUNTS_FILE)
         with make_pipeline() as pipeline:
@@ -155,6 +169,7 @@ def evaluate(
                 reference_model_dir,
                 config.transfer_config(),
                 config.corruptions,
+                {role: interface.to_dict() for role, interface in interfaces.items()},
             )
         found = beam_evaluation.read_counts(output_path)
     metrics = beam_evaluation.finalize(found.per_model, list(model_dirs), class_names)
@@ -195,6 +210,7 @@ def evaluate(
         {role: report.to_dict() for role, report in graph_checks.items() if report},
         resolve_corruption_set(config.corruptions, image_shape[-1]).note,
         _corruption_comparison(metrics, corruption_tests),
+        interfaces={role: interface.to_dict() for role, interface in interfaces.items()},
     )
 
 

@@ -19,6 +19,7 @@ from robustfx.base.attack_config import AttackConfig
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import to_dict
 from robustfx.robustness.attacks import dispatch, geometry
+from robustfx.robustness.models.model_interface import ModelInterface
 from robustfx.robustness.models.saved_models import load_logits_fn
 from robustfx.robustness.verdict import counts as robustness_counts
 
@@ -57,7 +58,7 @@ class AttackPlan:
 
 
 class ModelUnderAttack:
-    """A SavedModel's ``serving_transformed`` signature with its traced attacks."""
+    """A SavedModel's attack signature (``model_interface``) with its traced attacks."""
 
     def __init__(
         self,
@@ -66,16 +67,21 @@ class ModelUnderAttack:
         seed: int,
         num_classes: int,
         jit_compile: bool = False,
+        interface: Optional[dict] = None,
     ):
         """Loads the model; each attack traces on its first batch.
 
         Args:
+          interface: how to call it (``ModelInterface.to_dict()``); by default what its
+            ``saved_model.pb`` says, its output taken for logits.
           jit_compile: compile each attack with XLA. Off by default: on CPU it made APGD
             several times slower (``xla_vs_graph_apgd`` in benchmarks/results.json); for
             accelerators.
         """
         self.plan = plan
-        self.logits_fn, self.image_shape = load_logits_fn(model_dir)
+        self.logits_fn, self.image_shape = load_logits_fn(
+            model_dir, ModelInterface.from_dict(interface) if interface else None
+        )
         signature = [
             tf.TensorSpec([None, *self.image_shape], tf.float32),
             tf.TensorSpec([None], tf.int64),

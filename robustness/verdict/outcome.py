@@ -63,6 +63,9 @@ class EvaluationResult:
     # corruption errors (CE per corruption, mCE) and the paired tests per corruption.
     corruption_note: str = ""
     corruption_comparison: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # Role -> how the model was called: signature, input, output, pixel scale, and whether
+    # its output held logits or probabilities (model_interface.ModelInterface.to_dict()).
+    interfaces: Dict[str, dict] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """``metrics.json``."""
@@ -79,6 +82,7 @@ class EvaluationResult:
             "corruption_set": verdict.corruption_set,
             "corruption_note": self.corruption_note,
             "corruption_comparison": self.corruption_comparison,
+            "interfaces": self.interfaces,
             "blessed": verdict.blessed,
             "reasons": list(verdict.reasons),
             "rules": [rule.to_dict() for rule in verdict.rules],
@@ -111,4 +115,5 @@ class EvaluationResult:
             dict(record.get("graph_checks", {})),
             record.get("corruption_note", ""),
             dict(record.get("corruption_comparison", {})),
+            dict(record.get("interfaces", {})),
         )

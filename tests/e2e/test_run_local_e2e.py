@@ -23,6 +23,7 @@ from tests.helpers.kubeflow import LOCAL_BEAM, compile_spec, run_local, write_sp
 from tests.helpers.paths import copy_tree
 from tests.helpers.pipeline_runs import RUN_FLAGS
 
+PREFIX = "run_local_e2e"  # this module's corner of the session's bucket
 CONTAINER_TASKS = {"ImportExampleGen", "StatisticsGen", "SchemaGen", "ExampleValidator",
                    "Transform", "Trainer", "ProductionModel", "Evaluator",
                    "RobustnessEvaluator", "Pusher"}  # fmt: skip
@@ -34,18 +35,19 @@ def s3_runs(s3, small_mnist, tmp_path_factory):
 
     remote_storage.enable(force=True)
     data_dir, _ = small_mnist
-    copy_tree(data_dir, s3.url("tfds"))
+    copy_tree(data_dir, s3.url(PREFIX, "tfds"))
     base = tmp_path_factory.mktemp("run_local_s3")
     spec = base / "spec.json"
+    root, serving = s3.url(PREFIX, "root"), s3.url(PREFIX, "serving")
     assert compile_spec(
-        data_dir, spec, "--target", "oss", "--kfp-data-dir", s3.url("tfds"),
-        "--kfp-pipeline-root", s3.url("root"), "--kfp-serving-dir", s3.url("serving"),
+        data_dir, spec, "--target", "oss", "--kfp-data-dir", s3.url(PREFIX, "tfds"),
+        "--kfp-pipeline-root", root, "--kfp-serving-dir", serving,
         "--storage-endpoint", s3.endpoint, *LOCAL_BEAM, *RUN_FLAGS,
     ) == 0  # fmt: skip
     summaries = []
     for index in (1, 2):
         summary = base / f"summary{index}.json"
-        flags = ["--pipeline-root", s3.url("root"), "--metadata", str(base / "metadata.sqlite"),
+        flags = ["--pipeline-root", root, "--metadata", str(base / "metadata.sqlite"),
                  "--summary-json", str(summary)]  # fmt: skip
         with contextlib.redirect_stdout(io.StringIO()):
             assert run_local(spec, *flags) == 0
@@ -70,12 +72,12 @@ def test_the_first_run_pushes_the_only_version_to_s3(s3, s3_runs):
     assert set(tasks) == CONTAINER_TASKS
     for task in tasks.values():  # every artifact lies under the s3:// root
         for artifact in (a for listed in task["outputs"].values() for a in listed):
-            assert artifact["uri"].startswith(s3.url("root", "")), (task["name"], artifact)
+            assert artifact["uri"].startswith(s3.url(PREFIX, "root", "")), (task["name"], artifact)
     production = _only(tasks["ProductionModel"]["outputs"], "production")["metadata"]
     assert production["found"] == 0 and production["serving_version"] == ""  # first run
-    assert first["blessed"] and first["pushed_model"].startswith(s3.url("serving", ""))
+    assert first["blessed"] and first["pushed_model"].startswith(s3.url(PREFIX, "serving", ""))
     version = os.path.basename(first["pushed_model"])
-    assert tf.io.gfile.listdir(s3.url("serving")) in ([version], [f"{version}/"])
+    assert tf.io.gfile.listdir(s3.url(PREFIX, "serving")) in ([version], [f"{version}/"])
     card = json.loads(tf.io.gfile.GFile(f"{first['pushed_model']}/model_card.json").read())
     assert card["provenance"]["pushed_version"] == version
     assert tf.io.gfile.exists(first["report"])

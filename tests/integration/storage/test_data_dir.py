@@ -14,7 +14,7 @@ from tests.helpers import s3_server
 
 
 def test_data_prepare_writes_a_dataset_that_locate_dataset_finds_on_s3(s3):
-    data_dir = s3.url("tfds")
+    data_dir = s3.url("prepare", "tfds")
     command = [sys.executable, "-m", "robustfx.cli.main", "data", "prepare"]
     done = subprocess.run(
         [*command, "--data-dir", data_dir], capture_output=True, text=True, timeout=600

@@ -1,6 +1,8 @@
 """What ``saved_model.pb`` says, read without loading: the attack signature's input shape
 against the dataset's, before the model runs."""
 
+import os
+
 import pytest
 
 from robustfx.robustness.models.saved_models import (
@@ -25,37 +27,45 @@ def test_a_model_trained_with_resize_passes(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "image_shape, message",
+    "image_shape, message, fix",
     [
-        ((28, 28, 3), "takes 3-channel images, the dataset has 1 channels"),
+        ((28, 28, 3), "takes 3-channel images, the dataset has 1 channels", "--dataset"),
         (
             (28 * MAX_UPSCALE + 1, 28, 1),
             f"more than {MAX_UPSCALE} times the dataset's 28x28 per side",
+            "--dataset",
         ),
-        ((28, 784), r"takes images of shape \[None, 28, 784\], not \[batch, height"),
+        ((784,), r"takes images of shape \[None, 784\], not \[batch, height", "--signature"),
     ],
-    ids=["channels", "far-larger", "rank"],
+    ids=["channels", "far-larger", "flat"],
 )
-def test_a_mismatch_is_refused_before_it_runs(tmp_path, image_shape, message):
+def test_a_mismatch_is_refused_before_it_runs(tmp_path, image_shape, message, fix):
     model_dir = save_untrusted_model(tmp_path / "m", image_shape=image_shape)
     with pytest.raises(ModelSignatureError, match=message) as refused:
         check_input_shape(model_dir, MNIST)
     assert "signature 'serving_transformed'" in str(refused.value)
-    assert "--dataset" in str(refused.value)
+    assert "refused before it runs" in str(refused.value) and fix in str(refused.value)
 
 
-def test_unknown_sides_are_refused(tmp_path):
-    model_dir = save_untrusted_model(tmp_path / "m")
-
-    def open_sides(meta_graph):
-        dims = meta_graph.signature_def["serving_transformed"].inputs["image"].tensor_shape.dim
-        dims[1].size = dims[2].size = -1
-
+def _open_sides(model_dir):
     saved = read_saved_model(model_dir)
-    open_sides(saved.meta_graphs[0])
-    (tmp_path / "m" / "saved_model.pb").write_bytes(saved.SerializeToString())
+    dims = saved.meta_graphs[0].signature_def["serving_transformed"].inputs["image"]
+    dims.tensor_shape.dim[1].size = dims.tensor_shape.dim[2].size = -1
+    with open(os.path.join(model_dir, "saved_model.pb"), "wb") as f:
+        f.write(saved.SerializeToString())
+    return model_dir
+
+
+def test_unknown_sides_take_the_datasets(tmp_path):
+    model_dir = _open_sides(save_untrusted_model(tmp_path / "m"))
+    assert check_input_shape(model_dir, MNIST) == (28, 28, 1)
     with pytest.raises(ModelSignatureError, match=r"\[None, None, None, 1\].*known sides"):
-        check_input_shape(model_dir, MNIST)
+        check_input_shape(model_dir, (None, None, 1))
+
+
+def test_a_single_channel_model_may_leave_the_channel_axis_out(tmp_path):
+    model_dir = save_untrusted_model(tmp_path / "m", image_shape=(28, 28))
+    assert check_input_shape(model_dir, MNIST) == (28, 28, 1)
 
 
 def test_a_missing_savedmodel_is_named(tmp_path):

@@ -9,76 +9,16 @@ import tensorflow as tf
 
 from robustfx.robustness.attacks.pgd import pgd
 from robustfx.robustness.certification import certify, from_keras
-from robustfx.robustness.certification.crown import crown_bounds, crown_margins
+from robustfx.robustness.certification.crown import crown_margins
 from robustfx.robustness.certification.input_set import InputSet
+from robustfx.robustness.certification.intermediate import crown_bounds
 from robustfx.robustness.certification.intervals import interval_bounds, margin_lower_bounds
+from tests.helpers.random_networks import SHAPE, random_net
 
-L = tf.keras.layers
-SHAPE, CLASSES, EXAMPLES, SAMPLES = (8, 8, 2), 3, 4, 400
+EXAMPLES, SAMPLES = 4, 400
 SEEDS = range(6)
 BUDGET = 2**24  # small, so that bounds are made in several passes
 EPSILON = {"linf": 0.1, "l2": 0.5}  # many ReLUs unstable, some examples certified
-
-
-def _conv_block(x, rng):
-    strides = int(rng.choice([1, 1, 2]))
-    padding = str(rng.choice(["valid", "same"]))
-    activation = str(rng.choice(["relu", "linear"]))
-    x = L.Conv2D(
-        int(rng.randint(2, 5)), int(rng.choice([2, 3])), strides, padding, activation=activation
-    )(x)
-    if rng.rand() < 0.5:
-        x = L.BatchNormalization()(x)  # folded after a linear conv, a Scale after a ReLU one
-    if activation == "linear":
-        x = L.ReLU()(x) if rng.rand() < 0.5 else L.Activation("relu")(x)
-    return x
-
-
-def _residual_block(x, rng):
-    branch = L.Conv2D(x.shape[-1], 3, padding="same", activation="relu")(x)
-    branch = L.Conv2D(x.shape[-1], 3, padding="same")(branch)
-    return L.ReLU()(L.Add()([x, branch]))
-
-
-def _pool(x, rng):
-    kind = rng.randint(4)
-    if min(x.shape[1:3]) < 3:
-        return x
-    if kind == 0:
-        return L.MaxPooling2D(2)(x)
-    if kind == 1:
-        return L.MaxPooling2D(3, strides=2, padding="same")(x)  # overlapping windows
-    return L.AveragePooling2D(2, padding=str(rng.choice(["valid", "same"])))(x)
-
-
-def random_net(seed: int) -> tf.keras.Model:
-    """A random functional net: conv blocks, a residual block, pooling and a dense head,
-    with random weights, biases and BatchNormalization statistics."""
-    rng = np.random.RandomState(seed)
-    tf.keras.utils.set_random_seed(seed)
-    inputs = tf.keras.Input(SHAPE)
-    x = _conv_block(inputs, rng)
-    if rng.rand() < 0.6:
-        x = _residual_block(x, rng)
-    x = _pool(x, rng)
-    x = _conv_block(x, rng) if min(x.shape[1:3]) >= 3 else x
-    x = L.Flatten()(x) if rng.rand() < 0.7 else L.GlobalAveragePooling2D()(x)
-    x = L.Dense(int(rng.randint(4, 8)), activation="relu")(x)
-    x = L.Dropout(0.5)(x)
-    model = tf.keras.Model(inputs, L.Dense(CLASSES)(x))
-    for layer in model.layers:
-        weights = layer.get_weights()
-        if isinstance(layer, L.BatchNormalization):
-            gamma, beta, mean, variance = weights
-            weights = [rng.uniform(0.5, 2, gamma.shape), rng.normal(size=beta.shape)]
-            weights += [rng.normal(size=mean.shape), rng.uniform(0.5, 2, variance.shape)]
-        elif weights:
-            weights = [
-                rng.normal(scale=1 / np.sqrt(max(1, w.size / w.shape[-1])), size=w.shape)
-                for w in weights
-            ]
-        layer.set_weights(weights)
-    return model
 
 
 def _points(images: np.ndarray, epsilon: float, norm: str, rng) -> np.ndarray:

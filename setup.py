@@ -75,7 +75,14 @@ setup(
         "apache-beam[aws]",  # Beam's S3 filesystem (boto3); Beam's version comes with tfx
     ],
     extras_require={
-        "test": ["pytest", "ruff", "import-linter", "gcp-storage-emulator", "portpicker"]
+        "test": [
+            "pytest",
+            "pytest-randomly",  # every run in a new order: no test depends on another
+            "ruff",
+            "import-linter",
+            "gcp-storage-emulator",
+            "portpicker",
+        ]
     },
     entry_points={"console_scripts": ["robustfx=robustfx.cli.main:main"]},
 )

@@ -6,6 +6,7 @@ from typing import Any, Mapping, Optional, Sequence
 from tfx import types
 from tfx.dsl.components.base import base_beam_component, executor_spec
 from tfx.types import standard_artifacts
+from tfx.types.experimental import simple_artifacts
 
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import to_dict
@@ -52,5 +53,7 @@ class RobustnessEvaluator(base_beam_component.BaseBeamComponent):
                 raw_image_shape=json.dumps(list(raw_image_shape)) if raw_image_shape else "",
                 evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
                 blessing=types.Channel(type=standard_artifacts.ModelBlessing),
+                metrics=types.Channel(type=simple_artifacts.Metrics),
+                report=types.Channel(type=simple_artifacts.File),
             )
         )

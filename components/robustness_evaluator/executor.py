@@ -18,7 +18,7 @@ from tfx.utils import io_utils, path_utils
 
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.serialization import from_dict
-from robustfx.components.robustness_evaluator import spec
+from robustfx.components.robustness_evaluator import spec, ui_outputs
 from robustfx.components.robustness_evaluator.baseline import resolve_baseline
 from robustfx.robustness.presentation.recording import evaluate_and_record
 
@@ -114,6 +114,10 @@ class Executor(base_beam_executor.BaseBeamExecutor):
                 **({"baseline_is_candidate": 1} if baseline.is_candidate else {}),
             },
         )
+        for artifact in output_dict.get(spec.METRICS_KEY) or []:
+            ui_outputs.record_metrics(artifact, verdict)
+        for artifact in output_dict.get(spec.REPORT_KEY) or []:
+            ui_outputs.record_report(artifact, recorded.report)
         marker = spec.BLESSED_FILE if verdict.blessed else spec.NOT_BLESSED_FILE
         rules = [rule.to_dict() for rule in verdict.rules]
         io_utils.write_string_file(os.path.join(blessing.uri, marker), json.dumps(rules, indent=2))

@@ -2,6 +2,7 @@
 
 from tfx.types import standard_artifacts
 from tfx.types.component_spec import ChannelParameter, ComponentSpec, ExecutionParameter
+from tfx.types.experimental import simple_artifacts
 
 from robustfx.components.production_model.spec import ProductionModelPointer
 from robustfx.robustness.verdict import outcome
@@ -19,6 +20,9 @@ REFERENCE_MODEL_KEY = "reference_model"
 # Outputs.
 EVALUATION_KEY = "evaluation"
 BLESSING_KEY = "blessing"
+# The verdict for the KFP UI (system.Metrics and system.HTML in the compiled spec).
+METRICS_KEY = "metrics"
+REPORT_KEY = "report"
 # Parameters.
 EVALUATION_CONFIG_KEY = "evaluation_config"  # JSON of base.evaluation_config.EvaluationConfig.
 CLASS_NAMES_KEY = "class_names"  # JSON list, from the dataset's TFDS metadata.
@@ -59,4 +63,6 @@ class RobustnessEvaluatorSpec(ComponentSpec):
     OUTPUTS = {
         EVALUATION_KEY: ChannelParameter(type=standard_artifacts.ModelEvaluation),
         BLESSING_KEY: ChannelParameter(type=standard_artifacts.ModelBlessing),
+        METRICS_KEY: ChannelParameter(type=simple_artifacts.Metrics),
+        REPORT_KEY: ChannelParameter(type=simple_artifacts.File),
     }

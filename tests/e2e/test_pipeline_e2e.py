@@ -88,6 +88,12 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     assert card["provenance"]["pipeline_name"] == PIPELINE_NAME
     assert card["provenance"]["pipeline_run_id"]
     assert "## Rules" in open(os.path.join(pushed, "model_card.md")).read()
+    # The verdict for the KFP UI, as the local runner records it.
+    store = open_store(str(root / "pipeline_root" / "metadata.sqlite"))
+    (figures,) = node_outputs(store, PIPELINE_NAME, "RobustnessEvaluator", "metrics")
+    assert figures.custom_properties["blessed"].double_value == 1.0
+    (report_file,) = node_outputs(store, PIPELINE_NAME, "RobustnessEvaluator", "report")
+    assert open(os.path.join(report_file.uri, "report.html")).read() == report
 
 
 def test_the_console_shows_components_progress_and_the_summary_the_log_holds_the_rest(

@@ -31,11 +31,20 @@ def model_artifact(uri: str, artifact_id: int):
     return artifact
 
 
+def _artifact(kind, uri):
+    artifact = kind()
+    artifact.uri = str(uri)
+    return artifact
+
+
 def run_evaluator(
     tmp_path, examples, model, config: EvaluationConfig, baseline=None, tfma_blessed=None
 ):
-    """``Executor().Do`` on the artifacts; returns (evaluation, blessing) under ``tmp_path``."""
+    """``Executor().Do`` on the artifacts; returns (evaluation, blessing) under ``tmp_path``.
+    The KFP UI's outputs go to ``tmp_path/metrics`` (a directory) and ``tmp_path/report`` (a
+    file, as on an object store)."""
     from tfx.types import standard_artifacts
+    from tfx.types.experimental import simple_artifacts
 
     from robustfx.components.robustness_evaluator import executor, spec
 
@@ -50,7 +59,12 @@ def run_evaluator(
         inputs[spec.TFMA_BLESSING_KEY] = [tfma]
     executor.Executor().Do(
         inputs,
-        {spec.EVALUATION_KEY: [evaluation], spec.BLESSING_KEY: [blessing]},
+        {
+            spec.EVALUATION_KEY: [evaluation],
+            spec.BLESSING_KEY: [blessing],
+            spec.METRICS_KEY: [_artifact(simple_artifacts.Metrics, tmp_path / "metrics")],
+            spec.REPORT_KEY: [_artifact(simple_artifacts.File, tmp_path / "report")],
+        },
         {
             spec.EVALUATION_CONFIG_KEY: json.dumps(to_dict(config)),
             spec.CLASS_NAMES_KEY: json.dumps(CLASSES),

@@ -99,6 +99,16 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
     # Curves, corruption bars, example grid, activations, one example under each corruption.
     assert BLESSED_VERDICT in report and report.count("data:image/png") == 5
     assert "Natural corruptions" in report
+    # The verdict for the KFP UI: the headline figures, and the report as one file.
+    ui = json.loads((tmp_path / "metrics" / "metrics.json").read_text())
+    assert ui == {
+        "clean_accuracy": candidate["clean_accuracy"],
+        "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy"],
+        "corruption_mean": candidate["corruption_mean"],
+        "corruption_worst": candidate["corruption_worst"],
+        "blessed": 1.0,
+    }
+    assert (tmp_path / "report").read_text() == report
 
 
 def test_corruptions_are_judged_in_the_same_pass_exactly_as_applied_alone(

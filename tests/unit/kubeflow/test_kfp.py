@@ -131,6 +131,11 @@ def test_the_oss_spec_passes_open_source_kfps_rules_and_reads_the_object_store_s
         assert env == {"AWS_ENDPOINT_URL": "http://minio-service.kubeflow:9000",
                        "AWS_REGION": "us-east-1"}  # fmt: skip
     assert job["runtimeConfig"]["gcsOutputDirectory"] == "s3://mlpipeline/robustfx/root"
+    # The verdict in the KFP UI: the evaluator's figures and report as KFP's system types.
+    component = job["pipelineSpec"]["components"]["RobustnessEvaluator"]
+    outputs = component["outputDefinitions"]["artifacts"]
+    assert outputs["metrics"]["artifactType"]["schemaTitle"] == "system.Metrics"
+    assert outputs["report"]["artifactType"]["schemaTitle"] == "system.HTML"
 
 
 @pytest.mark.parametrize(

@@ -208,6 +208,14 @@ class RunRecords:
             "metadata": metadata,
         }
 
+    def existing_artifact(self, uri: str, artifact_type: Mapping) -> Optional[pb.Artifact]:
+        """The newest artifact of this type at ``uri``, if any: what an importer that does not
+        ``reimport`` hands on, as KFP's importer does."""
+        names = {t.id: t.name for t in self.store.get_artifact_types()}
+        title = type_title(artifact_type)
+        known = [a for a in self.store.get_artifacts_by_uri(uri) if names[a.type_id] == title]
+        return max(known, key=lambda a: a.id) if known else None
+
     def set_fingerprint(self, execution: pb.Execution, fingerprint: str) -> None:
         """Records the task's cache key on its execution (read by later runs)."""
         execution.custom_properties[CACHE_FINGERPRINT].string_value = fingerprint

@@ -173,7 +173,10 @@ class _Runner:
             "type": importer["typeSchema"],
             "metadata": importer.get("metadata") or {},
         }
-        stored = {key: [self.records.record_artifact(key, runtime)]}
+        existing = None
+        if not importer.get("reimport"):
+            existing = self.records.existing_artifact(uri, importer["typeSchema"])
+        stored = {key: [existing or self.records.record_artifact(key, runtime)]}
         self.records.publish(execution, pb.Execution.COMPLETE, stored)
         self._stored(outcome, task, stored)
 

@@ -110,3 +110,37 @@ def test_a_toy_spec_runs_as_kfp_would_and_stops_at_the_failing_task(tmp_path, ca
         "use": pb.Execution.COMPLETE,
         "fail": pb.Execution.FAILED,
     }
+
+
+def test_an_importer_feeds_a_task_and_a_cached_task_is_answered_from_the_cache(tmp_path, capsys):
+    """The importer records its artifact (URI, type, metadata) for the next task; a task whose
+    caching is on runs once, and the next run reuses its outputs (the same artifact)."""
+    root = tmp_path / "root"
+    imported = tmp_path / "thing"
+    imported.mkdir()
+    importer = (
+        {"componentRef": {"name": "load"}, "taskInfo": {"name": "load"}},
+        {"executorLabel": "exec-load", "outputDefinitions": {"artifacts": {"artifact": THING}}},
+        {"importer": {"artifactUri": {"constant": str(imported)},
+                      "typeSchema": THING["artifactType"], "metadata": {"source": "shelf"}}},
+    )  # fmt: skip
+    use = _toy_task("use", USE, {"thing": ("load", "artifact")}, ["seen"])
+    use[0]["cachingOptions"] = {"enableCache": True}
+    spec = write_spec(tmp_path / "toy.json", _toy_job(root, ("load", importer), ("use", use)))
+    for _ in range(2):
+        assert run_local(spec, "--summary-json", str(tmp_path / "s.json")) == 0
+    runs = [json.loads((tmp_path / "s.json").read_text())["run"]["tasks"]]
+    (load, used) = runs[0]
+    assert load["kind"] == "importer" and load["outputs"]["artifact"][0]["uri"] == str(imported)
+    assert load["outputs"]["artifact"][0]["metadata"]["source"] == "shelf"
+    store = open_store(str(root / "metadata.sqlite"))
+    executions = [e for e in store.get_executions() if e.custom_properties["task_name"]
+                  .string_value == "use"]  # fmt: skip
+    assert sorted(e.last_known_state for e in executions) == [
+        pb.Execution.COMPLETE, pb.Execution.CACHED
+    ]  # fmt: skip
+    assert used["cached_from"] == min(e.id for e in executions)
+    (seen,) = [a for a in store.get_artifacts() if a.uri.endswith("/seen")]  # made once
+    given = json.loads(open(os.path.join(seen.uri, "executor_input.json")).read())
+    assert given["inputs"]["artifacts"]["thing"]["artifacts"][0]["uri"] == str(imported)
+    assert "use: cached (outputs of execution" in capsys.readouterr().out

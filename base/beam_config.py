@@ -1,21 +1,30 @@
-"""``BeamRunnerConfig``: which Beam runner the Beam components of a local run use.
+"""``BeamConfig``: where the Beam components run, for every command and target.
 
-``direct`` is Beam's in-process DirectRunner. ``portable`` is Beam's portability framework,
-the path Dataflow, Flink and Spark share: the pipeline is submitted to a Job API endpoint
-(a Flink or Spark job server, or Beam's own Python job service) and its work runs in SDK
-worker processes served by an EXTERNAL worker pool, which share nothing with the launcher.
+One runner setting for `run`, `compare`, `gate` and `kfp compile`:
+
+- ``direct``: Beam's in-process DirectRunner (locally; in the component's pod on Kubeflow).
+- ``portable``: Beam's portability framework, locally: the pipeline goes to a Job API
+  endpoint (a Flink or Spark job server, or Beam's own Python job service) and its work runs
+  in SDK worker processes of an EXTERNAL worker pool, which share nothing with the launcher.
+- ``dataflow``, ``flink``, ``spark``: the cluster runners a compiled Kubeflow spec names; their
+  SDK workers run the project's image.
+
+The arguments are computed where they are used: ``local_args`` for a run on this machine
+(with the user's ``--beam-arg``s, kept as given) and ``cluster_args`` for a compiled spec.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import ClassVar, Sequence, Tuple
+from typing import ClassVar, Dict, Sequence, Tuple
 
-from robustfx.base.settings import setting
+from robustfx.base.settings import check_settings, setting
 from robustfx.base.validation import require
 
-BEAM_RUNNERS = ("direct", "portable")
+BEAM_RUNNERS = ("direct", "portable", "dataflow", "flink", "spark")
+LOCAL_RUNNERS = ("direct", "portable")
+CLUSTER_RUNNERS = ("direct", "dataflow", "flink", "spark")
 BEAM_VERSION = "2.74.0"  # the installed Beam (constraints.txt)
 BEAM_SDK_IMAGE = f"apache/beam_python3.10_sdk:{BEAM_VERSION}"
 # The local Beam runner: one in-process worker (measured fastest on a 2-core machine).
@@ -32,11 +41,18 @@ DIRECT_RUNNER_ARGS = (
     f"--sdk_container_image={BEAM_SDK_IMAGE}",
 )
 _ENDPOINT = re.compile(r"^[A-Za-z0-9.\-\[\]:]+:\d{1,5}$")
+# The options each cluster runner cannot do without.
+_REQUIRED_OPTIONS = {
+    "dataflow": ("project", "region", "temp_location"),
+    "flink": ("flink_master",),
+    "spark": ("spark_master_url",),
+}
 
 
 @dataclasses.dataclass(frozen=True)
-class BeamRunnerConfig:
-    """The Beam runner of a local run, and where a portable runner's services listen."""
+class BeamConfig:
+    """The Beam runner of the Beam components (ExampleGen, StatisticsGen, Transform, TFMA and
+    the robustness evaluation), and its settings."""
 
     CLI_GROUP: ClassVar[str] = "Beam runner"
 
@@ -44,9 +60,10 @@ class BeamRunnerConfig:
         "direct",
         flag="--beam-runner",
         choices=BEAM_RUNNERS,
-        help="direct: Beam's in-process DirectRunner. portable: submit to a Job API endpoint "
-        "(--job-endpoint) whose SDK workers come from an external worker pool "
-        "(--worker-pool), as on Flink, Spark or Dataflow.",
+        help="direct: Beam's DirectRunner (in process; in the pod on Kubeflow). portable "
+        "(locally): submit to a Job API endpoint (--job-endpoint) whose SDK workers come from "
+        "an external worker pool (--worker-pool). dataflow, flink, spark (kfp compile): the "
+        "cluster runner, its workers on the project's image.",
     )
     job_endpoint: str = setting(
         "",
@@ -62,33 +79,61 @@ class BeamRunnerConfig:
         help="SDK worker pool of the portable runner (EXTERNAL environment), e.g. "
         "`python -m apache_beam.runners.worker.worker_pool_main --service_port PORT`.",
     )
+    options: Dict[str, str] = setting(
+        flag="--beam-option",
+        repeat=True,
+        metavar="KEY=VALUE",
+        default_factory=dict,
+        help="Runner option, repeatable, e.g. project=p, region=r, temp_location=gs://b/tmp "
+        "(Dataflow); flink_master=host:8081 (Flink); spark_master_url=spark://host:7077 (Spark).",
+    )
+    direct_num_workers: int = setting(
+        1, flag="--direct-num-workers", at_least=1, help="Workers of the direct runner in a pod."
+    )
 
     def __post_init__(self) -> None:
-        require(
-            self.runner in BEAM_RUNNERS,
-            f"beam runner={self.runner!r} is unknown: use one of {', '.join(BEAM_RUNNERS)}",
-        )
+        check_settings(self, "beam")
         if self.runner != "portable":
             require(
                 not self.job_endpoint and not self.worker_pool,
                 "--job-endpoint and --worker-pool need --beam-runner portable",
             )
-            return
-        endpoints = (("--job-endpoint", self.job_endpoint), ("--worker-pool", self.worker_pool))
-        for flag, value in endpoints:
-            require(bool(value), f"--beam-runner portable needs {flag} HOST:PORT")
-            require(bool(_ENDPOINT.match(value)), f"{flag}={value!r} is not HOST:PORT")
+        else:
+            endpoints = (("--job-endpoint", self.job_endpoint), ("--worker-pool", self.worker_pool))
+            for flag, value in endpoints:
+                require(bool(value), f"--beam-runner portable needs {flag} HOST:PORT")
+                require(bool(_ENDPOINT.match(value)), f"{flag}={value!r} is not HOST:PORT")
+        missing = [
+            key for key in _REQUIRED_OPTIONS.get(self.runner, ()) if not self.options.get(key)
+        ]
+        require(not missing, f"beam runner {self.runner} needs option(s) {', '.join(missing)}")
 
-    def pipeline_args(self, beam_args: Sequence[str]) -> Tuple[str, ...]:
-        """The Beam pipeline arguments of a run whose ``--beam-arg``s are ``beam_args``.
+    def _options(self) -> Tuple[str, ...]:
+        return tuple(f"--{key}={value}" for key, value in sorted(self.options.items()))
 
-        The direct runner takes them as they are (giving any replaced the defaults, as it
-        always has). The portable runner puts its own first and appends the user's; the
-        direct runner's defaults are dropped, not appended.
+    def local_args(self, beam_args: Sequence[str] = ()) -> Tuple[str, ...]:
+        """The Beam pipeline arguments of a run on this machine whose ``--beam-arg``s are
+        ``beam_args``.
+
+        The direct runner takes the user's args as they are (giving any replaces its
+        defaults); the portable runner puts its own first and appends the user's.
+
+        Raises:
+          ConfigError: a cluster runner, which only a compiled spec runs; or a --runner in
+            the user's args beside the portable runner.
         """
+        require(
+            self.runner in LOCAL_RUNNERS,
+            f"--beam-runner {self.runner} runs a compiled Kubeflow spec (robustfx kfp compile); "
+            f"here use one of {', '.join(LOCAL_RUNNERS)} (or --beam-arg=--runner=...)",
+        )
         beam_args = tuple(beam_args)
         if self.runner == "direct":
-            return beam_args
+            return (beam_args or DIRECT_RUNNER_ARGS) + self._options()
+        require(
+            not any(arg.startswith("--runner") for arg in beam_args),
+            "--beam-arg=--runner=... conflicts with --beam-runner portable",
+        )
         own = (
             "--runner=PortableRunner",
             f"--job_endpoint={self.job_endpoint}",
@@ -98,11 +143,38 @@ class BeamRunnerConfig:
             # installed project (the project's image on a cluster).
             f"--sdk_container_image={BEAM_SDK_IMAGE}",
         )
-        if beam_args[: len(own)] == own:
-            return beam_args  # already resolved (a config rebuilt from its own fields)
-        extra = () if beam_args == DIRECT_RUNNER_ARGS else beam_args
+        return own + beam_args + self._options()
+
+    def cluster_args(self, image: str) -> Tuple[str, ...]:
+        """The Beam pipeline arguments of a compiled Kubeflow spec. On Dataflow, Flink and
+        Spark the SDK workers run ``image`` (the project's own, with Keras 2 and the project
+        installed), unless an option names another; a stock Beam SDK container would load
+        Keras 3 and fail.
+
+        Raises:
+          ConfigError: the portable runner, which names endpoints of this machine.
+        """
         require(
-            not any(arg.startswith("--runner") for arg in extra),
-            "--beam-arg=--runner=... conflicts with --beam-runner portable",
+            self.runner in CLUSTER_RUNNERS,
+            f"--beam-runner {self.runner} is for runs on this machine; a compiled spec takes "
+            f"one of {', '.join(CLUSTER_RUNNERS)}",
         )
-        return own + extra
+        if self.runner == "direct":
+            base = [
+                "--runner=DirectRunner",
+                "--direct_running_mode=multi_processing",
+                f"--direct_num_workers={self.direct_num_workers}",
+                # As locally: no Prism download attempt, and no source package built by TFX
+                # in each Beam task (the workers run the image's installed project).
+                f"--update_compatibility_version={BEAM_VERSION}",
+                f"--sdk_container_image={image}",
+            ]
+        elif self.runner == "dataflow":
+            base = ["--runner=DataflowRunner"]
+            if "sdk_container_image" not in self.options:
+                base.append(f"--sdk_container_image={image}")
+        else:
+            base = [f"--runner={self.runner.capitalize()}Runner"]
+            if "environment_type" not in self.options:
+                base += ["--environment_type=DOCKER", f"--environment_config={image}"]
+        return tuple(base) + self._options()

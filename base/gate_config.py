@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import ClassVar, Optional, Tuple
 
-from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
+from robustfx.base.beam_config import BeamConfig
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.limits_config import LimitsConfig
 from robustfx.base.model_interface_config import ModelInterfaceConfig
@@ -38,19 +38,24 @@ class GateConfig:
         default_factory=lambda: EvaluationConfig(report_examples=0, corruptions="full"),
         help="The evaluation (the full corruption set by default, as for a release).",
     )
-    beam: BeamRunnerConfig = setting(
-        default_factory=BeamRunnerConfig, help="The Beam runner of the evaluation."
+    beam: BeamConfig = setting(
+        default_factory=BeamConfig, help="The Beam runner of the evaluation."
     )
     limits: LimitsConfig = setting(
         default_factory=LimitsConfig, help="What evaluating the models may cost."
     )
     beam_args: Tuple[str, ...] = setting(
-        DIRECT_RUNNER_ARGS,
+        (),
         flag="--beam-arg",
         repeat=True,
         metavar="ARG",
-        help="Beam pipeline argument, repeatable. Giving any replaces the defaults.",
+        help="Beam pipeline argument, repeatable. Giving any replaces the direct runner's "
+        "defaults.",
     )
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "beam_args", self.beam.pipeline_args(self.beam_args))
+        self.pipeline_args()  # a runner the gate cannot use is refused now
+
+    def pipeline_args(self) -> Tuple[str, ...]:
+        """The Beam pipeline arguments of the evaluation (``BeamConfig.local_args``)."""
+        return self.beam.local_args(self.beam_args)

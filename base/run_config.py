@@ -11,7 +11,7 @@ import os
 import re
 from typing import ClassVar, Optional, Tuple
 
-from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
+from robustfx.base.beam_config import BeamConfig
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.remote_storage import check_path
 from robustfx.base.settings import image_size, setting
@@ -115,16 +115,16 @@ class RunConfig:
     evaluation: EvaluationConfig = setting(
         default_factory=EvaluationConfig, help="The robustness evaluation."
     )
-    beam: BeamRunnerConfig = setting(
-        default_factory=BeamRunnerConfig, help="The Beam runner of the Beam components."
+    beam: BeamConfig = setting(
+        default_factory=BeamConfig, help="The Beam runner of the Beam components."
     )
     beam_args: Tuple[str, ...] = setting(
-        DIRECT_RUNNER_ARGS,
+        (),
         flag="--beam-arg",
         repeat=True,
         metavar="ARG",
         help="Beam pipeline argument, repeatable, e.g. --beam-arg=--direct_num_workers=2. "
-        "Giving any replaces the defaults.",
+        "Giving any replaces the direct runner's defaults.",
     )
     enable_cache: bool = setting(
         True, flag="--cache", help="Reuse cached component results; --no-cache re-runs every one."
@@ -151,7 +151,10 @@ class RunConfig:
         object.__setattr__(self, "pipeline_root", absolute(self.pipeline_root))
         check_path(self.serving_dir, "serving_dir")
         object.__setattr__(self, "serving_dir", absolute(self.serving_dir))
-        object.__setattr__(self, "beam_args", self.beam.pipeline_args(self.beam_args))
+
+    def pipeline_args(self) -> Tuple[str, ...]:
+        """The Beam pipeline arguments of a run on this machine (``BeamConfig.local_args``)."""
+        return self.beam.local_args(self.beam_args)
 
     @property
     def metadata_path(self) -> str:

@@ -22,8 +22,6 @@ from robustfx.robustness.models.saved_models import ModelSignatureError
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 COMPARE = "compare"
 GATE_SKIP = ("data.resize", "evaluation.report_examples")
-# kfp compile names the cluster's Beam runner with KubeflowConfig's own --beam-runner.
-KFP_COMPILE_SKIP = ("beam.runner", "beam.job_endpoint", "beam.worker_pool")
 
 
 def run_defaults(preset: Optional[str] = None, experiment: str = "") -> RunConfig:
@@ -34,8 +32,7 @@ def run_defaults(preset: Optional[str] = None, experiment: str = "") -> RunConfi
 def run_config(args: argparse.Namespace) -> RunConfig:
     """The typed RunConfig that the ``run``/``compare``/``kfp compile`` flags describe."""
     experiment = COMPARE if args.command == COMPARE else ""
-    skip = KFP_COMPILE_SKIP if args.command == "kfp" else ()
-    return config_from_args(RunConfig, args, run_defaults(args.preset, experiment), skip=skip)
+    return config_from_args(RunConfig, args, run_defaults(args.preset, experiment))
 
 
 def gate_config(args: argparse.Namespace) -> GateConfig:
@@ -134,7 +131,7 @@ def command_gate(args: argparse.Namespace) -> int:
             split,
             config.evaluation,
             baseline,
-            config.beam_args,
+            config.pipeline_args(),
             config.limits,
             config.interface,
             output_dir,

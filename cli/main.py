@@ -21,7 +21,6 @@ from robustfx.cli.commands import (
     COMPARE,
     EXIT_USAGE,
     GATE_SKIP,
-    KFP_COMPILE_SKIP,
     run_defaults,
 )
 from robustfx.cli.flags import HelpFormatter, add_config_flags
@@ -154,7 +153,7 @@ def _add_kfp_commands(commands, preset: Optional[str]) -> None:
         "cluster reads the shards from --kfp-data-dir.",
     )
     compile_.add_argument("--output", required=True, help="Where the pipeline spec JSON goes.")
-    _add_run_flags(compile_, run_defaults(preset), skip=KFP_COMPILE_SKIP)
+    _add_run_flags(compile_, run_defaults(preset))
     add_config_flags(compile_, KubeflowConfig())
     run_local = _command(
         kfp_commands,

@@ -61,7 +61,8 @@ def compile_pipeline(
       config: the run config; its paths are replaced by the cluster paths of ``kubeflow``.
       dataset: the dataset's metadata, read from a local copy; the pipeline reads the shards
         from the same dataset under ``kubeflow.data_dir``.
-      kubeflow: image, remote paths, Beam runner and Trainer resources.
+      kubeflow: image, remote paths, the object store and Trainer resources (the Beam runner
+        is ``config.beam``'s, as for a local run).
       output_path: where the JSON goes.
 
     Raises:
@@ -78,9 +79,9 @@ def compile_pipeline(
         data=DataConfig(
             dataset=config.data.dataset, data_dir=kubeflow.data_dir, resize=config.data.resize
         ),
-        beam_args=kubeflow.beam.args(kubeflow.image),
     )
-    pipeline = create_pipeline(cluster_config, remote_dataset)
+    beam_args = list(config.beam.cluster_args(kubeflow.image))
+    pipeline = create_pipeline(cluster_config, remote_dataset, beam_pipeline_args=beam_args)
     for component in pipeline.components:
         if component.id == TRAINER_ID:
             component.with_platform_config(trainer_resources(kubeflow.accelerator))

@@ -2,96 +2,22 @@
 
 Everything cluster-specific lives here: the target platform (open-source KFP or Vertex AI
 Pipelines), the container image, remote paths and the object store's credentials, the
-Trainer's accelerators, the Beam runner of the data-heavy components, and the schedule.
+Trainer's accelerators, and the schedule. The Beam runner is the run's own
+(``base.beam_config``), one setting for every command and target.
 Values are validated at construction, before anything is compiled or sent.
 """
 
 import dataclasses
 import re
-from typing import ClassVar, Dict, Optional, Tuple
+from typing import ClassVar, Dict, Optional
 
 from robustfx.base import remote_storage
-from robustfx.base.beam_config import BEAM_VERSION
 from robustfx.base.settings import setting
 from robustfx.base.validation import require as _require
 
-BEAM_RUNNERS = ("direct", "dataflow", "flink", "spark")
 ACCELERATOR_KINDS = ("none", "gpu", "tpu")
 # oss: open-source KFP 2.x (Argo Workflows, MinIO/S3); vertex: Vertex AI Pipelines.
 TARGETS = ("oss", "vertex")
-
-
-@dataclasses.dataclass(frozen=True)
-class BeamConfig:
-    """Where Beam-based components (ExampleGen, StatisticsGen, Transform, the evaluators) run.
-
-    Attributes:
-      runner: direct (in the component's pod), dataflow, flink or spark.
-      options: extra runner options, e.g. {'project': 'p', 'region': 'europe-west4',
-        'temp_location': 'gs://b/tmp'} for Dataflow or {'flink_master': 'host:8081'} for Flink.
-      direct_num_workers: workers of the direct runner.
-    """
-
-    CLI_GROUP: ClassVar[str] = "kubeflow: Beam"
-
-    runner: str = setting(
-        "direct",
-        flag="--beam-runner",
-        choices=BEAM_RUNNERS,
-        help="Runner of ExampleGen, StatisticsGen, Transform and the evaluators.",
-    )
-    options: Dict[str, str] = setting(
-        flag="--beam-option",
-        repeat=True,
-        metavar="KEY=VALUE",
-        default_factory=dict,
-        help="Runner option, repeatable, e.g. project=p, region=r, temp_location=gs://b/tmp "
-        "(Dataflow); flink_master=host:8081 (Flink); spark_master_url=spark://host:7077 (Spark).",
-    )
-    direct_num_workers: int = setting(
-        1, flag="--direct-num-workers", help="Workers of the direct runner inside a pod."
-    )
-
-    def __post_init__(self) -> None:
-        _require(
-            self.runner in BEAM_RUNNERS,
-            f"beam runner={self.runner!r} is unknown: use one of {', '.join(BEAM_RUNNERS)}",
-        )
-        _require(
-            isinstance(self.direct_num_workers, int) and self.direct_num_workers >= 1,
-            f"beam direct_num_workers={self.direct_num_workers!r} must be an integer >= 1",
-        )
-        required = {
-            "dataflow": ("project", "region", "temp_location"),
-            "flink": ("flink_master",),
-            "spark": ("spark_master_url",),
-        }.get(self.runner, ())
-        missing = [key for key in required if not self.options.get(key)]
-        _require(not missing, f"beam runner {self.runner} needs option(s) {', '.join(missing)}")
-
-    def args(self, image: str) -> Tuple[str, ...]:
-        """The Beam pipeline arguments. On Dataflow, Flink and Spark the SDK workers run
-        ``image`` (the project's own, with Keras 2 and the project installed), unless an
-        option names another; a stock Beam SDK container would load Keras 3 and fail."""
-        if self.runner == "direct":
-            base = [
-                "--runner=DirectRunner",
-                "--direct_running_mode=multi_processing",
-                f"--direct_num_workers={self.direct_num_workers}",
-                # As locally: no Prism download attempt, and no source package built by TFX
-                # in each Beam task (the workers run the image's installed project).
-                f"--update_compatibility_version={BEAM_VERSION}",
-                f"--sdk_container_image={image}",
-            ]
-        elif self.runner == "dataflow":
-            base = ["--runner=DataflowRunner"]
-            if "sdk_container_image" not in self.options:
-                base.append(f"--sdk_container_image={image}")
-        else:
-            base = [f"--runner={self.runner.capitalize()}Runner"]
-            if "environment_type" not in self.options:
-                base += ["--environment_type=DOCKER", f"--environment_config={image}"]
-        return tuple(base + [f"--{key}={value}" for key, value in sorted(self.options.items())])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -290,7 +216,6 @@ class KubeflowConfig:
         flag="--kfp-data-dir",
         help="TFDS data directory as the cluster sees it.",
     )
-    beam: BeamConfig = setting(default_factory=BeamConfig, help="Beam runner.")
     accelerator: AcceleratorConfig = setting(
         default_factory=AcceleratorConfig, help="Trainer resources."
     )

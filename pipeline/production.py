@@ -265,7 +265,7 @@ def assemble(
         components=components,
         enable_cache=config.enable_cache,
         metadata_connection_config=metadata_connection_config,
-        beam_pipeline_args=list(beam_pipeline_args or config.beam_args),
+        beam_pipeline_args=list(beam_pipeline_args or config.pipeline_args()),
     )
 
 
@@ -280,7 +280,7 @@ def create_pipeline(
     Args:
       config: the run's typed configuration.
       dataset: the prepared TFDS dataset's metadata (``datasets.locate_dataset``).
-      beam_pipeline_args: overrides ``config.beam_args`` (e.g. Dataflow settings).
+      beam_pipeline_args: overrides ``config.pipeline_args()`` (a compiled spec's cluster args).
       metadata_connection_config: ML Metadata connection; None lets the orchestrator choose
         (Kubeflow provides its own).
     """

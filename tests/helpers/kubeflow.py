@@ -2,6 +2,7 @@
 
 import json
 
+from robustfx.base.beam_config import DIRECT_RUNNER_ARGS
 from robustfx.cli import main as cli
 
 # A spec as a Vertex AI user compiles it: remote storage, Dataflow, GPUs, the standard suite.
@@ -40,15 +41,16 @@ OSS_FLAGS = (
 )  # fmt: skip
 
 
-# `robustfx run`'s own Beam settings (base.beam_config.DIRECT_RUNNER_ARGS), appended to the
-# compiled direct-runner args (the last of a repeated flag wins): the same Beam execution as
-# `robustfx run`, without a worker process, a TFX source package or a Prism download per
-# Beam component. The spec's own defaults run in every other respect.
-LOCAL_BEAM = (
-    "--beam-option", "direct_running_mode=in_memory",
-    "--beam-option", "update_compatibility_version=2.74.0",
-    "--beam-option", "sdk_container_image=apache/beam_python3.10_sdk:2.74.0",
-)  # fmt: skip
+# `robustfx run`'s own Beam settings (DIRECT_RUNNER_ARGS) as options of the compiled direct
+# runner (the last of a repeated flag wins): the same Beam execution as `robustfx run`,
+# without a worker process, a TFX source package or a Prism download per Beam component. The
+# spec's own defaults run in every other respect.
+LOCAL_BEAM = tuple(
+    part
+    for arg in DIRECT_RUNNER_ARGS
+    if not arg.startswith("--runner=")
+    for part in ("--beam-option", arg[2:])
+)
 
 
 def compile_spec(data_dir, output, *flags) -> int:

@@ -1,23 +1,26 @@
-"""The Beam runner of a local run: the portable runner's flags, checks and pipeline args."""
+"""The Beam runner, one setting for every command and target: the portable runner's flags,
+checks and pipeline args locally, the cluster runners' in a compiled spec."""
 
 import pytest
 
-from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamRunnerConfig
+from robustfx.base.beam_config import DIRECT_RUNNER_ARGS, BeamConfig
 from robustfx.base.gate_config import GateConfig
 from robustfx.base.run_config import RunConfig
 from robustfx.base.validation import ConfigError
 from robustfx.cli import main as cli
 
-PORTABLE = BeamRunnerConfig(runner="portable", job_endpoint="localhost:8099", worker_pool="h:5")
+PORTABLE = BeamConfig(runner="portable", job_endpoint="localhost:8099", worker_pool="h:5")
 
 
 def test_the_direct_runner_keeps_its_defaults_and_the_users_args():
-    assert RunConfig().beam_args == DIRECT_RUNNER_ARGS
-    assert RunConfig(beam_args=("--runner=DirectRunner",)).beam_args == ("--runner=DirectRunner",)
+    assert RunConfig().beam_args == ()  # kept as given; resolved where used
+    assert RunConfig().pipeline_args() == DIRECT_RUNNER_ARGS
+    given = ("--runner=DirectRunner",)
+    assert RunConfig(beam_args=given).pipeline_args() == given
 
 
 def test_the_portable_runner_submits_to_the_job_service_with_external_workers():
-    args = RunConfig(beam=PORTABLE).beam_args
+    args = RunConfig(beam=PORTABLE).pipeline_args()
     assert args[:4] == (
         "--runner=PortableRunner",
         "--job_endpoint=localhost:8099",
@@ -25,11 +28,9 @@ def test_the_portable_runner_submits_to_the_job_service_with_external_workers():
         "--environment_config=h:5",
     )
     assert not any(a.startswith("--direct_running_mode") for a in args)
-    extra = RunConfig(beam=PORTABLE, beam_args=("--direct_num_workers=2",)).beam_args
+    extra = RunConfig(beam=PORTABLE, beam_args=("--direct_num_workers=2",)).pipeline_args()
     assert extra[-1] == "--direct_num_workers=2"
-    # A config rebuilt from its own fields does not stack the runner's args twice.
-    assert RunConfig(beam=PORTABLE, beam_args=args).beam_args == args
-    assert GateConfig(model="m", beam=PORTABLE).beam_args == args
+    assert GateConfig(model="m", beam=PORTABLE).pipeline_args() == args
 
 
 @pytest.mark.parametrize(
@@ -39,17 +40,32 @@ def test_the_portable_runner_submits_to_the_job_service_with_external_workers():
         ({"runner": "portable", "job_endpoint": "h:1"}, "needs --worker-pool"),
         ({"runner": "portable", "job_endpoint": "h", "worker_pool": "h:1"}, "not HOST:PORT"),
         ({"job_endpoint": "h:1"}, "need --beam-runner portable"),
-        ({"runner": "flink"}, "is unknown"),
+        ({"runner": "flink"}, "needs option\\(s\\) flink_master"),
+        ({"runner": "storm"}, "must be one of|is unknown"),
     ],
 )
 def test_bad_runner_settings_are_refused(fields, message):
     with pytest.raises(ConfigError, match=message):
-        BeamRunnerConfig(**fields)
+        BeamConfig(**fields)
 
 
 def test_a_runner_in_the_beam_args_conflicts_with_portable():
     with pytest.raises(ConfigError, match="conflicts"):
-        RunConfig(beam=PORTABLE, beam_args=("--runner=FlinkRunner",))
+        RunConfig(beam=PORTABLE, beam_args=("--runner=FlinkRunner",)).pipeline_args()
+
+
+def test_cluster_runners_are_for_compiled_specs_and_portable_for_this_machine():
+    dataflow = BeamConfig(runner="dataflow", options={"project": "p", "region": "r",
+                                                      "temp_location": "gs://b/t"})  # fmt: skip
+    with pytest.raises(ConfigError, match="runs a compiled Kubeflow spec"):
+        RunConfig(beam=dataflow).pipeline_args()
+    with pytest.raises(ConfigError, match="runs a compiled Kubeflow spec"):
+        GateConfig(model="m", beam=dataflow)
+    with pytest.raises(ConfigError, match="is for runs on this machine"):
+        PORTABLE.cluster_args("r/img:1")
+    assert dataflow.cluster_args("r/img:1")[:2] == (
+        "--runner=DataflowRunner", "--sdk_container_image=r/img:1"
+    )  # fmt: skip
 
 
 def test_run_compare_and_gate_share_the_flags_and_refuse_before_running(capsys):

@@ -6,12 +6,12 @@ import json
 
 import pytest
 
+from robustfx.base.beam_config import BeamConfig
 from robustfx.base.validation import ConfigError
 from robustfx.cli import commands
 from robustfx.data import prepare
 from robustfx.kubeflow.config import (
     AcceleratorConfig,
-    BeamConfig,
     ScheduleConfig,
     TrainerReplicasConfig,
     normalize_cron,
@@ -201,14 +201,16 @@ def test_config_values():
         AcceleratorConfig(kind="gpu", type="NVIDIA_TESLA_T4", count=0)
     with pytest.raises(ConfigError, match="needs option"):
         BeamConfig(runner="flink")
-    assert BeamConfig(runner="flink", options={"flink_master": "h:8081"}).args("r/img:1") == (
+    assert BeamConfig(runner="flink", options={"flink_master": "h:8081"}).cluster_args(
+        "r/img:1"
+    ) == (
         "--runner=FlinkRunner",
         "--environment_type=DOCKER",
         "--environment_config=r/img:1",
         "--flink_master=h:8081",
     )
     spark = BeamConfig(runner="spark", options={"spark_master_url": "spark://h:7077"})
-    assert spark.args("r/img:1")[:3] == (
+    assert spark.cluster_args("r/img:1")[:3] == (
         "--runner=SparkRunner",
         "--environment_type=DOCKER",
         "--environment_config=r/img:1",
@@ -219,7 +221,7 @@ def test_config_values():
         options={"project": "p", "region": "r", "temp_location": "gs://b/t",
                  "sdk_container_image": "other:2"},
     )  # fmt: skip
-    assert [a for a in custom.args("r/img:1") if "sdk_container_image" in a] == [
+    assert [a for a in custom.cluster_args("r/img:1") if "sdk_container_image" in a] == [
         "--sdk_container_image=other:2"
     ]
     with pytest.raises(ConfigError, match="--vertex-project and --vertex-region"):

@@ -17,7 +17,7 @@ from robustfx.base.attack_config import AttackConfig
 from robustfx.base.corruption_sets import SEVERITIES
 from robustfx.robustness.attacks import dispatch
 from robustfx.robustness.corruptions import registry
-from robustfx.robustness.models.examples import ExampleReader
+from robustfx.robustness.models.examples import read_examples
 from robustfx.robustness.models.saved_models import load_logits_fn
 
 
@@ -41,26 +41,6 @@ class ReportSamples:
     # image): corruption -> [severities + 1, H, W, C], and the candidate's predictions.
     corrupted: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
     corrupted_predictions: Dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
-
-
-def read_examples(
-    file_pattern: str,
-    count: int,
-    image_shape: Sequence[int],
-    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
-):
-    """The first ``count`` examples as (images, labels): raw TFDS records when
-    ``raw_image_shape`` is set (decoded as Transform does), else Transform-style records."""
-    import tensorflow as tf
-
-    files = sorted(tf.io.gfile.glob(file_pattern))
-    compression = "GZIP" if files and files[0].endswith(".gz") else ""
-    reader = ExampleReader(image_shape, raw_image_shape)
-    dataset = tf.data.TFRecordDataset(files, compression_type=compression).take(count)
-    batch = next(iter(dataset.batch(count)), None)
-    if batch is None:
-        raise ValueError(f"no examples in {file_pattern}: the evaluated split is empty")
-    return reader.parse(batch)
 
 
 def _activations(saved_model, images) -> Dict[str, np.ndarray]:

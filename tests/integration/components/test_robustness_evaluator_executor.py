@@ -119,8 +119,8 @@ def test_corruptions_are_judged_in_the_same_pass_exactly_as_applied_alone(
     Metadata."""
     from robustfx.base.corruption_sets import resolve_corruption_set
     from robustfx.robustness.corruptions import registry
+    from robustfx.robustness.models.examples import read_examples
     from robustfx.robustness.models.saved_models import load_logits_fn
-    from robustfx.robustness.presentation.report_samples import read_examples
 
     config = EvaluationConfig(
         attacks=SUITE[:1],

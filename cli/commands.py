@@ -196,7 +196,8 @@ def command_kfp_run_local(args: argparse.Namespace) -> int:
     from robustfx.kubeflow.local.config import LocalRunConfig
 
     config = config_from_args(LocalRunConfig, args)
-    from robustfx.kubeflow.local.run import TaskFailed, run_spec
+    from robustfx.kubeflow.local.outcome import TaskFailed
+    from robustfx.kubeflow.local.run import run_spec
 
     try:
         run = run_spec(

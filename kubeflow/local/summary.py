@@ -13,7 +13,7 @@ from tfx.utils import io_utils
 
 from robustfx.components.atomic_pusher import PUSH_SKIPPED
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
-from robustfx.kubeflow.local.run import LocalRun
+from robustfx.kubeflow.local.outcome import LocalRun
 from robustfx.pipeline.production import PUSHER_ID, evaluator_id
 from robustfx.pipeline.run_summary import RunSummary, summary_from_result
 

@@ -14,8 +14,8 @@ from robustfx.kubeflow.config import (
     AcceleratorConfig,
     ScheduleConfig,
     TrainerReplicasConfig,
-    normalize_cron,
 )
+from robustfx.kubeflow.cron import normalize_cron
 from robustfx.kubeflow.oss_rules import oss_refusals
 from tests.helpers.kubeflow import compile_spec
 from tests.helpers.paths import REPO

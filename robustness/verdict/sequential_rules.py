@@ -19,7 +19,10 @@ from typing import Dict, List, Mapping, Sequence
 import numpy as np
 
 from robustfx.base.evaluation_config import ThresholdConfig
+from robustfx.base.validation import require
 from robustfx.robustness.verdict.counts import MEAN
+from robustfx.robustness.verdict.rule_table import RULES, Drop, Floor
+from robustfx.robustness.verdict.rule_table import Rule as TableRule
 from robustfx.robustness.verdict.sequential import ChangeRule, FloorRule, Rule, WorstGroupRule
 
 CLEAN, WORST, CORRUPTION_MEAN = "clean", "worst", "corruption_mean"
@@ -48,12 +51,48 @@ def per_example_figures(
     return {name: np.asarray(values, np.float64) for name, values in figures.items()}
 
 
+# How a figure of ``rule_table.RULES`` is judged per example: its per-example figure and
+# whether that holds outcomes (0 or 1) or scores. The worst corruption is judged over every
+# corruption's score (a ``WorstGroupRule``), and a floor on a mapping of figures (robust
+# accuracy by attack) is one rule per threshold entry, as in ``evaluate_rules``.
+_PER_EXAMPLE = {
+    "clean_accuracy": (CLEAN, True),
+    "worst_case_robust_accuracy": (WORST, True),
+    "corruption_mean": (CORRUPTION_MEAN, False),
+}
+_BY_GROUP, _BY_KEY = "corruption_worst", "robust_accuracy"
+_CORRUPTION_FIGURES = ("corruption_mean", "corruption_worst")
+
+
+def _floor_rules(row: Floor, threshold, corruptions: Sequence[str]) -> List[Rule]:
+    if row.figure == _BY_KEY:
+        return [
+            FloorRule(f"{row.threshold}[{key}]", robust_figure(key), floor)
+            for key, floor in sorted(threshold.items())
+        ]
+    if row.figure == _BY_GROUP:
+        groups = tuple(corruption_figure(name) for name in corruptions)
+        return [WorstGroupRule(row.threshold, groups, threshold)]
+    return [
+        FloorRule(row.threshold, _figure_of(row), threshold, binary=_PER_EXAMPLE[row.figure][1])
+    ]
+
+
+def _figure_of(row: TableRule) -> str:
+    require(
+        row.figure in _PER_EXAMPLE,
+        f"rule {row.threshold} judges {row.figure!r}, which has no per-example figure",
+    )
+    return _PER_EXAMPLE[row.figure][0]
+
+
 def early_rules(
     thresholds: ThresholdConfig,
     corruptions: Sequence[str] = (),
     with_baseline: bool = False,
 ) -> List[Rule]:
-    """The rules the gate judges on per-example figures, in ``evaluate_rules``' order.
+    """The rules of ``rule_table.RULES`` that apply, judged on per-example figures, in
+    ``evaluate_rules``' order (the floors, then the drops).
 
     Args:
       thresholds: the gate's floors and allowed drops.
@@ -61,34 +100,18 @@ def early_rules(
         judged (then the corruption rules do not apply, as in ``evaluate_rules``).
       with_baseline: a production baseline is judged on the same examples: add the change
         rules.
+
+    Raises:
+      ConfigError: a row of the table judges a figure that has no per-example figure here.
     """
-    rules: List[Rule] = [
-        FloorRule("min_clean_accuracy", CLEAN, thresholds.min_clean_accuracy),
-        FloorRule("min_worst_case_accuracy", WORST, thresholds.min_worst_case_accuracy),
-    ]
-    if corruptions:
-        rules.append(
-            FloorRule(
-                "min_corruption_mean",
-                CORRUPTION_MEAN,
-                thresholds.min_corruption_mean,
-                binary=False,
-            )
-        )
-        rules.append(
-            WorstGroupRule(
-                "min_corruption_worst",
-                tuple(corruption_figure(name) for name in corruptions),
-                thresholds.min_corruption_worst,
-            )
-        )
-    for name, floor in sorted(thresholds.min_robust_accuracy.items()):
-        rules.append(FloorRule(f"min_robust_accuracy[{name}]", robust_figure(name), floor))
-    if with_baseline:
-        rules.append(ChangeRule("max_clean_drop", CLEAN, thresholds.max_clean_drop))
-        rules.append(ChangeRule("max_robust_drop", WORST, thresholds.max_robust_drop))
-        if corruptions:
+    applies = [row for row in RULES if row.figure not in _CORRUPTION_FIGURES or corruptions]
+    rules: List[Rule] = []
+    for row in applies:
+        if isinstance(row, Floor):
+            rules += _floor_rules(row, getattr(thresholds, row.threshold), corruptions)
+    for row in applies if with_baseline else ():
+        if isinstance(row, Drop):
             rules.append(
-                ChangeRule("max_corruption_drop", CORRUPTION_MEAN, thresholds.max_corruption_drop)
+                ChangeRule(row.threshold, _figure_of(row), getattr(thresholds, row.threshold))
             )
     return rules

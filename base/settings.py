@@ -31,6 +31,7 @@ HELP, FLAG, PARSE, CHOICES, METAVAR, REPEAT, DERIVED, ASSIGN, ENV, RANGE = (
     "env",
     "range",
 )
+OFF_FLAG = "off_flag"
 
 
 def setting(
@@ -48,6 +49,7 @@ def setting(
     at_least: Optional[float] = None,
     at_most: Optional[float] = None,
     default_factory: Any = dataclasses.MISSING,
+    off_flag: Optional[str] = None,
 ) -> Any:
     """A dataclass field with its command-line description.
 
@@ -67,6 +69,8 @@ def setting(
         integer field must also be an integer. Checked by ``check_settings``.
       at_most: the largest value allowed, likewise (numbers only; integers take no upper
         bound).
+      off_flag: for a boolean, the flag that sets it False (default: '--no-' and the flag's
+        name).
     """
     metadata = {
         HELP: help,
@@ -79,6 +83,7 @@ def setting(
         ASSIGN: assign,
         ENV: env,
         RANGE: None if at_least is None and at_most is None else (at_least, at_most),
+        OFF_FLAG: off_flag,
     }
     return dataclasses.field(default=default, default_factory=default_factory, metadata=metadata)
 

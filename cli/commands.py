@@ -135,6 +135,7 @@ def command_gate(args: argparse.Namespace) -> int:
             config.limits,
             config.interface,
             output_dir,
+            config.early_rounds if config.decide_early else None,
         )
     except (ConfigError, *MODEL_ERRORS):
         raise

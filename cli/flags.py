@@ -107,7 +107,8 @@ def add_config_flags(
         metavar = field.metadata.get(S.METAVAR) or field.name.upper()
         kwargs = dict(dest=_dest(path), default=None, metavar=metavar)
         if isinstance(default, bool):
-            _add_switch(group, flag, kwargs["dest"], default, _help(field, default))
+            off = field.metadata.get(S.OFF_FLAG) or "--no-" + flag[2:]
+            _add_switch(group, (flag, off), kwargs["dest"], default, _help(field, default))
             continue
         if field.metadata.get(S.CHOICES):
             kwargs["choices"] = field.metadata[S.CHOICES]
@@ -130,10 +131,10 @@ def add_config_flags(
         )
 
 
-def _add_switch(group: Any, flag: str, dest: str, default: bool, text: str) -> None:
-    """``--x`` and ``--no-x`` into one destination; the help documents the one that changes
-    the default."""
-    for name, value in ((flag, True), ("--no-" + flag[2:], False)):
+def _add_switch(group: Any, flags: Tuple[str, str], dest: str, default: bool, text: str) -> None:
+    """The on and off flags (``--x``, ``--no-x``) into one destination; the help documents the
+    one that changes the default."""
+    for name, value in zip(flags, (True, False), strict=True):
         shown = text if value != default else argparse.SUPPRESS
         group.add_argument(
             name, dest=dest, action="store_const", const=value, default=None, help=shown

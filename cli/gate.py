@@ -28,9 +28,11 @@ from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.mlmd import all_node_outputs, open_store
 from robustfx.pipeline.production import evaluator_id
 from robustfx.robustness.models.model_interface import ModelInterface
+from robustfx.robustness.presentation.model_card import early_rows, early_summary
 from robustfx.robustness.presentation.recording import Recorded, evaluate_and_record
 from robustfx.robustness.verdict.figures import value_of
 from robustfx.robustness.verdict.outcome import CANDIDATE, EvaluationResult
+from robustfx.robustness.verdict.sequential_result import undecided_rules
 
 
 class GateInputError(ConfigError):
@@ -83,10 +85,12 @@ def run_gate(
     limits: Optional[LimitsConfig] = None,
     interface: Optional[ModelInterfaceConfig] = None,
     output_dir: Optional[str] = None,
+    round_sizes: Optional[Sequence[int]] = None,
 ) -> Recorded:
     """Attacks the candidate (and baseline) on the raw TFDS split, applies the rules, and
     writes ``metrics.json``, the report and the model card into ``output_dir`` (a temporary
-    directory, removed afterwards, when None).
+    directory, removed afterwards, when None); in rounds of ``round_sizes``, if given, until
+    every rule is decided (``early_evaluation.evaluate_early``).
 
     With a time or memory limit, the evaluation runs in a child process that is stopped at
     the first breach (``limits.LimitExceededError``). ``interface`` says how the models are
@@ -99,7 +103,7 @@ def run_gate(
     if output_dir is None:
         with tempfile.TemporaryDirectory(prefix="robustfx-gate-") as scratch:
             args = (model_dir, dataset, split, config, baseline_dir, beam_args, limits, interface)
-            return run_gate(*args, scratch)
+            return run_gate(*args, scratch, round_sizes)
     args = (
         model_dir,
         dataset,
@@ -109,6 +113,7 @@ def run_gate(
         tuple(beam_args),
         interface,
         output_dir,
+        tuple(round_sizes) if round_sizes is not None else None,
     )
     if limits is not None and limits.active:
         return run_within(limits, f"evaluating {model_dir}", _evaluate_split, *args)
@@ -124,6 +129,7 @@ def _evaluate_split(
     beam_args: Sequence[str],
     interface: Optional[ModelInterfaceConfig],
     output_dir: str,
+    round_sizes: Optional[Sequence[int]],
 ) -> Recorded:
     files = os.path.join(dataset.directory, dataset.split_pattern(split))
     # Also in the watched child process, which shares nothing with the command's process.
@@ -144,6 +150,7 @@ def _evaluate_split(
         raw_image_shape=dataset.image_shape,
         expected_examples=dataset.splits[split],
         model_interface=interface,
+        round_sizes=round_sizes,
     )
 
 
@@ -175,14 +182,17 @@ def to_markdown(
     """The gate's verdict as GitHub-flavoured Markdown."""
     result = recorded.result
     verdict = result.verdict
+    early = result.decided_early
+    examples = f"{verdict.candidate.num_examples} examples"
+    examples += f" of {early['num_examples']} judged" if early else ""
     lines = [
         f"## Robustness gate: {'✅ PASS' if verdict.blessed else '❌ FAIL'}",
         "",
         f"- candidate: `{model}`",
         f"- baseline: `{baseline}`" if baseline else "- baseline: none",
-        f"- data: `{dataset}` split `{split}`, {verdict.candidate.num_examples} examples, "
-        f"suite `{verdict.suite_name}`; evaluation valid: "
-        f"{'yes' if verdict.evaluation_valid else 'NO'}",
+        f"- data: `{dataset}` split `{split}`, {examples}, suite `{verdict.suite_name}`; "
+        f"evaluation valid: {'yes' if verdict.evaluation_valid else 'NO'}",
+        *([f"- {early_summary(early)}"] if early else []),
         _graph_check_line(result),
         _interface_line(result),
         f"- report: `{recorded.report}`; model card: `{recorded.card_path}`",
@@ -190,10 +200,12 @@ def to_markdown(
         "| rule | value | threshold | result |",
         "|---|---|---|---|",
     ]
+    undecided = undecided_rules(result.decided_early)
     for rule in verdict.rules:
+        shown = "pass" if rule.passed else "**FAIL**"
         lines.append(
             f"| {rule.rule} | {_cell(rule.value)} | {_cell(rule.threshold)} | "
-            f"{'pass' if rule.passed else '**FAIL**'} |"
+            f"{'not decided' if rule.rule in undecided else shown} |"
         )
     candidate, base = verdict.candidate, verdict.baseline
     lines += ["", "| metric | candidate | baseline |", "|---|---|---|"]
@@ -213,6 +225,7 @@ def to_markdown(
         f"| {label} | {_cell(estimate.value)} | {_cell(value_of(getattr(base, name, None)))} |"
         for name, label, estimate in candidate.others()
     ]
+    lines += ["", "### Decided early", "", *early_rows(early)] if early else []
     if verdict.reasons:
         lines += ["", "Failed:"] + [f"- {reason}" for reason in verdict.reasons]
     return "\n".join(lines) + "\n"
@@ -277,8 +290,11 @@ def to_json(
 
 
 def failed_rules(result: EvaluationResult) -> List[str]:
+    """Each rule that did not pass: value vs threshold, and whether it was left undecided."""
+    undecided = undecided_rules(result.decided_early)
     return [
         f"{rule.rule}: {_cell(rule.value)} vs threshold {_cell(rule.threshold)}"
+        + (" (not decided: the gate stopped at another failure)" if rule.rule in undecided else "")
         for rule in result.verdict.rules
         if not rule.passed
     ]

@@ -142,6 +142,8 @@ def build_model_card(
             "corruption_comparison": result.corruption_comparison,
             # What each model's graph check read; ops let through by --allow-op included.
             "graph_checks": result.graph_checks,
+            # A gate that decided early: its rounds, where it stopped, each rule's record.
+            **({"decided_early": result.decided_early} if result.decided_early else {}),
         },
         "provenance": dict(provenance),
         "considerations": {
@@ -169,10 +171,54 @@ def _mce(comparison: Mapping[str, Any]) -> str:
     return "" if mce is None else f"; mCE against the baseline {mce:.4f} (baseline = 1)"
 
 
+def early_summary(early: Mapping[str, Any]) -> str:
+    """One line: where a gate that decides early stopped, on how many examples, and why."""
+    ends = "/".join(f"{end:,}" for end in early["round_ends"])
+    return (
+        f"decided after round {early['stopped_after_round']} of {early['rounds']} on "
+        f"{early['examples']:,} of {early['num_examples']:,} examples (rounds end at {ends}, "
+        f"order seed {early['seed']}): {early['stopped_because']}; validity checks on the "
+        f"first {early['validity_examples']:,} examples of the order"
+    )
+
+
+def early_rows(early: Mapping[str, Any]) -> List[str]:
+    """A Markdown table of each rule's record: examples, deciding round, figure, interval
+    valid at the stopping round, threshold and bound."""
+    rows = [
+        "| rule | examples | decided at round | figure | interval at the stop | threshold | "
+        "verdict | bound |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for record in early["rules"]:
+        low, high = record["interval"]
+        decided = record["decided_round"] or "not decided"
+        rows.append(
+            f"| {record['rule']} | {record['examples']:,} | {decided} | "
+            f"{record['estimate']:.4f} | {low:.4f}-{high:.4f} | {record['threshold']:.4f} | "
+            f"{record['verdict']} | {record['bound']} |"
+        )
+    return rows
+
+
+def _early_lines(early: Mapping[str, Any]) -> List[str]:
+    return [
+        "## Decided early",
+        "",
+        f"The gate {early_summary(early)}. Each figure a rule judges carries the interval "
+        "that holds at whatever round the gate stopped, wider than a fixed-sample interval "
+        f"on as many examples; every figure rests on the {early['examples']:,} examples "
+        "judged.",
+        "",
+        *early_rows(early),
+    ]
+
+
 def render_markdown(card: Mapping[str, Any]) -> str:
     """A human-readable page of the card."""
     details, parameters = card["model_details"], card["model_parameters"]
     robustness, provenance = card["robustness_evaluation"], card["provenance"]
+    early = robustness.get("decided_early")
     lines = [
         f"# Model card: {details['name']} {details['version']['name']}".rstrip(),
         "",
@@ -190,7 +236,7 @@ def render_markdown(card: Mapping[str, Any]) -> str:
         f"- baseline (ML Metadata artifact id): {robustness['baseline'] or 'none'}",
         f"- graph check: {_graph_check(robustness.get('graph_checks', {}))}",
         "",
-        "| metric | slice | value | 95% interval |",
+        f"| metric | slice | value | {'interval' if early else '95% interval'} |",
         "|---|---|---|---|",
     ]
     for metric in card["quantitative_analysis"]["performance_metrics"]:
@@ -199,6 +245,8 @@ def render_markdown(card: Mapping[str, Any]) -> str:
             f"| {metric['type']} | {metric['slice'] or 'all'} | {metric['value']:.4f} | "
             f"{interval['lower_bound']:.4f}-{interval['upper_bound']:.4f} |"
         )
+    if early:
+        lines += ["", *_early_lines(early)]
     lines += ["", "## Rules", ""]
     lines += [f"- {'pass' if r['passed'] else 'FAIL'}: {r['message']}" for r in robustness["rules"]]
     lines += ["", "## Paired tests against the baseline", ""]

@@ -15,6 +15,7 @@ from typing import Any, Dict, Mapping, Optional, Sequence, Union
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.robustness.presentation import model_card, report_samples
 from robustfx.robustness.presentation.report import render_report
+from robustfx.robustness.verdict.early_evaluation import evaluate_early
 from robustfx.robustness.verdict.evaluation import evaluate
 from robustfx.robustness.verdict.figures import Figures
 from robustfx.robustness.verdict.outcome import (
@@ -82,6 +83,10 @@ def _verdict_properties(result: EvaluationResult) -> Dict[str, Property]:
     }
     if result.baseline_skipped:
         properties["baseline_skipped"] = result.baseline_skipped
+    if result.decided_early:
+        early = result.decided_early
+        properties["decided_after_round"] = int(early["stopped_after_round"])
+        properties["examples_judged"] = int(early["examples"])
     return properties
 
 
@@ -104,6 +109,7 @@ def evaluate_and_record(
     model_info: Optional[Mapping[str, Any]] = None,
     provenance: Optional[Mapping[str, Any]] = None,
     baseline_model_dir: Optional[str] = None,
+    round_sizes: Optional[Sequence[int]] = None,
     **evaluation: Any,
 ) -> Recorded:
     """Evaluates the candidate (``evaluate()``) and records it: ``metrics.json``, the report
@@ -119,21 +125,38 @@ def evaluate_and_record(
         as a dict when absent).
       provenance: pipeline, run and artifact ids for the card; package versions are added.
       baseline_model_dir: the production model to compare with, if any.
+      round_sizes: decide early (``evaluate_early``), judging the examples in rounds that
+        end at these sizes and then at all; None judges every example at once
+        (``evaluate()``).
       **evaluation: the other keyword arguments of ``evaluate()`` (baseline_unusable, seed,
         tfma_blessed, raw_image_shape, expected_examples, reference_model_dir).
     """
     from robustfx.base.serialization import to_dict
 
-    result = evaluate(
-        make_pipeline,
-        example_files,
-        model_dir,
-        config,
-        class_names,
-        baseline_model_dir=baseline_model_dir,
-        output_dir=output_dir,
-        **evaluation,
-    )
+    if round_sizes is None:
+        result = evaluate(
+            make_pipeline,
+            example_files,
+            model_dir,
+            config,
+            class_names,
+            baseline_model_dir=baseline_model_dir,
+            output_dir=output_dir,
+            **evaluation,
+        )
+    else:  # the rounds report their own progress against the split's size
+        evaluation.pop("expected_examples", None)
+        result = evaluate_early(
+            make_pipeline,
+            example_files,
+            model_dir,
+            config,
+            class_names,
+            round_sizes,
+            baseline_model_dir=baseline_model_dir,
+            output_dir=output_dir,
+            **evaluation,
+        )
     metrics = os.path.join(output_dir, METRICS_FILE)
     _write(metrics, json.dumps(result.to_dict(), indent=2, sort_keys=True))
     samples = None

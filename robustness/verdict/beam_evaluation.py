@@ -11,7 +11,7 @@ import dataclasses
 import io
 import json
 import logging
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple
 
 import apache_beam as beam
 
@@ -92,9 +92,12 @@ class AttackBatchesFn(beam.DoFn):
         self._reader = ExampleReader(image_shape, self._raw_image_shape)
         self._corruptions = CorruptionPass(self._corruption_set, image_shape)
         if self._expected:  # the start, so that rates count from here
-            report_progress("attack suite", 0, self._expected, "examples")
+            report_progress("attack suite", self._seen, self._expected, "examples")
 
-    def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
+    def judge(self, serialized: List[bytes]) -> Tuple[List[Tuple[str, dict]], Dict[str, dict]]:
+        """A batch's ``(key, counts)`` pairs (each model's, and the paired ones when the
+        baseline is judged beside the candidate) and each model's per-example outcomes
+        (``ModelUnderAttack.count``), by role."""
         import tensorflow as tf
 
         images, labels = self._reader.parse(tf.constant(serialized))
@@ -102,29 +105,39 @@ class AttackBatchesFn(beam.DoFn):
         corrupted = self._corruptions.predictions(
             images, {role: model.predict for role, model in self._models.items()}
         )
-        outcomes = {}
+        keyed, outcomes = [], {}
         for role, model in self._models.items():
             counts, outcomes[role] = model.count(
                 images, labels, self._num_classes, transfer_images, corrupted[role]
             )
-            yield role, robustness_counts.counts_to_dict(counts)
+            keyed.append((role, robustness_counts.counts_to_dict(counts)))
         if len(outcomes) == 2:  # candidate and baseline judged on the same examples
             candidate, baseline = (outcomes[role] for role in self._model_dirs)
-            yield PAIRED, dataclasses.asdict(PairedCounts.of(candidate, baseline))
+            keyed.append((PAIRED, dataclasses.asdict(PairedCounts.of(candidate, baseline))))
             scores = {
                 group: dataclasses.asdict(PairedScores.of(mine, baseline["corruption"][group]))
                 for group, mine in candidate["corruption"].items()
             }
             if scores:
-                yield PAIRED_CORRUPTION, scores
-        self._seen += len(serialized)
+                keyed.append((PAIRED_CORRUPTION, scores))
+        return keyed, outcomes
+
+    def process(self, serialized: List[bytes]) -> Iterable[Tuple[str, dict]]:
+        keyed, _ = self.judge(serialized)
+        yield from keyed
+        self.report(len(serialized))
+
+    def report(self, examples: int, detail: str = "") -> None:
+        """Adds ``examples`` to the progress line."""
+        self._seen += examples
         if self._expected:
-            report_progress("attack suite", self._seen, self._expected, "examples")
+            report_progress("attack suite", self._seen, self._expected, "examples", detail)
         else:
             logging.info("robustness evaluation: %d examples attacked", self._seen)
 
 
-def _merge_count_dicts(parts: Iterable[dict]) -> dict:
+def merge_count_dicts(parts: Iterable[dict]) -> dict:
+    """One key's counts merged: a model's, the paired counts or the paired scores."""
     parts = list(parts)
     if parts and "clean_baseline_only" in parts[0]:  # the PAIRED key's values
         return dataclasses.asdict(PairedCounts.merge(PairedCounts(**p) for p in parts))
@@ -184,10 +197,15 @@ def evaluate_models(
                 interfaces,
             )
         )
-        | "MergePerModel" >> beam.CombinePerKey(_merge_count_dicts)
-        | "ToJson" >> beam.Map(lambda kv: json.dumps({"role": kv[0], "counts": kv[1]}))
+        | "MergePerModel" >> beam.CombinePerKey(merge_count_dicts)
+        | "ToJson" >> beam.Map(to_json_line)
         | "Write" >> beam.io.WriteToText(output_path, shard_name_template="")
     )
+
+
+def to_json_line(keyed: Tuple[str, dict]) -> str:
+    """One merged key as the line ``read_lines`` reads."""
+    return json.dumps({"role": keyed[0], "counts": keyed[1]})
 
 
 @dataclasses.dataclass
@@ -200,23 +218,33 @@ class EvaluationCounts:
     paired_corruption: Dict[str, PairedScores] = dataclasses.field(default_factory=dict)
 
 
-def read_counts(output_path: str) -> EvaluationCounts:
-    """Reads what ``evaluate_models`` wrote, through Beam's filesystems (the ones its sink
-    wrote with: gs://, hdfs://, local, ...)."""
+def read_lines(output_path: str) -> Iterator[Tuple[str, dict]]:
+    """The ``(key, values)`` lines a pipeline wrote to ``output_path``, through Beam's
+    filesystems (the ones its sink wrote with: gs://, hdfs://, local, ...)."""
     from apache_beam.io.filesystems import FileSystems
 
-    found = EvaluationCounts({})
     if FileSystems.exists(output_path):
         with FileSystems.open(output_path) as f:
             for line in io.TextIOWrapper(f, encoding="utf-8"):
                 record = json.loads(line)
-                role, values = record["role"], record["counts"]
-                if role == PAIRED:
-                    found.paired = PairedCounts(**values)
-                elif role == PAIRED_CORRUPTION:
-                    found.paired_corruption = {k: PairedScores(**v) for k, v in values.items()}
-                else:
-                    found.per_model[role] = robustness_counts.counts_from_dict(values)
+                yield record["role"], record["counts"]
+
+
+def add_line(found: EvaluationCounts, key: str, values: dict) -> None:
+    """Keeps one line of what ``evaluate_models`` wrote in ``found``."""
+    if key == PAIRED:
+        found.paired = PairedCounts(**values)
+    elif key == PAIRED_CORRUPTION:
+        found.paired_corruption = {k: PairedScores(**v) for k, v in values.items()}
+    else:
+        found.per_model[key] = robustness_counts.counts_from_dict(values)
+
+
+def read_counts(output_path: str) -> EvaluationCounts:
+    """Reads what ``evaluate_models`` wrote."""
+    found = EvaluationCounts({})
+    for key, values in read_lines(output_path):
+        add_line(found, key, values)
     return found
 
 

@@ -9,6 +9,7 @@ call Python or run an unknown op is refused before any of it runs.
 """
 
 import contextlib
+import dataclasses
 import logging
 import os
 import tempfile
@@ -18,7 +19,7 @@ from robustfx.base.corruption_sets import resolve_corruption_set
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.model_interface_config import ModelInterfaceConfig
 from robustfx.robustness.models import graph_safety, saved_models, scores
-from robustfx.robustness.models.model_interface import read_interface
+from robustfx.robustness.models.model_interface import ModelInterface, read_interface
 from robustfx.robustness.verdict import beam_evaluation, validity
 from robustfx.robustness.verdict import rules as blessing_rules
 from robustfx.robustness.verdict.corruption_metrics import corruption_errors
@@ -37,7 +38,8 @@ COUNTS_FILE = "counts.jsonl"
 
 
 @contextlib.contextmanager
-def _output_dir(output_dir: Optional[str]) -> Iterator[str]:
+def counts_directory(output_dir: Optional[str]) -> Iterator[str]:
+    """``output_dir``, or a local temporary directory (removed afterwards) when None."""
     if output_dir:
         yield output_dir
         return
@@ -77,6 +79,69 @@ def baseline_problem(
             f"{list(image_shape)} (e.g. after --resize)"
         ), report
     return None, report
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """What is known of the models before any example is attacked: the image shape, the
+    models judged by role, each graph check, why the baseline was skipped, and how each
+    model is called."""
+
+    image_shape: Tuple[int, ...]
+    model_dirs: Dict[str, str]
+    graph_checks: Dict[str, Optional[graph_safety.GraphReport]]
+    skipped: Optional[str]
+    interfaces: Dict[str, ModelInterface]
+
+    def interface_dicts(self) -> Dict[str, dict]:
+        return {role: interface.to_dict() for role, interface in self.interfaces.items()}
+
+
+def prepare(
+    example_files: str,
+    model_dir: str,
+    config: EvaluationConfig,
+    class_names: Sequence[str],
+    baseline_model_dir: Optional[str] = None,
+    baseline_unusable: str = "",
+    raw_image_shape: Optional[Sequence[Optional[int]]] = None,
+    reference_model_dir: Optional[str] = None,
+    model_interface: Optional[ModelInterfaceConfig] = None,
+) -> Prepared:
+    """Checks every model before any of it runs (arguments as for ``evaluate``), then finds
+    how each is called from a first run on a few clean examples.
+
+    Raises:
+      graph_safety.UnsafeModelError, ModelSignatureError: as ``evaluate``.
+    """
+    # Before any model is loaded, from saved_model.pb alone: the attack signature and its
+    # input shape, what every graph may run.
+    image_shape = saved_models.check_input_shape(model_dir, raw_image_shape, model_interface)
+    if reference_model_dir:
+        saved_models.check_signature(reference_model_dir)
+    graph_checks = {}
+    for role, directory in ((CANDIDATE, model_dir), (REFERENCE, reference_model_dir)):
+        if directory:
+            graph_checks[role] = graph_safety.check_graph(directory, config.allowed_ops)
+    model_dirs = {CANDIDATE: model_dir}
+    skipped = baseline_unusable or None
+    if baseline_model_dir and not skipped:
+        skipped, graph_checks[BASELINE] = baseline_problem(
+            baseline_model_dir, image_shape, config.allowed_ops, model_interface
+        )
+        if not skipped:
+            model_dirs[BASELINE] = baseline_model_dir
+    if skipped:
+        logging.warning(
+            "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
+            "on the absolute rules only",
+            skipped,
+        )
+    # The models' first run, on a few clean examples: logits or probabilities.
+    interfaces = scores.interfaces_on_data(
+        model_dirs, model_interface, class_names, example_files, raw_image_shape
+    )
+    return Prepared(tuple(image_shape), model_dirs, graph_checks, skipped, interfaces)
 
 
 def evaluate(
@@ -125,40 +190,24 @@ def evaluate(
       ModelSignatureError: no attack signature, one that cannot take the dataset's images, or
         outputs that are not class scores for its classes.
     """
-    # Before Beam starts and before any model is loaded, from saved_model.pb alone: the
-    # attack signature and its input shape, what every graph may run.
-    image_shape = saved_models.check_input_shape(model_dir, raw_image_shape, model_interface)
-    if reference_model_dir:
-        saved_models.check_signature(reference_model_dir)
-    graph_checks = {}
-    for role, directory in ((CANDIDATE, model_dir), (REFERENCE, reference_model_dir)):
-        if directory:
-            graph_checks[role] = graph_safety.check_graph(directory, config.allowed_ops)
-    model_dirs = {CANDIDATE: model_dir}
-    skipped = baseline_unusable or None
-    if baseline_model_dir and not skipped:
-        skipped, graph_checks[BASELINE] = baseline_problem(
-            baseline_model_dir, image_shape, config.allowed_ops, model_interface
-        )
-        if not skipped:
-            model_dirs[BASELINE] = baseline_model_dir
-    if skipped:
-        logging.warning(
-            "COMPARISON WITH THE PRODUCTION BASELINE SKIPPED: %s; the candidate is judged "
-            "on the absolute rules only",
-            skipped,
-        )
-    # The models' first run, on a few clean examples: logits or probabilities.
-    interfaces = scores.interfaces_on_data(
-        model_dirs, model_interface, class_names, example_files, raw_image_shape
+    prepared = prepare(
+        example_files,
+        model_dir,
+        config,
+        class_names,
+        baseline_model_dir,
+        baseline_unusable,
+        raw_image_shape,
+        reference_model_dir,
+        model_interface,
     )
-    with _output_dir(output_dir) as directory:
+    with counts_directory(output_dir) as directory:
         output_path = os.path.join(directory, COUNTS_FILE)
         with make_pipeline() as pipeline:
             beam_evaluation.evaluate_models(
                 pipeline,
                 example_files,
-                model_dirs,
+                prepared.model_dirs,
                 AttackPlan.of(config),
                 len(class_names),
                 config.batch_size,
@@ -169,12 +218,31 @@ def evaluate(
                 reference_model_dir,
                 config.transfer_config(),
                 config.corruptions,
-                {role: interface.to_dict() for role, interface in interfaces.items()},
+                prepared.interface_dicts(),
             )
         found = beam_evaluation.read_counts(output_path)
-    metrics = beam_evaluation.finalize(found.per_model, list(model_dirs), class_names)
+    return conclude(found, prepared, config, class_names, tfma_blessed)
+
+
+def conclude(
+    found: beam_evaluation.EvaluationCounts,
+    prepared: Prepared,
+    config: EvaluationConfig,
+    class_names: Sequence[str],
+    tfma_blessed: Optional[bool] = None,
+    validity_metrics: Optional[dict] = None,
+) -> EvaluationResult:
+    """The figures, validity checks and blessing rules of the merged counts.
+
+    Args:
+      validity_metrics: the candidate's metrics that the validity checks judge, when they
+        have a sample of their own; by default the merged counts' metrics.
+    """
+    metrics = beam_evaluation.finalize(found.per_model, list(prepared.model_dirs), class_names)
     figures = {role: Figures.of(record) for role, record in metrics.items()}
-    checks = validity.validity_checks(metrics[CANDIDATE], config, len(class_names))
+    checks = validity.validity_checks(
+        validity_metrics or metrics[CANDIDATE], config, len(class_names)
+    )
     corruption_tests = {group: s.test() for group, s in found.paired_corruption.items()}
     paired_tests = {}
     if found.paired:
@@ -188,7 +256,7 @@ def evaluate(
         tfma_blessed,
         checks,
         paired_tests,
-        baseline_skipped=skipped,
+        baseline_skipped=prepared.skipped,
     )
     verdict = Verdict(
         candidate=figures[CANDIDATE],
@@ -206,11 +274,11 @@ def evaluate(
         verdict,
         metrics,
         tuple(checks),
-        skipped,
-        {role: report.to_dict() for role, report in graph_checks.items() if report},
-        resolve_corruption_set(config.corruptions, image_shape[-1]).note,
+        prepared.skipped,
+        {role: report.to_dict() for role, report in prepared.graph_checks.items() if report},
+        resolve_corruption_set(config.corruptions, prepared.image_shape[-1]).note,
         _corruption_comparison(metrics, corruption_tests),
-        interfaces={role: interface.to_dict() for role, interface in interfaces.items()},
+        interfaces=prepared.interface_dicts(),
     )
 
 

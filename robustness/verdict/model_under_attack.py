@@ -144,8 +144,10 @@ class ModelUnderAttack:
         corrupted: Optional[robustness_counts.CorruptedPredictions] = None,
     ) -> Tuple[robustness_counts.RobustnessCounts, Dict[str, np.ndarray]]:
         """The batch's counts, and per example whether it was classified correctly
-        (``clean``) and survived every attack (``worst``), and its scores under the natural
-        corruptions (``corruption``: ``counts.corruption_scores``), for paired comparisons.
+        (``clean``), survived every attack (``worst``) and each attack run on every example
+        (``robust``: name -> bool), and its scores under the natural corruptions
+        (``corruption``: ``counts.corruption_scores``), for paired comparisons and the
+        rules that decide early.
 
         Args:
           corrupted: this model's predictions under each corruption and severity.
@@ -171,5 +173,8 @@ class ModelUnderAttack:
             outcomes=outcomes,
             corrupted=corrupted,
         )
+        outcomes["robust"] = {
+            name: result["predictions"] == label_values for name, result in attacked.items()
+        }
         outcomes["corruption"] = robustness_counts.corruption_scores(label_values, corrupted or {})
         return counts, outcomes

@@ -66,11 +66,17 @@ class EvaluationResult:
     # Role -> how the model was called: signature, input, output, pixel scale, and whether
     # its output held logits or probabilities (model_interface.ModelInterface.to_dict()).
     interfaces: Dict[str, dict] = dataclasses.field(default_factory=dict)
+    # An early-deciding evaluation's rounds: the plan, where it stopped and why, and each
+    # rule's record (sequential_result.decided_early); empty when every example was judged
+    # at once.
+    decided_early: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def to_dict(self) -> dict:
         """``metrics.json``."""
         verdict = self.verdict
+        early = {"decided_early": self.decided_early} if self.decided_early else {}
         return {
+            **early,
             "suite": list(verdict.suite),
             "suite_name": verdict.suite_name,
             "evaluation_valid": verdict.evaluation_valid,
@@ -116,4 +122,5 @@ class EvaluationResult:
             record.get("corruption_note", ""),
             dict(record.get("corruption_comparison", {})),
             dict(record.get("interfaces", {})),
+            dict(record.get("decided_early", {})),
         )

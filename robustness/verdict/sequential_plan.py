@@ -14,10 +14,8 @@ from typing import Sequence, Tuple
 
 import numpy as np
 
+from robustfx.base.gate_config import EARLY_ROUND_SIZES as DEFAULT_ROUND_SIZES
 from robustfx.base.validation import check_int, require
-
-# Examples judged after each round but the last, which judges them all: 128, then 256, 512.
-DEFAULT_ROUND_SIZES = (128, 256, 512)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -223,6 +223,7 @@ def test_gate_finds_the_latest_blessed_model_in_ml_metadata(first_run, small_mni
             "none",
             "--output-dir",
             str(root / "gate"),
+            "--full",  # every example, as the pipeline judged them
         ]
     )
     assert code == 0

@@ -56,10 +56,12 @@ def test_pass_exits_0_and_writes_markdown_and_json(
         "corruption_worst=0",
         "--summary-json",
         str(out),
+        "--full",  # every example, as the pipeline judges them (test_gate_decide_early)
     )
     assert code == commands.EXIT_OK
     result = json.loads(out.read_text())
     assert result["passed"] is True
+    assert "decided_early" not in result
     # The corruptions' keys, and their rows in the Markdown verdict.
     assert set(result["corruption_accuracy"]["rotate"]) == {"2", "4"}
     assert result["corruption_worst"] <= result["corruption_mean"] <= 1

@@ -107,7 +107,7 @@ def test_a_plain_keras_model_is_gated_as_keras_sees_it(
     keras_cnn, test_split, small_mnist, tmp_path, capsys
 ):
     model, model_dir = keras_cnn
-    code, result = _gate(small_mnist, model_dir, tmp_path, "--input-scale", "255")
+    code, result = _gate(small_mnist, model_dir, tmp_path, "--input-scale", "255", "--full")
     assert code == commands.EXIT_OK  # no --allow-op: batch norm, mean, dropout all pass
     assert result["graph_checks"]["candidate"]["allowed_by_flag"] == []
     interface = result["interfaces"]["candidate"]

@@ -90,7 +90,9 @@ def test_allow_op_lets_it_through_recorded_and_run_under_limits(
     assert code == commands.EXIT_OK
     result = json.loads(out.read_text())
     assert result["graph_checks"]["candidate"]["allowed_by_flag"] == ["WriteFile"]
-    assert result["metrics"]["candidate"]["num_examples"] == 200
+    # Decided early in the child process: the first round's 128 examples settled every rule.
+    assert result["metrics"]["candidate"]["num_examples"] == 128
+    assert result["decided_early"]["stopped_after_round"] == 1
     assert "let through by --allow-op: `WriteFile`" in capsys.readouterr().out
     assert (target / "written_by_the_model").exists()
 

@@ -63,8 +63,15 @@ class AttackBatchesFn(beam.DoFn):
         self._expected = expected_examples
         self._models: Dict[str, ModelUnderAttack] = {}
         self._seen = 0
+        self._only: Optional[List[str]] = None  # the attacks run on every example: all
 
     def setup(self) -> None:
+        self.load()
+        if self._expected:  # the start, so that rates count from here
+            report_progress("attack suite", self._seen, self._expected, "examples")
+
+    def load(self) -> None:
+        """Loads the models (their attacks trace on the first batch) and the corruptions."""
         import tensorflow as tf
 
         tf.random.set_seed(self._seed)
@@ -91,8 +98,6 @@ class AttackBatchesFn(beam.DoFn):
         image_shape = next(iter(shapes.values()))
         self._reader = ExampleReader(image_shape, self._raw_image_shape)
         self._corruptions = CorruptionPass(self._corruption_set, image_shape)
-        if self._expected:  # the start, so that rates count from here
-            report_progress("attack suite", self._seen, self._expected, "examples")
 
     def judge(self, serialized: List[bytes]) -> Tuple[List[Tuple[str, dict]], Dict[str, dict]]:
         """A batch's ``(key, counts)`` pairs (each model's, and the paired ones when the
@@ -108,7 +113,7 @@ class AttackBatchesFn(beam.DoFn):
         keyed, outcomes = [], {}
         for role, model in self._models.items():
             counts, outcomes[role] = model.count(
-                images, labels, self._num_classes, transfer_images, corrupted[role]
+                images, labels, self._num_classes, transfer_images, corrupted[role], self._only
             )
             keyed.append((role, robustness_counts.counts_to_dict(counts)))
         if len(outcomes) == 2:  # candidate and baseline judged on the same examples

@@ -16,8 +16,9 @@ judge their counts. A failed check refuses the blessing whatever the rules say, 
 stops there too.
 """
 
+import contextlib
 import os
-from typing import Any, Dict, Optional, Sequence
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -37,6 +38,14 @@ from robustfx.robustness.verdict.sequential_result import decided_early
 from robustfx.robustness.verdict.sequential_rules import early_rules
 
 ROUND_COUNTS_FILE = "counts-round-{}.jsonl"
+
+
+@contextlib.contextmanager
+def _releasing() -> Iterator[None]:
+    try:
+        yield
+    finally:
+        beam_rounds.release()
 
 
 def _fill(figures: Dict[str, Dict[str, np.ndarray]], found: beam_rounds.RoundResult, size: int):
@@ -89,11 +98,11 @@ def evaluate_early(
     corruptions = resolve_corruption_set(config.corruptions, prepared.image_shape[-1])
     rules = early_rules(config.thresholds, corruptions.corruptions, BASELINE in prepared.model_dirs)
     significance = config.thresholds.significance
-    first = AttackPlan.of(config)  # with the sweep, for the validity checks
-    later = AttackPlan(config.references(), first.cascade, first.worst)
-    sweep = [attack.name for attack in config.sweep()]
+    plan_of_attacks = AttackPlan.of(config)
+    sweep = [attack.name for attack in config.sweep()]  # run on the validity sample only
+    references = [attack.name for attack in config.references()]
     found, figures, records, validity_metrics = EvaluationCounts({}), {}, None, None
-    with counts_directory(output_dir) as directory:
+    with counts_directory(output_dir) as directory, _releasing():
         for round_number in range(1, plan.rounds + 1):
             new = plan.new_in(round_number)
             path = os.path.join(directory, ROUND_COUNTS_FILE.format(round_number))
@@ -102,7 +111,7 @@ def evaluate_early(
                     pipeline,
                     beam_rounds.indexed_examples(example_files, new),
                     prepared.model_dirs,
-                    first if round_number == 1 else later,
+                    plan_of_attacks,
                     len(class_names),
                     config.batch_size,
                     path,
@@ -110,6 +119,7 @@ def evaluate_early(
                     raw_image_shape,
                     config.corruptions,
                     prepared.interface_dicts(),
+                    only=None if round_number == 1 else references,
                     progress=(
                         plan.ends[round_number - 1] - len(new),
                         plan.num_examples,

@@ -9,7 +9,7 @@ failed on, as AutoAttack does. Each function is traced once per model, for any b
 
 import dataclasses
 import functools
-from typing import Dict, Optional, Tuple
+from typing import Collection, Dict, Optional, Tuple
 
 import numpy as np
 import tensorflow as tf
@@ -142,6 +142,7 @@ class ModelUnderAttack:
         num_classes: int,
         transfer_images=None,
         corrupted: Optional[robustness_counts.CorruptedPredictions] = None,
+        only: Optional[Collection[str]] = None,
     ) -> Tuple[robustness_counts.RobustnessCounts, Dict[str, np.ndarray]]:
         """The batch's counts, and per example whether it was classified correctly
         (``clean``), survived every attack (``worst``) and each attack run on every example
@@ -151,12 +152,15 @@ class ModelUnderAttack:
 
         Args:
           corrupted: this model's predictions under each corruption and severity.
+          only: the plan's attacks on every example to run (all when None), e.g. without
+            the epsilon sweep beyond the validity checks' sample.
         """
         label_values = labels.numpy()
         clean = self._predict(images).numpy()
         attacked = {
             name: {key: value.numpy() for key, value in run(images, labels).items()}
             for name, run in self._independent.items()
+            if only is None or name in only
         }
         cascade = self._run_cascade(images, labels, clean == label_values)
         transfer = None if transfer_images is None else self._predict(transfer_images).numpy()

@@ -136,3 +136,41 @@ def test_a_close_call_is_judged_on_every_example_as_full_judges_it(
         assert result[figure] == pytest.approx(full_result[figure], abs=1e-12), figure
     assert result["corruption_accuracy"] == full_result["corruption_accuracy"]
     assert result["robust_accuracy"] == full_result["robust_accuracy"]
+
+
+@pytest.mark.parametrize(
+    "drops, rounds",
+    [((), 2), (("--max-clean-drop", "0.2", "--max-robust-drop", "0.2"), 1)],
+    ids=["default-drops-settled-on-every-example", "large-drops-proven-in-round-1"],
+)
+def test_the_change_rules_are_judged_on_the_paired_examples_of_each_round(
+    small_mnist, trained_model_dir, tmp_path, drops, rounds
+):
+    """The model against itself as the baseline: every paired change is 0. A drop of 1 or 2
+    points cannot be bounded on 128 examples, so those rules are judged on every example by
+    --full's paired test; a drop of 20 points is ruled out after the first round."""
+    code, result = _gate(
+        small_mnist,
+        trained_model_dir,
+        tmp_path,
+        "--threshold",
+        "clean=0.5",
+        "--max-corruption-drop",
+        "0.2",
+        "--baseline",
+        trained_model_dir,
+        *drops,
+    )
+    assert code == commands.EXIT_OK and result["decided_early"]["stopped_after_round"] == rounds
+    records = _records(result)
+    examples = result["decided_early"]["examples"]
+    assert records["max_corruption_drop"]["decided_round"] == 1
+    for rule in ("max_clean_drop", "max_robust_drop", "max_corruption_drop"):
+        assert records[rule]["verdict"] == "pass" and records[rule]["estimate"] == 0
+        assert (
+            records[rule]["decided_round"] in (1, rounds)
+            and "paired change" in (records[rule]["bound"])
+        )
+    assert records["max_clean_drop"]["decided_round"] == rounds
+    assert result["paired_tests"]["clean"]["examples"] == examples == (128, 200)[rounds - 1]
+    assert result["metrics"]["baseline"]["num_examples"] == examples

@@ -21,8 +21,8 @@ def test_data_prepare_writes_a_dataset_that_locate_dataset_finds_on_s3(s3):
     )
     assert done.returncode == 0, done.stdout + done.stderr
     assert f"ready at {data_dir}/mnist_5k/{MNIST_5K_VERSION}" in done.stdout
-    keys = s3_server.object_keys(s3, f"tfds/mnist_5k/{MNIST_5K_VERSION}/")
-    assert f"tfds/mnist_5k/{MNIST_5K_VERSION}/dataset_info.json" in keys
+    keys = s3_server.object_keys(s3, f"prepare/tfds/mnist_5k/{MNIST_5K_VERSION}/")
+    assert f"prepare/tfds/mnist_5k/{MNIST_5K_VERSION}/dataset_info.json" in keys
 
     remote_storage.enable([data_dir])
     info = locate_dataset("mnist_5k", data_dir)

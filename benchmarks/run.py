@@ -21,6 +21,7 @@ import art_comparison  # noqa: E402
 import attack_suite  # noqa: E402
 import beam_costs  # noqa: E402
 import corruption_costs  # noqa: E402
+import decide_early  # noqa: E402
 import fixtures  # noqa: E402
 import onednn_costs  # noqa: E402
 import pipeline_costs  # noqa: E402
@@ -215,6 +216,9 @@ def main(argv=None) -> int:
             robust(), data_dir, workdir, fixtures.arrays
         ),
         "onednn_vs_eigen": lambda: onednn_costs.onednn_vs_eigen(robust(), reps),
+        "decide_early_vs_full_ci": lambda: decide_early.decide_early_vs_full(
+            decide_early.ci_model(workdir), data_dir, os.path.join(workdir, "decide_early")
+        ),
     }
     results = {}
     if os.path.isfile(args.output):

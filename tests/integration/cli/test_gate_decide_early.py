@@ -11,8 +11,8 @@ import json
 import pytest
 
 from robustfx.cli import commands
-from robustfx.cli import main as cli
 from robustfx.robustness.verdict.statistics import wilson_interval
+from tests.helpers.gate_runs import run_gate, summary_of
 
 FLOORS = (
     "--threshold",
@@ -25,28 +25,11 @@ FLOORS = (
 
 
 def _gate(small_mnist, model_dir, directory, *flags):
-    data_dir, _ = small_mnist
-    out = directory / "gate.json"
-    code = cli.main(
-        [
-            "gate",
-            "--data-dir",
-            data_dir,
-            "--model",
-            model_dir,
-            "--output-dir",
-            str(directory / "gate"),
-            "--attack",
-            "fgsm_linf_0.2",
-            "--corruptions",
-            "quick",
-            "--summary-json",
-            str(out),
-            *FLOORS,
-            *flags,
-        ]
-    )
-    return code, json.loads(out.read_text())
+    code, summary = run_gate(
+        small_mnist[0], model_dir, directory, "--attack", "fgsm_linf_0.2",
+        "--corruptions", "quick", *FLOORS, *flags,
+    )  # fmt: skip
+    return code, summary_of(summary)
 
 
 @pytest.fixture(scope="module")

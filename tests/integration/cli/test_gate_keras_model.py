@@ -3,14 +3,12 @@ digits, with a softmax head and pixels in [0, 255], saved with ``model.save(path
 flag; its clean accuracy is Keras's own ``evaluate`` on the same split, and FGSM on it is an
 FGSM written here, on the same threat model in [0, 1] pixel units."""
 
-import json
-
 import numpy as np
 import pytest
 
 from robustfx.cli import commands
-from robustfx.cli import main as cli
 from tests.helpers.datasets import SMALL_TEST
+from tests.helpers.gate_runs import run_gate, summary_of
 
 EPSILON = 0.2
 TRAIN = 600
@@ -58,31 +56,11 @@ def test_split(mnist_arrays):
 
 
 def _gate(small_mnist, model_dir, tmp_path, *flags):
-    data_dir, _ = small_mnist
-    out = tmp_path / "gate.json"
-    code = cli.main(
-        [
-            "gate",
-            "--data-dir",
-            data_dir,
-            "--model",
-            model_dir,
-            "--attack",
-            f"fgsm_linf_{EPSILON}",
-            "--corruptions",
-            "none",
-            "--threshold",
-            "clean=0",
-            "--threshold",
-            "worst_case=0",
-            "--summary-json",
-            str(out),
-            "--output-dir",
-            str(tmp_path / "gate"),
-            *flags,
-        ]
-    )
-    return code, (json.loads(out.read_text()) if out.exists() else None)
+    code, summary = run_gate(
+        small_mnist[0], model_dir, tmp_path, "--attack", f"fgsm_linf_{EPSILON}",
+        "--corruptions", "none", "--threshold", "clean=0", "--threshold", "worst_case=0", *flags,
+    )  # fmt: skip
+    return code, summary_of(summary)
 
 
 def _independent_fgsm_accuracy(model, pixels, labels) -> float:

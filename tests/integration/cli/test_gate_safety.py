@@ -9,39 +9,17 @@ import time
 import pytest
 
 from robustfx.cli import commands
-from robustfx.cli import main as cli
+from tests.helpers.gate_runs import run_gate
 from tests.helpers.hostile_models import FORGED_OP, hostile_payloads, save_forged_kernel_model
 from tests.helpers.models import save_untrusted_model, untrusted_payloads
 
 
 def _gate(small_mnist, model_dir, tmp_path, *flags):
-    data_dir, _ = small_mnist
-    out = tmp_path / "gate.json"
-    code = cli.main(
-        [
-            "gate",
-            "--data-dir",
-            data_dir,
-            "--model",
-            model_dir,
-            "--attack",
-            "fgsm_linf_0.2",
-            "--eval-batch-size",
-            "100",
-            "--corruptions",
-            "none",
-            "--threshold",
-            "clean=0",
-            "--threshold",
-            "worst_case=0",
-            "--summary-json",
-            str(out),
-            "--output-dir",
-            str(tmp_path / "gate"),
-            *flags,
-        ]
-    )
-    return code, out
+    return run_gate(
+        small_mnist[0], model_dir, tmp_path, "--attack", "fgsm_linf_0.2",
+        "--eval-batch-size", "100", "--corruptions", "none",
+        "--threshold", "clean=0", "--threshold", "worst_case=0", *flags,
+    )  # fmt: skip
 
 
 HOSTILE = ["WriteFile", "ReadFile", "MatchingFiles", "EagerPyFunc", "PrintV2", "TextLineDataset"]

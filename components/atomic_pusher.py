@@ -23,6 +23,7 @@ from tfx.proto import pusher_pb2
 from tfx.types import artifact_utils, standard_component_specs
 from tfx.utils import io_utils, proto_utils
 
+from robustfx.components.production_model.finder import read_card, serving_versions
 from robustfx.robustness.models import saved_models
 from robustfx.robustness.presentation import model_card
 
@@ -95,18 +96,13 @@ def _new_version(base_directory: str) -> str:
 def identical_version(fingerprint: str, base_directory: str) -> Optional[str]:
     """The serving version holding a model with this fingerprint, newest first, if any (from
     its model card, or by reading the model when it has none)."""
-    if not fileio.exists(base_directory):
-        return None
-    versions = [v.rstrip("/") for v in fileio.listdir(base_directory) if v.rstrip("/").isdigit()]
-    for version in sorted(versions, key=int, reverse=True):
+    for version in serving_versions(base_directory):
         directory = os.path.join(base_directory, version)
-        card = os.path.join(directory, model_card.CARD_JSON)
-        if fileio.exists(card):
-            known = json.loads(io_utils.read_string_file(card)).get("provenance", {})
-            if known.get("fingerprint"):
-                if known["fingerprint"] == fingerprint:
-                    return version
-                continue
+        known = (read_card(directory) or {}).get("provenance", {})
+        if known.get("fingerprint"):
+            if known["fingerprint"] == fingerprint:
+                return version
+            continue
         if fileio.exists(os.path.join(directory, "saved_model.pb")):
             if saved_models.model_fingerprint(directory) == fingerprint:
                 return version

@@ -103,6 +103,7 @@ def command_compare(args: argparse.Namespace) -> int:
         with_pgd=not args.no_pgd,
         output_dir=output_dir,
         on_ready=_open_console(args, config),
+        with_certified=not args.no_certified,
     )
     print(summary.pop("markdown"))
     print(f"table, plot and reports: {output_dir}")

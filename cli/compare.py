@@ -1,10 +1,11 @@
 """`robustfx compare`: the seed experiment, under a stricter protocol.
 
-One TFX pipeline trains the same CNN on the same data and steps three ways (no adversarial
-regularization, NSL FGSM-based adversarial regularization, and optionally NSL PGD-based),
-then attacks each model white-box with the evaluator's suite and also runs the write-ups'
-transfer protocol (examples crafted against the baseline). The results are read back from
-ML Metadata into one side-by-side table, JSON and a plot.
+One TFX pipeline trains the same CNN on the same data and steps several ways (no adversarial
+regularization, NSL FGSM-based adversarial regularization, and optionally NSL PGD-based and
+certified training with IBP), then attacks each model white-box with the evaluator's suite,
+certifies it (the bracket) and also runs the write-ups' transfer protocol (examples crafted
+against the baseline). The results are read back from ML Metadata into one side-by-side
+table, JSON and a plot.
 """
 
 import dataclasses
@@ -24,6 +25,7 @@ from robustfx.base.run_config import RunConfig  # noqa: E402
 from robustfx.pipeline.comparison import (  # noqa: E402
     BASELINE_TRAINER_ID,
     Comparison,
+    Recipe,
     create_comparison_pipeline,
 )
 from robustfx.pipeline.local_runner import run_pipeline  # noqa: E402
@@ -31,36 +33,43 @@ from robustfx.pipeline.mlmd import latest_evaluation, open_store, report_path  #
 from robustfx.pipeline.production import evaluator_id  # noqa: E402
 from robustfx.robustness.verdict.outcome import EvaluationResult  # noqa: E402
 
-TUTORIAL_TRAINER_ID, PGD_TRAINER_ID = "TutorialTrainer", "PgdTrainer"
+TUTORIAL_TRAINER_ID, PGD_TRAINER_ID, IBP_TRAINER_ID = "TutorialTrainer", "PgdTrainer", "IbpTrainer"
 # Model key in the summary -> the Trainer whose model it is (None: the configured recipe's).
 MODELS = {
     "baseline": BASELINE_TRAINER_ID,
     "nsl_tutorial": TUTORIAL_TRAINER_ID,
     "adversarial": None,
     "pgd_adversarial": PGD_TRAINER_ID,
+    "certified_ibp": IBP_TRAINER_ID,
 }
 
 
-def comparison_for(config: RunConfig, with_pgd: bool) -> Comparison:
+def comparison_for(config: RunConfig, with_pgd: bool, with_certified: bool = True) -> Comparison:
     """The extra models: the plain baseline; the NSL tutorial's settings unless they are the
-    configured recipe (--preset mnist); PGD training unless --no-pgd."""
+    configured recipe (--preset mnist); PGD training unless --no-pgd; certified training
+    with IBP (the run's epochs and IBP settings) unless --no-certified or it is the
+    configured recipe."""
+    plain = dataclasses.replace(config.adversarial, enabled=False)
     others = {}
     if config.adversarial != TUTORIAL_ADVERSARIAL:
-        others[TUTORIAL_TRAINER_ID] = TUTORIAL_ADVERSARIAL
+        others[TUTORIAL_TRAINER_ID] = Recipe(TUTORIAL_ADVERSARIAL)
     if with_pgd:
-        others[PGD_TRAINER_ID] = PGD_TRAINING
-    return Comparison(
-        baseline=dataclasses.replace(config.adversarial, enabled=False), others=others
-    )
+        others[PGD_TRAINER_ID] = Recipe(PGD_TRAINING)
+    if with_certified and config.training.recipe != "ibp":
+        others[IBP_TRAINER_ID] = Recipe(plain, dataclasses.replace(config.training, recipe="ibp"))
+    return Comparison(baseline=plain, others=others)
 
 
 def _model_row(result: dict) -> dict:
     """One model's row from its ``metrics.json``: each headline figure (None when not
-    measured), the reported attacks' and each corruption's accuracy, the transfer accuracy."""
-    verdict = EvaluationResult.from_dict(result).verdict
+    measured), the reported attacks' and each corruption's accuracy, the transfer accuracy
+    and the bracket."""
+    evaluation = EvaluationResult.from_dict(result)
+    verdict = evaluation.verdict
     candidate = verdict.candidate
     return {
         **{name: e.value if e else None for name, e in candidate.headline().items()},
+        "bracket": evaluation.bracket(),
         "robust_accuracy": verdict.robust(),
         "transfer_accuracy": candidate.transfer_accuracy,
         "corruption_accuracy": {n: e.value for n, e in candidate.corruption_by_name.items()},
@@ -87,7 +96,7 @@ def collect(config: RunConfig, comparison: Comparison) -> Dict[str, dict]:
 
 def to_markdown(dataset: str, models: Dict[str, dict], transfer_name: str) -> str:
     attacks = list(next(iter(models.values()))["robust_accuracy"])
-    header = ["model", "clean"] + list(attacks) + ["**worst case**"]
+    header = ["model", "clean"] + list(attacks) + ["**worst case**", "certified"]
     header.append(f"write-ups' protocol ({transfer_name} vs baseline)")
     lines = [
         f"## Baseline vs adversarially regularized on {dataset}",
@@ -99,13 +108,17 @@ def to_markdown(dataset: str, models: Dict[str, dict], transfer_name: str) -> st
         cells = [key, f"{row['clean_accuracy']:.4f}"]
         cells += [f"{row['robust_accuracy'][a]:.4f}" for a in attacks]
         cells.append(f"**{row['worst_case_robust_accuracy']:.4f}**")
+        certified = row["certified_accuracy"]
+        cells.append("-" if certified is None else f"{certified:.4f}")
         cells.append(f"{row['transfer_accuracy']:.4f}")
         lines.append("| " + " | ".join(cells) + " |")
     lines += [
         "",
         "Every model is attacked with its own gradients (and the black-box Square attack); "
         "cascade attacks count examples that survived every earlier attack, and the worst "
-        "case counts examples that survived all of them. The write-ups' protocol "
+        "case counts examples that survived all of them: an upper bound of the true robust "
+        "accuracy, whose lower bound is the certified accuracy (proven by the verifier; - "
+        "where it could not read the model). The write-ups' protocol "
         "crafts examples against the baseline only (a transfer attack, weaker), as the seed "
         "articles did; it is shown apart.",
     ]
@@ -159,12 +172,16 @@ def plot(models: Dict[str, dict], path: str) -> None:
 
 
 def run_compare(
-    config: RunConfig, with_pgd: bool, output_dir: str, on_ready: Optional[Callable] = None
+    config: RunConfig,
+    with_pgd: bool,
+    output_dir: str,
+    on_ready: Optional[Callable] = None,
+    with_certified: bool = True,
 ) -> dict:
     """Runs the comparison pipeline and writes comparison.{json,md,png} plus each model's
     report into ``output_dir``; returns the JSON summary. ``on_ready`` as in
     ``run_pipeline``."""
-    comparison = comparison_for(config, with_pgd)
+    comparison = comparison_for(config, with_pgd, with_certified)
     dataset = run_pipeline(
         config,
         functools.partial(create_comparison_pipeline, comparison=comparison),

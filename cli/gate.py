@@ -195,6 +195,7 @@ def to_markdown(
         *([f"- {early_summary(early)}"] if early else []),
         _graph_check_line(result),
         _interface_line(result),
+        *([f"- bracket: {result.bracket()}"] if result.bracket() else []),
         f"- report: `{recorded.report}`; model card: `{recorded.card_path}`",
         "",
         "| rule | value | threshold | result |",

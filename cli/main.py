@@ -78,13 +78,19 @@ def build_parser(preset: Optional[str] = None) -> argparse.ArgumentParser:
         COMPARE,
         "Reproduce the write-ups: baseline vs adversarially regularized (and PGD-trained).",
         "Trains the same CNN with the same data and steps without adversarial regularization, "
-        "with NSL's adversarial regularization and, unless --no-pgd, with NSL PGD training; "
-        "attacks each white-box with the evaluator's suite, runs the write-ups' transfer "
+        "with NSL's adversarial regularization and, unless --no-pgd, with NSL PGD training "
+        "and, unless --no-certified, with certified training (--recipe ibp); attacks and "
+        "certifies each with the evaluator's suite and verifier, runs the write-ups' transfer "
         "protocol, and writes a side-by-side table and plots.",
     )
     _add_run_flags(compare, run_defaults(preset, COMPARE))
     _add_console_flags(compare)
     compare.add_argument("--no-pgd", action="store_true", help="Skip the third, PGD-trained model.")
+    compare.add_argument(
+        "--no-certified",
+        action="store_true",
+        help="Skip the model trained for certified robustness (--recipe ibp).",
+    )
     compare.add_argument(
         "--output-dir",
         default=None,

@@ -17,7 +17,7 @@ from robustfx.pipeline.mlmd import (
     pipeline_runs,
 )
 from robustfx.pipeline.production import PUSHER_ID, evaluator_id
-from robustfx.robustness.verdict.figures import Estimate
+from robustfx.robustness.verdict.figures import Estimate, value_of
 from robustfx.robustness.verdict.outcome import EvaluationResult
 
 
@@ -33,6 +33,8 @@ class HistoryRow:
     worst_case_interval: List[float]
     corruption_mean: Optional[float]  # None when no corruption was judged
     corruption_mean_interval: List[float]
+    certified_accuracy: Optional[float]  # None when no certificate was computed
+    certified_interval: List[float]
     blessed: bool
     reason: str  # the first failed rule; '' when blessed
     pushed_version: Optional[str]
@@ -72,6 +74,8 @@ def _row(store, run, pipeline: str, by_node: dict) -> Optional[HistoryRow]:
         worst_case_interval=_interval(candidate.worst_case_robust_accuracy),
         corruption_mean=candidate.corruption_mean.value if candidate.corruption_mean else None,
         corruption_mean_interval=_interval(candidate.corruption_mean),
+        certified_accuracy=value_of(candidate.certified_accuracy),
+        certified_interval=_interval(candidate.certified_accuracy),
         blessed=verdict.blessed,
         reason=(verdict.reasons or ("",))[0],
         pushed_version=pushed_version,
@@ -103,13 +107,15 @@ def render_history(rows: List[HistoryRow]) -> str:
         return f"{value:.4f} [{interval[0]:.4f}, {interval[1]:.4f}]" if interval else f"{value:.4f}"
 
     lines = ["time (UTC)                 model  clean                     worst case      "
-             "          corruptions (mean)        verdict  pushed      first reason"]  # fmt: skip
+             "          certified                 corruptions (mean)        verdict  pushed"
+             "      first reason"]  # fmt: skip
     for row in rows:
         verdict = "blessed" if row.blessed else "REFUSED"
         lines.append(
             f"{row.time:<26} {row.model_id or '-':<6} "
             f"{shown(row.clean_accuracy, row.clean_interval):<25} "
             f"{shown(row.worst_case_robust_accuracy, row.worst_case_interval):<25} "
+            f"{shown(row.certified_accuracy, row.certified_interval):<25} "
             f"{shown(row.corruption_mean, row.corruption_mean_interval):<25} "
             f"{verdict:<8} {row.pushed_version or '-':<11} {row.reason}"
         )

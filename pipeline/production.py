@@ -17,7 +17,7 @@ from tfx.dsl.components.base import executor_spec
 
 from robustfx.base.run_config import RunConfig
 from robustfx.base.serialization import to_dict
-from robustfx.base.training_config import AdversarialConfig
+from robustfx.base.training_config import AdversarialConfig, TrainingConfig
 from robustfx.components import atomic_pusher
 from robustfx.components.production_model import ProductionModel
 from robustfx.components.robustness_evaluator import RobustnessEvaluator
@@ -132,11 +132,17 @@ def data_nodes(config: RunConfig, dataset: DatasetInfo) -> DataNodes:
 
 
 def trainer_node(
-    config: RunConfig, dataset: DatasetInfo, data: DataNodes, adversarial: AdversarialConfig
+    config: RunConfig,
+    dataset: DatasetInfo,
+    data: DataNodes,
+    adversarial: AdversarialConfig,
+    training: Optional[TrainingConfig] = None,
 ) -> Any:
     """Trains the CNN (wrapped in NSL adversarial regularization unless ``adversarial`` is
-    disabled) and exports the base model."""
-    batch_size = config.training.batch_size
+    disabled, or by ``training``'s recipe) and exports the base model. ``training``: the
+    run's training settings unless given (``compare``'s certified model)."""
+    training = training or config.training
+    batch_size = training.batch_size
     # Without a validation split the Trainer validates on a deterministic hold-out of train,
     # never on the split the gate judges.
     validation_split = dataset.validation_split or "train"
@@ -152,7 +158,7 @@ def trainer_node(
         schema=data.schema_gen.outputs["schema"],
         train_args=tfx.proto.TrainArgs(
             splits=["train"],
-            num_steps=config.training.epochs * steps_per_epoch(train_examples, batch_size),
+            num_steps=training.epochs * steps_per_epoch(train_examples, batch_size),
         ),
         eval_args=tfx.proto.EvalArgs(
             splits=[validation_split],
@@ -161,7 +167,7 @@ def trainer_node(
         custom_config=trainer_custom_config(
             config.model,
             adversarial,
-            config.training,
+            training,
             image_shape=output_image_shape(dataset.image_shape, config.data.resize),
             num_classes=dataset.num_classes,
             holdout_fraction=0.0 if dataset.validation_split else HOLDOUT_FRACTION,

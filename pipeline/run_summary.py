@@ -30,6 +30,7 @@ class RunSummary:
     pushed_model: Optional[str]
     report: Optional[str] = None  # the HTML robustness report
     push_skipped: str = ""  # why a blessed model was not pushed (already serving)
+    bracket: str = ""  # certified <= true <= worst case (``EvaluationResult.bracket``)
 
     def to_dict(self) -> dict:
         """The ``--summary-json``: each headline figure of the candidate (None when not
@@ -52,6 +53,8 @@ class RunSummary:
             "corruption_set": verdict.corruption_set,
             "corruption_accuracy": dict(candidate.corruption_accuracy),
             "corruption_worst_name": candidate.corruption_worst_name,
+            "certified_by_radius": dict(candidate.certified_by_radius),
+            "bracket": self.bracket,
             "blessed": verdict.blessed,
             "reasons": list(verdict.reasons),
             "pushed_model": self.pushed_model,
@@ -89,6 +92,8 @@ class RunSummary:
             )
         for _, label, estimate in candidate.others():
             lines.append(f"{label + ':':<17} {estimate.value:.4f}{_shown(estimate)}")
+        if self.bracket:
+            lines.append(f"bracket:          {self.bracket}")
         for kind, test in verdict.paired_tests.items():
             low, high = test["change_interval"]
             lines.append(
@@ -143,5 +148,7 @@ def summary_from_result(
 ) -> RunSummary:
     """The summary of an evaluation's ``metrics.json`` and what the Pusher did, however the
     run was orchestrated (locally, or a compiled KFP spec run by ``kfp run-local``)."""
-    verdict = EvaluationResult.from_dict(result).verdict
-    return RunSummary(dataset, verdict, pushed_model, report, push_skipped)
+    evaluation = EvaluationResult.from_dict(result)
+    return RunSummary(
+        dataset, evaluation.verdict, pushed_model, report, push_skipped, evaluation.bracket()
+    )

@@ -18,17 +18,9 @@ REPORT_FILE = "report.html"
 
 
 def headline(verdict: Verdict) -> dict:
-    """Clean accuracy, the worst case, the corruption mean and worst (when measured) and the
-    blessing, as numbers."""
-    figures = verdict.candidate
-    values = {
-        "clean_accuracy": figures.clean_accuracy.value,
-        "worst_case_robust_accuracy": figures.worst_case_robust_accuracy.value,
-    }
-    for name in ("corruption_mean", "corruption_worst"):
-        estimate = getattr(figures, name)
-        if estimate is not None:
-            values[name] = estimate.value
+    """Every headline figure that was measured (clean accuracy, the worst case, the certified
+    accuracy, the corruption mean and worst) and the blessing, as numbers."""
+    values = {name: e.value for name, e in verdict.candidate.estimates().items()}
     values["blessed"] = 1.0 if verdict.blessed else 0.0
     return {key: float(value) for key, value in values.items()}
 

@@ -12,6 +12,7 @@ from typing import List, Optional, Tuple
 
 from robustfx.robustness.presentation.report_plots import (
     plot_activations,
+    plot_bracket,
     plot_corruption_bars,
     plot_corruption_grid,
     plot_curves,
@@ -35,6 +36,7 @@ GRID_FILE = "examples_grid.png"
 ACTIVATIONS_FILE = "activations.png"
 CORRUPTION_GRID_FILE = "corruptions_grid.png"
 CORRUPTION_BARS_FILE = "corruption_accuracy.png"
+BRACKET_FILE = "bracket.png"
 
 
 def _data_uri(path: str) -> str:
@@ -65,6 +67,16 @@ def _plots(
     curves = os.path.join(output_dir, CURVES_FILE)
     plot_curves(by_role, curves)
     figures = [("Robustness curves: accuracy against epsilon (white-box)", curves)]
+    bracket = os.path.join(output_dir, BRACKET_FILE)
+    if plot_bracket(verdict.candidate, result.details[CANDIDATE], bracket):
+        method = result.certification.get("method", "").upper()
+        figures.append(
+            (
+                f"The bracket: certified ({method}, a proven lower bound) and attacked (the "
+                "worst case, an upper bound) accuracy, per class and over epsilon",
+                bracket,
+            )
+        )
     bars = os.path.join(output_dir, CORRUPTION_BARS_FILE)
     if plot_corruption_bars(by_role, bars):
         figures.append(("Accuracy per natural corruption (mean over severities)", bars))
@@ -130,7 +142,12 @@ def render_report(
         *paired_section(verdict.paired_tests),
         *corruption_section(result),
         "<h2>Per-class accuracy (candidate)</h2>",
-        table(["class", "clean", *verdict.suite, "worst case"], class_rows(result), "classes"),
+        table(
+            ["class", "clean", *verdict.suite, "worst case"]
+            + (["certified"] if verdict.candidate.certified_accuracy is not None else []),
+            class_rows(result),
+            "classes",
+        ),
     ]
     for caption, path in figures:
         parts.append(

@@ -1,7 +1,8 @@
-"""The report's figures as PNG files: robustness curves over epsilon, the clean/perturbed
-example grid, conv-layer activations before and after perturbation, one example under every
-corruption and severity, and accuracy per corruption for candidate and baseline. Inputs are plain
-data (each model's ``Figures``, sample arrays); nothing here runs a model.
+"""The report's figures as PNG files: robustness curves over epsilon, the bracket (certified
+and attacked accuracy per class and over epsilon), the clean/perturbed example grid,
+conv-layer activations before and after perturbation, one example under every corruption and
+severity, and accuracy per corruption for candidate and baseline. Inputs are plain data (each
+model's ``Figures`` and metrics record, sample arrays); nothing here runs a model.
 """
 
 import io
@@ -64,6 +65,47 @@ def plot_curves(figures_by_role: Mapping[str, Figures], path: str) -> None:
         axis.grid(alpha=0.3)
         axis.legend()
     _save(figure, path)
+
+
+def plot_bracket(figures: Figures, record: Mapping, path: str) -> bool:
+    """The candidate's bracket: per class, one bar from 0 to the worst case, its proven part
+    (0 to the certified accuracy) solid and the unknown part (certified to worst case)
+    hatched; beside it, certified and attacked accuracy over epsilon (the sweep's radii).
+    Returns False when no certificate was computed."""
+    if figures.certified_accuracy is None:
+        return False
+    names = list(record["per_class_worst_case_accuracy"])
+    upper = np.array([record["per_class_worst_case_accuracy"][n] for n in names])
+    lower = np.array([record["per_class_certified_accuracy"][n] for n in names])
+    figure, (by_class, by_radius) = plt.subplots(
+        1, 2, figsize=(max(6.0, 0.5 * len(names) + 2) + 4.5, 3.6), width_ratios=[2, 1]
+    )
+    positions = np.arange(len(names))
+    by_class.bar(positions, lower, 0.6, color="tab:green", label="certified (proven)")
+    by_class.bar(
+        positions, upper - lower, 0.6, bottom=lower, color="none", edgecolor="tab:orange",
+        hatch="//", label="unknown (up to the attacked worst case)",
+    )  # fmt: skip
+    by_class.set_xticks(positions)
+    by_class.set_xticklabels(names, rotation=45, ha="right", fontsize=8)
+    by_class.set_ylabel("robust accuracy at the threat model")
+    by_class.set_ylim(0, 1.02)
+    by_class.legend(fontsize=8)
+    radii = sorted((float(r), a) for r, a in figures.certified_by_radius.items())
+    by_radius.plot(*zip((0.0, figures.clean_accuracy.value), *radii, strict=True), "-o",
+                   color="tab:green", label="certified")  # fmt: skip
+    attacked = curve_points(figures)
+    threat = max(r for r, _ in radii)
+    family = max(attacked, key=lambda f: len([e for e, _ in attacked[f] if e <= threat]))
+    points = [(e, a) for e, a in attacked[family] if e <= threat]
+    by_radius.plot(*zip(*points, strict=True), "--s", color="tab:orange", label=family)
+    by_radius.set_xlabel("epsilon")
+    by_radius.set_ylim(0, 1.02)
+    by_radius.legend(fontsize=8)
+    for axis in (by_class, by_radius):
+        axis.grid(alpha=0.3)
+    _save(figure, path)
+    return True
 
 
 def _show(axis, image: np.ndarray, title: str, color: str = "black") -> None:

@@ -192,14 +192,16 @@ def rule_rows(result: EvaluationResult) -> List[list]:
 
 
 def class_rows(result: EvaluationResult) -> List[list]:
-    """(class, clean, each reported attack, worst case) of the candidate."""
+    """(class, clean, each reported attack, worst case, and certified when the verifier ran)
+    of the candidate."""
     details = result.details[CANDIDATE]
     by_attack = [
         attack_metrics(details, name)["per_class_robust_accuracy"] for name in result.verdict.suite
     ]
+    by_attack.append(details["per_class_worst_case_accuracy"])
+    if "per_class_certified_accuracy" in details:
+        by_attack.append(details["per_class_certified_accuracy"])
     return [
-        [name, clean]
-        + [per_class[name] for per_class in by_attack]
-        + [details["per_class_worst_case_accuracy"][name]]
+        [name, clean] + [per_class[name] for per_class in by_attack]
         for name, clean in details["per_class_clean_accuracy"].items()
     ]

@@ -83,6 +83,7 @@ class AttackBatchesFn(beam.DoFn):
                 self._seed,
                 self._num_classes,
                 interface=self._interfaces.get(role),
+                role=role,
             )
             for role, model_dir in self._model_dirs.items()
         }

@@ -53,11 +53,22 @@ class RobustnessCounts:
     # Natural corruptions: corruption name -> severity (as text, as JSON keys are) -> the
     # examples still classified correctly under it.
     corruptions: Dict[str, Dict[str, int]] = dataclasses.field(default_factory=dict)
+    # The verifier's: radius (``certified_pass.radius_key``) -> the examples certified in
+    # that ball; empty when no certificate was computed. The largest radius is the threat
+    # model's, which the per-class counts and ``certified_broken`` are at.
+    certified: Dict[str, int] = dataclasses.field(default_factory=dict)
+    per_class_certified_correct: List[int] = dataclasses.field(default_factory=list)
+    # Certified at the threat model, yet broken by an attack of the worst case: a fault of
+    # the verifier (or of the model it read), which the validity checks refuse.
+    certified_broken: int = 0
 
     def __post_init__(self) -> None:
         self.per_class_total = self.per_class_total or [0] * self.num_classes
         self.per_class_clean_correct = self.per_class_clean_correct or [0] * self.num_classes
         self.per_class_worst_correct = self.per_class_worst_correct or [0] * self.num_classes
+        self.per_class_certified_correct = self.per_class_certified_correct or (
+            [0] * self.num_classes
+        )
 
 
 def _bincount(labels: np.ndarray, weights: np.ndarray, num_classes: int) -> List[int]:
@@ -85,6 +96,16 @@ def corruption_scores(labels: np.ndarray, corrupted: CorruptedPredictions) -> Di
     if scores:
         scores[MEAN] = np.mean(list(scores.values()), axis=0)
     return scores
+
+
+# The verifier's verdicts on a batch: radius -> certified, bool [batch].
+Certified = Mapping[str, np.ndarray]
+
+
+def threat_radius(certified: Mapping[str, object]) -> str:
+    """The threat model's radius among the verifier's radii: the largest (the sweep's are
+    fractions of it)."""
+    return max(certified, key=float)
 
 
 def survivors(
@@ -117,6 +138,7 @@ def count_batch(
     worst_names: Sequence[str] = (),
     outcomes: Optional[Mapping[str, np.ndarray]] = None,
     corrupted: Optional[CorruptedPredictions] = None,
+    certified: Optional[Certified] = None,
 ) -> RobustnessCounts:
     """Counts one batch.
 
@@ -134,6 +156,7 @@ def count_batch(
         cascade (the references at the threat model).
       outcomes: ``survivors`` of this batch, when the caller already has them.
       corrupted: predictions under each natural corruption and severity.
+      certified: the examples the verifier certified at each radius, when it ran.
     """
     labels = np.asarray(labels, np.int64).reshape(-1)
     outcomes = outcomes or survivors(labels, clean_predictions, attacked, cascade, worst_names)
@@ -167,6 +190,11 @@ def count_batch(
         for name, by_severity in (corrupted or {}).items()
     }
     counts.per_class_worst_correct = _bincount(labels, worst, num_classes)
+    if certified:
+        proven = np.asarray(certified[threat_radius(certified)], bool).reshape(-1)
+        counts.certified = {radius: int(np.sum(c)) for radius, c in certified.items()}
+        counts.per_class_certified_correct = _bincount(labels, proven, num_classes)
+        counts.certified_broken = int((proven & ~worst).sum())
     for name, result in attacked.items():
         adv_ok = np.asarray(result["predictions"]).reshape(-1) == labels
         noise_ok = np.asarray(result["noise_predictions"]).reshape(-1) == labels
@@ -205,6 +233,12 @@ def merge(counts: Iterable[RobustnessCounts]) -> RobustnessCounts:
         total.per_class_worst_correct = _add(
             total.per_class_worst_correct, part.per_class_worst_correct
         )
+        for radius, certified in part.certified.items():
+            total.certified[radius] = total.certified.get(radius, 0) + certified
+        total.per_class_certified_correct = _add(
+            total.per_class_certified_correct, part.per_class_certified_correct
+        )
+        total.certified_broken += part.certified_broken
         for name, by_severity in part.corruptions.items():
             into = total.corruptions.setdefault(name, {})
             for severity, correct in by_severity.items():

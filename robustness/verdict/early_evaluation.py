@@ -31,7 +31,6 @@ from robustfx.robustness.verdict import sequential as seq
 from robustfx.robustness.verdict.beam_evaluation import EvaluationCounts
 from robustfx.robustness.verdict.evaluation import conclude, counts_directory, prepare
 from robustfx.robustness.verdict.metrics import to_metrics
-from robustfx.robustness.verdict.model_under_attack import AttackPlan
 from robustfx.robustness.verdict.outcome import BASELINE, CANDIDATE, EvaluationResult
 from robustfx.robustness.verdict.sequential_plan import DEFAULT_ROUND_SIZES, plan_rounds
 from robustfx.robustness.verdict.sequential_result import decided_early
@@ -96,9 +95,14 @@ def evaluate_early(
     plan = plan_rounds(beam_rounds.split_size(example_files), seed, round_sizes)
     require(plan.validity_size == plan.ends[0], "the validity sample is the first round's")
     corruptions = resolve_corruption_set(config.corruptions, prepared.image_shape[-1])
-    rules = early_rules(config.thresholds, corruptions.corruptions, BASELINE in prepared.model_dirs)
+    plan_of_attacks = prepared.attack_plan(config)
+    rules = early_rules(
+        config.thresholds,
+        corruptions.corruptions,
+        BASELINE in prepared.model_dirs,
+        certified=CANDIDATE in plan_of_attacks.certified_roles,
+    )
     significance = config.thresholds.significance
-    plan_of_attacks = AttackPlan.of(config)
     sweep = [attack.name for attack in config.sweep()]  # run on the validity sample only
     references = [attack.name for attack in config.references()]
     found, figures, records, validity_metrics = EvaluationCounts({}), {}, None, None

@@ -19,8 +19,9 @@ from robustfx.base.corruption_sets import resolve_corruption_set
 from robustfx.base.evaluation_config import EvaluationConfig
 from robustfx.base.model_interface_config import ModelInterfaceConfig
 from robustfx.robustness.models import graph_safety, saved_models, scores
+from robustfx.robustness.models.examples import read_examples
 from robustfx.robustness.models.model_interface import ModelInterface, read_interface
-from robustfx.robustness.verdict import beam_evaluation, validity
+from robustfx.robustness.verdict import beam_evaluation, certified_pass, validity
 from robustfx.robustness.verdict import rules as blessing_rules
 from robustfx.robustness.verdict.corruption_metrics import corruption_errors
 from robustfx.robustness.verdict.counts import MEAN
@@ -84,17 +85,38 @@ def baseline_problem(
 @dataclasses.dataclass(frozen=True)
 class Prepared:
     """What is known of the models before any example is attacked: the image shape, the
-    models judged by role, each graph check, why the baseline was skipped, and how each
-    model is called."""
+    models judged by role, each graph check, why the baseline was skipped, how each model
+    is called, and why the verifier cannot certify a model (role -> one line)."""
 
     image_shape: Tuple[int, ...]
     model_dirs: Dict[str, str]
     graph_checks: Dict[str, Optional[graph_safety.GraphReport]]
     skipped: Optional[str]
     interfaces: Dict[str, ModelInterface]
+    uncertifiable: Dict[str, str] = dataclasses.field(default_factory=dict)
 
     def interface_dicts(self) -> Dict[str, dict]:
         return {role: interface.to_dict() for role, interface in self.interfaces.items()}
+
+    def attack_plan(self, config: EvaluationConfig) -> AttackPlan:
+        """What runs on each batch: the config's attacks, and its verifier on the models it
+        can read."""
+        plan = AttackPlan.of(config)
+        roles = () if plan.verify == certified_pass.NO_VERIFIER else self.model_dirs
+        return dataclasses.replace(
+            plan, certified_roles=tuple(r for r in roles if r not in self.uncertifiable)
+        )
+
+    def certification(self, config: EvaluationConfig) -> Dict[str, object]:
+        """What ``metrics.json`` records of the verifier: its method and threat model, and
+        why a model got no certificate."""
+        plan = self.attack_plan(config)
+        return {
+            "method": plan.verify,
+            "norm": plan.norm,
+            "epsilon": plan.radii[0],
+            "uncertifiable": dict(self.uncertifiable),
+        }
 
 
 def prepare(
@@ -141,7 +163,36 @@ def prepare(
     interfaces = scores.interfaces_on_data(
         model_dirs, model_interface, class_names, example_files, raw_image_shape
     )
-    return Prepared(tuple(image_shape), model_dirs, graph_checks, skipped, interfaces)
+    uncertifiable = {}
+    if config.verify != certified_pass.NO_VERIFIER:
+        uncertifiable = _uncertifiable(
+            model_dirs, interfaces, example_files, image_shape, raw_image_shape
+        )
+    return Prepared(
+        tuple(image_shape), model_dirs, graph_checks, skipped, interfaces, uncertifiable
+    )
+
+
+def _uncertifiable(
+    model_dirs: Dict[str, str],
+    interfaces: Dict[str, ModelInterface],
+    example_files: str,
+    image_shape: Sequence[int],
+    raw_image_shape: Optional[Sequence[Optional[int]]],
+) -> Dict[str, str]:
+    """Role -> why the verifier cannot certify that model, checked on a few clean examples;
+    each said once, loudly. A model named here is judged without a certified figure."""
+    images, _ = read_examples(
+        example_files, scores.DETECTION_EXAMPLES, image_shape, raw_image_shape
+    )
+    found = {}
+    for role, directory in model_dirs.items():
+        logits_fn, _ = saved_models.load_logits_fn(directory, interfaces[role])
+        reason = certified_pass.problem(directory, logits_fn, images)
+        if reason:
+            logging.warning("NO CERTIFICATE for the %s: %s", role, reason)
+            found[role] = reason
+    return found
 
 
 def evaluate(
@@ -208,7 +259,7 @@ def evaluate(
                 pipeline,
                 example_files,
                 prepared.model_dirs,
-                AttackPlan.of(config),
+                prepared.attack_plan(config),
                 len(class_names),
                 config.batch_size,
                 output_path,
@@ -279,6 +330,7 @@ def conclude(
         resolve_corruption_set(config.corruptions, prepared.image_shape[-1]).note,
         _corruption_comparison(metrics, corruption_tests),
         interfaces=prepared.interface_dicts(),
+        certification=prepared.certification(config),
     )
 
 

@@ -67,6 +67,10 @@ class Figures:
     worst_case_robust_accuracy: Estimate = figure(
         "worst-case robust accuracy", own_rows=True, optional=False
     )
+    # Proven by the verifier (--verify) at the threat model: a lower bound of the true robust
+    # accuracy, whose upper bound is the worst case above. None when no certificate was
+    # computed (--verify none, or a model the verifier cannot read).
+    certified_accuracy: Optional[Estimate] = figure("certified accuracy")
     # Every attack reported: the cascade's (cumulative) and the others' own, the sweep's too.
     robust_accuracy: Mapping[str, Estimate] = figure("robust accuracy", per="robust_accuracy")
     # The natural corruptions, each averaged over its severities: the mean and the worst.
@@ -78,6 +82,8 @@ class Figures:
     corruption_worst_name: Optional[str] = None
     # Corruption -> severity (as text) -> accuracy.
     corruption_accuracy: Mapping[str, Mapping[str, float]] = dataclasses.field(default_factory=dict)
+    # Radius (as text) -> certified accuracy in that ball: the threat model's and the sweep's.
+    certified_by_radius: Mapping[str, float] = dataclasses.field(default_factory=dict)
     # The write-ups' transfer protocol (crafted against a reference model), reported apart.
     transfer_accuracy: Optional[float] = None
 

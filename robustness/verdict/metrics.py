@@ -8,7 +8,7 @@ accuracy with its 95% Wilson interval.
 from typing import List
 
 from robustfx.robustness.verdict.corruption_metrics import corruption_metrics
-from robustfx.robustness.verdict.counts import RobustnessCounts
+from robustfx.robustness.verdict.counts import RobustnessCounts, threat_radius
 from robustfx.robustness.verdict.statistics import wilson_interval
 
 
@@ -38,6 +38,17 @@ def to_metrics(counts: RobustnessCounts, class_names: List[str]) -> dict:
     metrics.update(_accuracy("worst_case_robust_accuracy", counts.worst_correct, counts.total))
     metrics.update(per_class("per_class_worst_case_accuracy", counts.per_class_worst_correct))
     metrics.update(corruption_metrics(counts.corruptions, counts.total))
+    if counts.certified:  # the verifier's lower bound, at the threat model and each radius
+        certified = counts.certified[threat_radius(counts.certified)]
+        metrics.update(_accuracy("certified_accuracy", certified, counts.total))
+        metrics.update(
+            per_class("per_class_certified_accuracy", counts.per_class_certified_correct)
+        )
+        metrics["certified_by_radius"] = {
+            radius: _ratio(counts.certified[radius], counts.total)
+            for radius in sorted(counts.certified, key=float)
+        }
+        metrics["certified_broken"] = counts.certified_broken
     # In cascade order: each attack's accuracy counts examples that survived it and every
     # earlier attack; 'share' is the fraction of all examples it broke that no earlier one had.
     metrics["cascade"] = [

@@ -22,6 +22,7 @@ from robustfx.robustness.attacks import dispatch, geometry
 from robustfx.robustness.models.model_interface import ModelInterface
 from robustfx.robustness.models.saved_models import load_logits_fn
 from robustfx.robustness.verdict import counts as robustness_counts
+from robustfx.robustness.verdict.certified_pass import NO_VERIFIER, CertifiedPass
 
 
 @dataclasses.dataclass(frozen=True)
@@ -31,14 +32,24 @@ class AttackPlan:
     independent: Tuple[AttackConfig, ...]  # on every example, reported on their own
     cascade: Tuple[AttackConfig, ...]  # in order, each on the examples still correct
     worst: Tuple[str, ...]  # independent attacks that also count in the worst case
+    verify: str = NO_VERIFIER  # the verifier's method, or 'none'
+    norm: str = "linf"  # the threat model's norm, for the verifier
+    radii: Tuple[float, ...] = ()  # where it certifies: the threat model's epsilon first
+    # The models (by role) it certifies: those ``certified_pass.problem`` found readable.
+    certified_roles: Tuple[str, ...] = ()
 
     @classmethod
     def of(cls, config: EvaluationConfig) -> "AttackPlan":
         references = config.references()
+        threat = config.fgsm_reference()  # the cascade's first attack's norm and epsilon
+        sweep = [threat.epsilon * fraction for fraction in config.epsilon_sweep]
         return cls(
             independent=references + config.sweep(),
             cascade=config.cascade(),
             worst=tuple(attack.name for attack in references),
+            verify=config.verify,
+            norm=threat.norm,
+            radii=tuple(dict.fromkeys([threat.epsilon, *sorted(sweep, reverse=True)])),
         )
 
     def to_dict(self) -> dict:
@@ -46,6 +57,10 @@ class AttackPlan:
             "independent": [to_dict(a) for a in self.independent],
             "cascade": [to_dict(a) for a in self.cascade],
             "worst": list(self.worst),
+            "verify": self.verify,
+            "norm": self.norm,
+            "radii": list(self.radii),
+            "certified_roles": list(self.certified_roles),
         }
 
     @classmethod
@@ -54,6 +69,10 @@ class AttackPlan:
             tuple(AttackConfig(**a) for a in data["independent"]),
             tuple(AttackConfig(**a) for a in data["cascade"]),
             tuple(data["worst"]),
+            data.get("verify", NO_VERIFIER),
+            data.get("norm", "linf"),
+            tuple(data.get("radii", ())),
+            tuple(data.get("certified_roles", ())),
         )
 
 
@@ -68,12 +87,14 @@ class ModelUnderAttack:
         num_classes: int,
         jit_compile: bool = False,
         interface: Optional[dict] = None,
+        role: str = "",
     ):
         """Loads the model; each attack traces on its first batch.
 
         Args:
           interface: how to call it (``ModelInterface.to_dict()``); by default what its
             ``saved_model.pb`` says, its output taken for logits.
+          role: the model's role; the plan's verifier certifies it when the plan names it.
           jit_compile: compile each attack with XLA. Off by default: on CPU it made APGD
             several times slower (``xla_vs_graph_apgd`` in benchmarks/results.json); for
             accelerators.
@@ -116,6 +137,9 @@ class ModelUnderAttack:
         self._independent = {a.name: traced(a, noise_control=True) for a in plan.independent}
         self._cascade = {a.name: traced(a, noise_control=False) for a in plan.cascade}
         self._predict = tf.function(predict, input_signature=signature[:1])
+        self._verifier = None
+        if role in plan.certified_roles and plan.verify != NO_VERIFIER:
+            self._verifier = CertifiedPass(model_dir, plan.verify, plan.norm, plan.radii)
 
     def _run_cascade(self, images, labels, clean_ok: np.ndarray) -> Dict[str, dict]:
         results, remaining = {}, clean_ok
@@ -146,8 +170,9 @@ class ModelUnderAttack:
     ) -> Tuple[robustness_counts.RobustnessCounts, Dict[str, np.ndarray]]:
         """The batch's counts, and per example whether it was classified correctly
         (``clean``), survived every attack (``worst``) and each attack run on every example
-        (``robust``: name -> bool), and its scores under the natural corruptions
-        (``corruption``: ``counts.corruption_scores``), for paired comparisons and the
+        (``robust``: name -> bool), its scores under the natural corruptions
+        (``corruption``: ``counts.corruption_scores``) and, when the verifier ran, whether
+        it was certified at the threat model (``certified``), for paired comparisons and the
         rules that decide early.
 
         Args:
@@ -164,6 +189,7 @@ class ModelUnderAttack:
         }
         cascade = self._run_cascade(images, labels, clean == label_values)
         transfer = None if transfer_images is None else self._predict(transfer_images).numpy()
+        certified = self._verifier.certified(images, label_values) if self._verifier else None
         outcomes = robustness_counts.survivors(
             label_values, clean, attacked, cascade, self.plan.worst
         )
@@ -176,9 +202,12 @@ class ModelUnderAttack:
             cascade,
             outcomes=outcomes,
             corrupted=corrupted,
+            certified=certified,
         )
         outcomes["robust"] = {
             name: result["predictions"] == label_values for name, result in attacked.items()
         }
         outcomes["corruption"] = robustness_counts.corruption_scores(label_values, corrupted or {})
+        if certified:
+            outcomes["certified"] = certified[robustness_counts.threat_radius(certified)]
         return counts, outcomes

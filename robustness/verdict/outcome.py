@@ -70,6 +70,27 @@ class EvaluationResult:
     # rule's record (sequential_result.decided_early); empty when every example was judged
     # at once.
     decided_early: Dict[str, Any] = dataclasses.field(default_factory=dict)
+    # The verifier: its method ('none' when it did not run), norm and epsilon, and role ->
+    # why a model got no certificate (``evaluation.Prepared.certification``).
+    certification: Dict[str, Any] = dataclasses.field(default_factory=dict)
+
+    def bracket(self) -> str:
+        """The candidate's bracket in one line: certified <= true robust accuracy <= worst
+        case; or why it got no certificate; '' when the verifier did not run."""
+        found = self.certification
+        if not found or found.get("method", "none") == "none":
+            return ""
+        if CANDIDATE in found.get("uncertifiable", {}):
+            return f"no certificate: {found['uncertifiable'][CANDIDATE]}"
+        certified = self.verdict.candidate.certified_accuracy
+        if certified is None:
+            return ""
+        worst = self.verdict.candidate.worst_case_robust_accuracy.value
+        return (
+            f"{certified.value:.4f} certified <= true robust accuracy <= {worst:.4f} worst "
+            f"case ({found['method'].upper()} at {found['norm']} {found['epsilon']:g}; the gap "
+            "is what neither a proof nor an attack has settled)"
+        )
 
     def to_dict(self) -> dict:
         """``metrics.json``."""
@@ -89,6 +110,7 @@ class EvaluationResult:
             "corruption_note": self.corruption_note,
             "corruption_comparison": self.corruption_comparison,
             "interfaces": self.interfaces,
+            "certification": self.certification,
             "blessed": verdict.blessed,
             "reasons": list(verdict.reasons),
             "rules": [rule.to_dict() for rule in verdict.rules],
@@ -123,4 +145,5 @@ class EvaluationResult:
             dict(record.get("corruption_comparison", {})),
             dict(record.get("interfaces", {})),
             dict(record.get("decided_early", {})),
+            dict(record.get("certification", {})),
         )

@@ -56,6 +56,7 @@ RULES: Tuple[Rule, ...] = (
         "worst corruption ({corruption_worst_name}) accuracy",
     ),  # fmt: skip
     Floor("min_robust_accuracy", "robust_accuracy", "robust accuracy {key}"),
+    Floor("min_certified_accuracy", "certified_accuracy", "certified accuracy"),
     Drop("max_clean_drop", "clean_accuracy", "clean accuracy", paired_test="clean"),
     Drop(
         "max_robust_drop",

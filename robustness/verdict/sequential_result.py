@@ -25,14 +25,6 @@ from robustfx.robustness.verdict.rules import RuleResult, is_blessed
 from robustfx.robustness.verdict.sequential import FAIL, PASS, UNDECIDED, RuleRecord
 from robustfx.robustness.verdict.sequential_plan import RoundPlan
 
-# Where a floor's figure keeps its interval in a model's metrics record (``metrics.json``).
-_INTERVAL_KEYS = {
-    "clean_accuracy": "clean_accuracy_interval",
-    "worst_case_robust_accuracy": "worst_case_robust_accuracy_interval",
-    "corruption_mean": "corruption_mean_interval",
-    "corruption_worst": "corruption_worst_interval",
-}
-
 
 def _row(rule: str) -> Tuple[Floor | Drop, Optional[str]]:
     """The table row of a rule's name, and the key of a per-key floor ('<rule>[<key>]')."""
@@ -142,7 +134,7 @@ def with_intervals(record: dict, records: Mapping[str, RuleRecord]) -> dict:
         if not isinstance(row, Floor):
             continue
         if key is None:
-            record[_INTERVAL_KEYS[row.figure]] = list(found.interval)
+            record[f"{row.figure}_interval"] = list(found.interval)  # as metrics writes it
             continue
         steps = {step["attack"]: step for step in record.get("cascade", [])}
         entry = record.get("attacks", {}).get(key) or steps[key]

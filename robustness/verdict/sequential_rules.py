@@ -7,6 +7,7 @@ Their names:
 - ``clean`` and ``worst``: ``counts.survivors``' outcomes (classified correctly; and also
   after every attack of the worst case);
 - ``robust[ATTACK]``: classified correctly under one attack (for its floor);
+- ``certified``: certified by the verifier at the threat model (when it ran);
 - ``corruption[NAME]``: the fraction of a corruption's severities survived, and
   ``corruption_mean`` their mean (``counts.corruption_scores``).
 
@@ -25,7 +26,7 @@ from robustfx.robustness.verdict.rule_table import RULES, Drop, Floor
 from robustfx.robustness.verdict.rule_table import Rule as TableRule
 from robustfx.robustness.verdict.sequential import ChangeRule, FloorRule, Rule, WorstGroupRule
 
-CLEAN, WORST, CORRUPTION_MEAN = "clean", "worst", "corruption_mean"
+CLEAN, WORST, CERTIFIED, CORRUPTION_MEAN = "clean", "worst", "certified", "corruption_mean"
 
 
 def robust_figure(attack: str) -> str:
@@ -41,10 +42,12 @@ def per_example_figures(
     robust: Mapping[str, np.ndarray] = {},
     corruption_scores: Mapping[str, np.ndarray] = {},
 ) -> Dict[str, np.ndarray]:
-    """The figures of one model on some examples, from ``counts.survivors`` (``outcomes``),
-    attack name -> classified correctly under it (``robust``) and
-    ``counts.corruption_scores``."""
+    """The figures of one model on some examples, from ``counts.survivors`` (``outcomes``,
+    with the verifier's ``certified`` when it ran), attack name -> classified correctly
+    under it (``robust``) and ``counts.corruption_scores``."""
     figures = {CLEAN: outcomes["clean"], WORST: outcomes["worst"]}
+    if CERTIFIED in outcomes:
+        figures[CERTIFIED] = outcomes[CERTIFIED]
     figures.update({robust_figure(name): correct for name, correct in robust.items()})
     for name, scores in corruption_scores.items():
         figures[CORRUPTION_MEAN if name == MEAN else corruption_figure(name)] = scores
@@ -58,6 +61,7 @@ def per_example_figures(
 _PER_EXAMPLE = {
     "clean_accuracy": (CLEAN, True),
     "worst_case_robust_accuracy": (WORST, True),
+    "certified_accuracy": (CERTIFIED, True),
     "corruption_mean": (CORRUPTION_MEAN, False),
 }
 _BY_GROUP, _BY_KEY = "corruption_worst", "robust_accuracy"
@@ -90,6 +94,7 @@ def early_rules(
     thresholds: ThresholdConfig,
     corruptions: Sequence[str] = (),
     with_baseline: bool = False,
+    certified: bool = False,
 ) -> List[Rule]:
     """The rules of ``rule_table.RULES`` that apply, judged on per-example figures, in
     ``evaluate_rules``' order (the floors, then the drops).
@@ -100,11 +105,17 @@ def early_rules(
         judged (then the corruption rules do not apply, as in ``evaluate_rules``).
       with_baseline: a production baseline is judged on the same examples: add the change
         rules.
+      certified: the verifier certifies the candidate: add the certified floor.
 
     Raises:
       ConfigError: a row of the table judges a figure that has no per-example figure here.
     """
-    applies = [row for row in RULES if row.figure not in _CORRUPTION_FIGURES or corruptions]
+    measured = {"certified_accuracy": certified}
+    applies = [
+        row
+        for row in RULES
+        if (row.figure not in _CORRUPTION_FIGURES or corruptions) and measured.get(row.figure, True)
+    ]
     rules: List[Rule] = []
     for row in applies:
         if isinstance(row, Floor):

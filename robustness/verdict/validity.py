@@ -33,7 +33,8 @@ def _accuracy(metrics: Mapping, name: str) -> float:
 def validity_checks(
     metrics: Mapping, config: EvaluationConfig, num_classes: int
 ) -> List[RuleResult]:
-    """The five checks on one model's metrics (those that apply to the suite)."""
+    """The checks on one model's metrics (those that apply to the suite, and the
+    certificates' when the verifier ran)."""
     figures = Figures.of(metrics)
     cascade = config.cascade()
     first = next((a for a in cascade if a.uses_gradients), None)
@@ -64,7 +65,22 @@ def validity_checks(
             "under the attacks",
         )
     )
+    if "certified_broken" in metrics:
+        checks.append(_certificates_check(metrics))
     return checks
+
+
+def _certificates_check(metrics: Mapping) -> RuleResult:
+    """No example the verifier certified may fall to an attack: one that does proves the
+    verifier (or the network it read) wrong, and then neither bound can be trusted."""
+    broken = metrics["certified_broken"]
+    return _check(
+        "certificates_hold",
+        float(broken),
+        0.0,
+        broken == 0,
+        f"{broken} certified examples broken by an attack of the worst case",
+    )
 
 
 def _epsilon_checks(

@@ -103,6 +103,40 @@ def test_pass_exits_0_and_writes_markdown_and_json(
     assert f"- report: `{result['report']}`" in printed
 
 
+def test_the_bracket_certified_at_most_the_worst_case(
+    small_mnist, trained_model_dir, tmp_path, capsys
+):
+    """CROWN at a small radius certifies most digits of a plainly trained CNN; every one it
+    certifies survived the attacks, at the threat model and at the sweep's radius."""
+    out = tmp_path / "gate.json"
+    code = cli.main(
+        ["gate", "--data-dir", small_mnist[0], "--output-dir", str(tmp_path / "gate"),
+         "--model", trained_model_dir, "--attack", "pgd20-rs_linf_0.01", "--corruptions", "none",
+         "--verify", "crown", "--epsilon-sweep", "0.5", "--threshold", "clean=0.5",
+         "--threshold", "worst_case=0", "--threshold", "certified=0.3", "--full",
+         "--summary-json", str(out)]
+    )  # fmt: skip
+    assert code == commands.EXIT_OK
+    result = json.loads(out.read_text())
+    record = result["metrics"]["candidate"]
+    assert 0.3 <= result["certified_accuracy"] <= result["worst_case_robust_accuracy"]
+    assert record["certified_broken"] == 0
+    assert record["certified_by_radius"]["0.01"] == result["certified_accuracy"]
+    assert record["certified_by_radius"]["0.005"] >= result["certified_accuracy"]
+    assert result["certification"] == {
+        "method": "crown", "norm": "linf", "epsilon": 0.01, "uncertifiable": {},
+    }  # fmt: skip
+    rules = {rule["rule"]: rule for rule in result["rules"]}
+    assert rules["min_certified_accuracy"]["passed"] and rules["validity:certificates_hold"]
+    printed = capsys.readouterr().out
+    assert "- bracket: " in printed and "worst case (CROWN at linf 0.01;" in printed
+    report = (tmp_path / "gate" / "report.html").read_text()
+    assert "The bracket: certified (CROWN" in report and "<th>certified</th>" in report
+    card = json.loads((tmp_path / "gate" / "model_card.json").read_text())
+    types = {m["type"] for m in card["quantitative_analysis"]["performance_metrics"]}
+    assert "certified_accuracy" in types
+
+
 def test_fail_exits_1_and_lists_every_failed_rule(small_mnist, trained_model_dir, tmp_path, capsys):
     code = _gate(
         small_mnist,
@@ -113,11 +147,16 @@ def test_fail_exits_1_and_lists_every_failed_rule(small_mnist, trained_model_dir
         "clean=0.999",
         "--threshold",
         "fgsm_linf_0.2=0.99",
+        "--verify",
+        "none",
     )
     assert code == commands.EXIT_FAILED
     err = capsys.readouterr().err
     assert "FAILED min_clean_accuracy:" in err and "vs threshold 0.9990" in err
     assert "FAILED min_robust_accuracy[fgsm_linf_0.2]:" in err and "vs threshold 0.9900" in err
+    summary = json.loads((tmp_path / "gate" / "metrics.json").read_text())
+    assert summary["certification"]["method"] == "none"  # --verify none: no certified figure
+    assert "certified_accuracy" not in summary["metrics"]["candidate"]
 
 
 def test_baseline_regression_is_caught_by_the_change_threshold(

@@ -92,7 +92,13 @@ def test_a_plain_keras_model_is_gated_as_keras_sees_it(
     assert interface["signature"] == "serving_default" and interface["input_scale"] == 255
     assert interface["output"] == "probabilities"
     assert interface["output_key"] == model.output_names[0]
-    assert "as probabilities (attacked as log-probabilities)" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "as probabilities (attacked as log-probabilities)" in printed
+    # The verifier does not model Rescaling: no certified figure, and one line naming it.
+    assert result["certified_accuracy"] is None
+    assert "Rescaling" in result["certification"]["uncertifiable"]["candidate"]
+    assert "- bracket: no certificate: " in printed and "Rescaling" in printed
+    assert "min_certified_accuracy" not in {rule["rule"] for rule in result["rules"]}
     pixels, labels = test_split
     _, keras_accuracy = model.evaluate(pixels, labels, verbose=0)
     assert result["clean_accuracy"] == pytest.approx(keras_accuracy, abs=1e-6)  # float32

@@ -73,3 +73,58 @@ def test_counts_round_trip_through_dicts(rng):
 def test_empty_split_is_a_clear_error():
     with pytest.raises(ValueError, match="empty"):
         rc.merge([])
+
+
+def _certified_batch(rng, size):
+    """A batch with the verifier's verdicts at two radii: certified only where the example
+    survived the attack (as a sound verifier's are), fewer at the larger radius."""
+    labels, clean, attacked = _batch(rng, size)
+    survived = (clean == labels) & (attacked["a"]["predictions"] == labels)
+    at_small = survived & (rng.rand(size) < 0.7)
+    return labels, clean, attacked, {"0.1": at_small & (rng.rand(size) < 0.5), "0.05": at_small}
+
+
+def test_certified_counts_merge_and_judge_at_the_threat_radius(rng):
+    parts = [_certified_batch(rng, n) for n in (9, 20, 3)]
+
+    def count(labels, clean, attacked, certified):
+        return rc.count_batch(labels, clean, attacked, 3, worst_names=["a"], certified=certified)
+
+    def joined(pick):
+        return np.concatenate([pick(p) for p in parts])
+
+    merged = rc.merge(count(*part) for part in parts)
+    keys = ("predictions", "noise_predictions", "norms")
+    whole = count(
+        joined(lambda p: p[0]),
+        joined(lambda p: p[1]),
+        {"a": {k: joined(lambda p, k=k: p[2]["a"][k]) for k in keys}},
+        {r: joined(lambda p, r=r: p[3][r]) for r in ("0.1", "0.05")},
+    )
+    assert merged.certified == whole.certified and merged.certified_broken == 0
+    assert merged.per_class_certified_correct == whole.per_class_certified_correct
+    metrics = rm.to_metrics(merged, ["a", "b", "c"])
+    threat = whole.certified["0.1"]  # the largest radius is the threat model's
+    assert metrics["certified_accuracy"] == threat / merged.total
+    assert sum(merged.per_class_certified_correct) == threat
+    assert list(metrics["certified_by_radius"]) == ["0.05", "0.1"]
+    assert metrics["certified_by_radius"]["0.05"] >= metrics["certified_accuracy"]
+    assert metrics["certified_accuracy"] <= metrics["worst_case_robust_accuracy"]
+    low, high = metrics["certified_accuracy_interval"]
+    assert low <= metrics["certified_accuracy"] <= high
+
+
+def test_a_certified_example_an_attack_broke_is_counted_as_broken():
+    labels = np.array([0, 1, 2])
+    attacked = {"a": {"predictions": np.array([0, 0, 2]), "noise_predictions": labels,
+                      "norms": np.zeros(3)}}  # fmt: skip
+    counts = rc.count_batch(
+        labels, labels, attacked, 3, worst_names=["a"],
+        certified={"0.2": np.array([True, True, False])},
+    )  # fmt: skip
+    assert counts.certified_broken == 1  # the second: certified, yet the attack broke it
+
+
+def test_without_the_verifier_there_is_no_certified_figure(rng):
+    metrics = rm.to_metrics(rc.count_batch(*_batch(rng, 10), num_classes=3), ["a", "b", "c"])
+    assert "certified_accuracy" not in metrics and "certified_broken" not in metrics

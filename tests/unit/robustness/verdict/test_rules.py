@@ -109,3 +109,16 @@ def test_the_figures_read_back_from_a_metrics_record_are_the_rules_input():
     assert list(figures.estimates()) == ["clean_accuracy", "worst_case_robust_accuracy"]
     rules = evaluate_rules(figures, THRESHOLDS)
     assert [r.value for r in rules] == [0.95, 0.8, 0.9]
+
+
+def test_the_certified_floor_applies_only_when_the_verifier_ran():
+    record = {"num_examples": 100, "clean_accuracy": 0.9, "worst_case_robust_accuracy": 0.6}
+    floors = ThresholdConfig(min_certified_accuracy=0.5)
+    names = [r.rule for r in evaluate_rules(Figures.of(record), floors)]
+    assert "min_certified_accuracy" not in names
+    certified = {**record, "certified_accuracy": 0.4, "certified_accuracy_interval": [0.3, 0.5]}
+    (rule,) = [
+        r for r in evaluate_rules(Figures.of(certified), floors)
+        if r.rule == "min_certified_accuracy"
+    ]  # fmt: skip
+    assert not rule.passed and rule.value == 0.4 and "certified accuracy 0.4000" in rule.message

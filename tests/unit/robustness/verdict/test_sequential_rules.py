@@ -12,6 +12,7 @@ from robustfx.robustness.verdict.metrics import to_metrics
 from robustfx.robustness.verdict.rules import evaluate_rules
 from robustfx.robustness.verdict.sequential_plan import plan_rounds
 from robustfx.robustness.verdict.sequential_rules import (
+    CERTIFIED,
     CLEAN,
     CORRUPTION_MEAN,
     WORST,
@@ -46,11 +47,16 @@ def _model(rng, labels, accuracy):
 
 
 def _metrics_and_figures(labels, clean, attacked, corrupted):
+    """Metrics and per-example figures, with the verifier's certificates on half of the
+    examples that survived the attack."""
+    outcomes = rc.survivors(labels, clean, attacked, worst_names=(ATTACK,))
+    outcomes[CERTIFIED] = outcomes["worst"] & (np.arange(N) % 2 == 0)
     counts = rc.count_batch(
-        labels, clean, attacked, CLASSES, worst_names=(ATTACK,), corrupted=corrupted
-    )
+        labels, clean, attacked, CLASSES, worst_names=(ATTACK,), corrupted=corrupted,
+        certified={"0.2": outcomes[CERTIFIED], "0.1": outcomes["worst"]},
+    )  # fmt: skip
     figures = per_example_figures(
-        rc.survivors(labels, clean, attacked, worst_names=(ATTACK,)),
+        outcomes,
         robust={ATTACK: attacked[ATTACK]["predictions"] == labels},
         corruption_scores=rc.corruption_scores(labels, corrupted),
     )
@@ -61,6 +67,7 @@ def test_each_figures_mean_is_the_full_evaluations_metric(rng):
     metrics, figures = _metrics_and_figures(*_model(rng, rng.randint(0, CLASSES, N), 0.9))
     assert figures[CLEAN].mean() == pytest.approx(metrics["clean_accuracy"])
     assert figures[WORST].mean() == pytest.approx(metrics["worst_case_robust_accuracy"])
+    assert figures[CERTIFIED].mean() == pytest.approx(metrics["certified_accuracy"])
     robust = metrics["attacks"][ATTACK]["robust_accuracy"]
     assert figures[robust_figure(ATTACK)].mean() == pytest.approx(robust)
     assert figures[CORRUPTION_MEAN].mean() == pytest.approx(metrics["corruption_mean"])
@@ -74,8 +81,9 @@ def test_early_rules_are_the_blessing_rules_by_name_and_threshold(rng):
     candidate, _ = _metrics_and_figures(*_model(rng, labels, 0.9))
     baseline, _ = _metrics_and_figures(*_model(rng, labels, 0.85))
     full = evaluate_rules(Figures.of(candidate), THRESHOLDS, baseline=Figures.of(baseline))
-    early = early_rules(THRESHOLDS, CORRUPTIONS, with_baseline=True)
+    early = early_rules(THRESHOLDS, CORRUPTIONS, with_baseline=True, certified=True)
     assert [rule.name for rule in early] == [result.rule for result in full]
+    assert "min_certified_accuracy" in floors_of(early)
     floors = {r.rule: r.threshold for r in full if r.rule.startswith("min_")}
     assert {r.name: r.threshold for r in early if r.name.startswith("min_")} == floors
     assert [r.name for r in early_rules(THRESHOLDS)] == [
@@ -85,11 +93,15 @@ def test_early_rules_are_the_blessing_rules_by_name_and_threshold(rng):
     ]
 
 
+def floors_of(rules):
+    return [rule.name for rule in rules if rule.name.startswith("min_")]
+
+
 def test_every_early_rule_is_judged_on_the_figures_of_both_models(rng):
     labels = rng.randint(0, CLASSES, N)
     _, candidate = _metrics_and_figures(*_model(rng, labels, 0.99))
     _, baseline = _metrics_and_figures(*_model(rng, labels, 0.9))
-    rules = early_rules(THRESHOLDS, CORRUPTIONS, with_baseline=True)
+    rules = early_rules(THRESHOLDS, CORRUPTIONS, with_baseline=True, certified=True)
     plan = plan_rounds(N, 1)
     records = seq.judge_round(rules, plan, 1, 0.05, candidate, baseline)
     assert list(records) == [rule.name for rule in rules]

@@ -44,6 +44,12 @@ def test_a_sound_evaluation_is_valid():
     assert is_valid(checks) and len(checks) == 5
 
 
+def test_certificates_are_checked_only_when_the_verifier_ran():
+    certified = {**_sound(), "certified_accuracy": 0.3, "certified_broken": 0}
+    checks = validity_checks(certified, CONFIG, num_classes=10)
+    assert is_valid(checks) and checks[-1].rule == "validity:certificates_hold"
+
+
 @pytest.mark.parametrize(
     "change, failed",
     [
@@ -56,6 +62,8 @@ def test_a_sound_evaluation_is_valid():
         (lambda m: m["cascade"][1].update(share=0.2), "validity:black_box_not_stronger"),
         (lambda m: m["attacks"]["fgsm_linf_0.2"].update(noise_accuracy=0.5),
          "validity:noise_weaker_than_attack"),
+        (lambda m: m.update(certified_accuracy=0.3, certified_broken=1),
+         "validity:certificates_hold"),
     ],
 )  # fmt: skip
 def test_each_symptom_fails_its_check(change, failed):

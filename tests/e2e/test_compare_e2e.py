@@ -27,12 +27,16 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
     )  # fmt: skip
     assert code == 0
     summary = json.loads(summary_path.read_text())
-    assert set(summary["models"]) == {"baseline", "adversarial", "pgd_adversarial"}
+    assert set(summary["models"]) == {
+        "baseline", "adversarial", "pgd_adversarial", "certified_ibp",
+    }  # fmt: skip
     for row in summary["models"].values():
         assert set(row) == {
             "clean_accuracy",
             "robust_accuracy",
             "worst_case_robust_accuracy",
+            "certified_accuracy",
+            "bracket",
             "transfer_accuracy",
             "corruption_accuracy",
             "corruption_mean",
@@ -49,6 +53,9 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
             "square300_linf_0.2",
         }
         assert row["worst_case_robust_accuracy"] <= min(row["robust_accuracy"].values())
+        # The bracket: proven by IBP (the default verifier) at the threat model.
+        assert 0.0 <= row["certified_accuracy"] <= row["worst_case_robust_accuracy"]
+        assert row["bracket"].startswith(f"{row['certified_accuracy']:.4f} certified <= ")
         assert os.path.isfile(row["report"])
         assert 0.0 <= row["transfer_accuracy"] <= 1.0
     baseline = summary["models"]["baseline"]
@@ -59,6 +66,7 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
         assert (tmp_path / "out" / name).stat().st_size > 200
     table = capsys.readouterr().out
     assert "| baseline |" in table and "| pgd_adversarial |" in table
+    assert "| certified_ibp |" in table and "| **worst case** | certified |" in table
     assert "write-ups' protocol (nsl_linf_0.2 vs baseline)" in table
     assert "### Natural corruptions" in table
     assert "| model | **mean** | **worst** | brightness |" in table  # metrics.json's key order

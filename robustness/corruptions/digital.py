@@ -11,6 +11,7 @@ from robustfx.robustness.corruptions.spec import (
     MNIST_C,
     Corruption,
     Table,
+    as_float32,
     image_size,
 )
 
@@ -53,6 +54,7 @@ def _map_hsv(images: tf.Tensor, channel: int, scale: float, offset: float) -> tf
 def brightness(images: tf.Tensor, keys: tf.Tensor, shift: float, scale: float) -> tf.Tensor:
     """HSV value + ``shift``: for grey images (MNIST-C goes through RGB and back) this is
     the pixel + ``shift``, clipped."""
+    shift = as_float32(shift)
     if image_size(images)[2] == 1:
         return images + shift
     return _map_hsv(images, 2, 1.0, shift)
@@ -60,17 +62,18 @@ def brightness(images: tf.Tensor, keys: tf.Tensor, shift: float, scale: float) -
 
 def contrast(images: tf.Tensor, keys: tf.Tensor, factor: float, scale: float) -> tf.Tensor:
     means = tf.reduce_mean(images, axis=[1, 2], keepdims=True)
-    return (images - means) * factor + means
+    return (images - means) * as_float32(factor) + means
 
 
 def saturate(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
     factor, offset = params
-    return _map_hsv(images, 1, factor, offset)
+    return _map_hsv(images, 1, as_float32(factor), as_float32(offset))
 
 
 def jpeg_compression(images: tf.Tensor, keys: tf.Tensor, quality: int, scale: float):
     """Encoded and decoded as JPEG at ``quality`` (libjpeg through TensorFlow; one image at
     a time, as its op takes)."""
+    quality = tf.cast(quality, tf.int32)
     return tf.map_fn(
         lambda image: tf.image.adjust_jpeg_quality(image, quality),
         tf.clip_by_value(images, 0.0, 1.0),
@@ -89,9 +92,9 @@ def pixelate(images: tf.Tensor, keys: tf.Tensor, fraction: float, scale: float) 
 
 
 FAMILY = (
-    Corruption("brightness", "digital", (BRIGHTNESS,), brightness),
-    Corruption("contrast", "digital", CONTRAST, contrast),
-    Corruption("saturate", "digital", SATURATE, saturate),
-    Corruption("jpeg_compression", "digital", JPEG_COMPRESSION, jpeg_compression),
+    Corruption("brightness", "digital", (BRIGHTNESS,), brightness, one_trace=True),
+    Corruption("contrast", "digital", CONTRAST, contrast, one_trace=True),
+    Corruption("saturate", "digital", SATURATE, saturate, one_trace=True),
+    Corruption("jpeg_compression", "digital", JPEG_COMPRESSION, jpeg_compression, one_trace=True),
     Corruption("pixelate", "digital", PIXELATE, pixelate),
 )

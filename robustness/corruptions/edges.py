@@ -15,7 +15,13 @@ import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.robustness.corruptions.filters import convolve, gaussian_blur, pad
-from robustfx.robustness.corruptions.spec import MNIST_C, Corruption, Table, image_size
+from robustfx.robustness.corruptions.spec import (
+    MNIST_C,
+    Corruption,
+    Table,
+    as_float32,
+    image_size,
+)
 
 CANNY_EDGES = Table(MNIST_C, 28, (0.2, 0.4, 0.6, 0.8, 1.0))
 SIGMA, LOW, HIGH = 1.0, 0.1, 0.2
@@ -81,7 +87,7 @@ def canny(images: tf.Tensor, scale: float = 1.0) -> tf.Tensor:
 def canny_edges(images: tf.Tensor, keys: tf.Tensor, weight: float, scale: float) -> tf.Tensor:
     """The edge map blended over the image with ``weight`` (1: the edge map alone)."""
     edges = canny(images, scale)
-    return (1.0 - weight) * images + weight * edges
+    return as_float32(1.0 - weight) * images + as_float32(weight) * edges
 
 
 FAMILY = (
@@ -91,5 +97,6 @@ FAMILY = (
         (CANNY_EDGES,),
         canny_edges,
         "MNIST-C has one setting (severity 5 here); severities 1-4 blend it over the image",
+        one_trace=True,
     ),
 )

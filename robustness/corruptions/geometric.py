@@ -25,6 +25,7 @@ from robustfx.robustness.corruptions.spec import (
     MNIST_C,
     Corruption,
     Table,
+    as_float32,
     image_size,
     reference_grid,
 )
@@ -83,7 +84,7 @@ def scale_images(images: tf.Tensor, factors: tf.Tensor) -> tf.Tensor:
 
 
 def _signed(keys: tf.Tensor, value: float) -> tf.Tensor:
-    return value * randomness.signs(keys, stream=0)[:, 0]
+    return as_float32(value) * randomness.signs(keys, stream=0)[:, 0]
 
 
 def shear(images: tf.Tensor, keys: tf.Tensor, radians: float, scale: float) -> tf.Tensor:
@@ -95,13 +96,14 @@ def rotate(images: tf.Tensor, keys: tf.Tensor, radians: float, scale: float) -> 
 
 
 def scale_corruption(images: tf.Tensor, keys: tf.Tensor, factor: float, scale: float):
-    return scale_images(images, tf.fill(tf.shape(images)[:1], factor))
+    return scale_images(images, tf.fill(tf.shape(images)[:1], as_float32(factor)))
 
 
 def translate(images: tf.Tensor, keys: tf.Tensor, pixels: float, scale: float) -> tf.Tensor:
     """The content moves by ``pixels`` (scaled) along each axis, each direction random."""
     signs = randomness.signs(keys, stream=0, count=2)
-    return shift(images, pixels * scale * signs[:, 0], pixels * scale * signs[:, 1])
+    distance = as_float32(pixels * scale)
+    return shift(images, distance * signs[:, 0], distance * signs[:, 1])
 
 
 def _affine_from_points(source: tf.Tensor, target: tf.Tensor) -> tf.Tensor:
@@ -144,10 +146,10 @@ def elastic_transform(images: tf.Tensor, keys: tf.Tensor, params, scale: float) 
 
 
 FAMILY = (
-    Corruption("shear", "geometric", (SHEAR,), shear),
-    Corruption("scale", "geometric", (SCALE,), scale_corruption),
-    Corruption("rotate", "geometric", (ROTATE,), rotate),
-    Corruption("translate", "geometric", (TRANSLATE,), translate),
+    Corruption("shear", "geometric", (SHEAR,), shear, one_trace=True),
+    Corruption("scale", "geometric", (SCALE,), scale_corruption, one_trace=True),
+    Corruption("rotate", "geometric", (ROTATE,), rotate, one_trace=True),
+    Corruption("translate", "geometric", (TRANSLATE,), translate, one_trace=True),
     Corruption(
         "elastic_transform",
         "geometric",

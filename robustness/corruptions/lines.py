@@ -14,7 +14,13 @@ import tensorflow as tf
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.robustness.corruptions import randomness
 from robustfx.robustness.corruptions.sampling import pixel_grid
-from robustfx.robustness.corruptions.spec import MNIST_C, Corruption, Table, image_size
+from robustfx.robustness.corruptions.spec import (
+    MNIST_C,
+    Corruption,
+    Table,
+    as_float32,
+    image_size,
+)
 
 _SIDE = 28  # MNIST-C's image side: positions below are in its pixels
 _STROKE = 2.3  # MNIST-C line_from_points: the distance where the stroke's profile ends
@@ -26,9 +32,12 @@ _DERIVED = "MNIST-C has one setting; severities derived around it (severity 3 is
 
 
 def stroke(distance: tf.Tensor, width: float) -> tf.Tensor:
-    """MNIST-C's stroke profile: 1 + ln(1 - d / width), clipped to [0, 1]."""
-    d = tf.clip_by_value(tf.abs(distance), 0.0, width * (1 - 1e-6))
-    return tf.clip_by_value(1.0 + tf.math.log(1.0 - d / width), 0.0, 1.0)
+    """MNIST-C's stroke profile: 1 + ln(1 - d / width), clipped to [0, 1]. The division is
+    the product with the reciprocal, as TensorFlow's graph optimizer rewrites a division by
+    a constant, so that a width as a tensor gives the same strokes."""
+    d = tf.clip_by_value(tf.abs(distance), 0.0, as_float32(width * (1 - 1e-6)))
+    ratio = d * tf.math.reciprocal(as_float32(width))
+    return tf.clip_by_value(1.0 + tf.math.log(1.0 - ratio), 0.0, 1.0)
 
 
 def add_strokes(images: tf.Tensor, strokes: tf.Tensor) -> tf.Tensor:
@@ -143,7 +152,7 @@ def zigzag(images: tf.Tensor, keys: tf.Tensor, width: float, scale: float) -> tf
 
 
 FAMILY = (
-    Corruption("stripe", "lines", (STRIPE,), stripe, _DERIVED),
-    Corruption("dotted_line", "lines", (DOTTED_LINE,), dotted_line, _DERIVED),
-    Corruption("zigzag", "lines", (ZIGZAG,), zigzag, _DERIVED),
+    Corruption("stripe", "lines", (STRIPE,), stripe, _DERIVED),  # its band is rounded in Python
+    Corruption("dotted_line", "lines", (DOTTED_LINE,), dotted_line, _DERIVED, one_trace=True),
+    Corruption("zigzag", "lines", (ZIGZAG,), zigzag, _DERIVED, one_trace=True),
 )

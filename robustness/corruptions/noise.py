@@ -9,7 +9,14 @@ import tensorflow as tf
 
 import robustfx  # noqa: F401  (pins Keras 2 before TensorFlow is imported)
 from robustfx.robustness.corruptions import randomness
-from robustfx.robustness.corruptions.spec import CIFAR_10_C, IMAGENET_C, MNIST_C, Corruption, Table
+from robustfx.robustness.corruptions.spec import (
+    CIFAR_10_C,
+    IMAGENET_C,
+    MNIST_C,
+    Corruption,
+    Table,
+    as_float32,
+)
 
 # MNIST-C shot_noise: photons per unit intensity, c = [60, 25, 12, 5, 3] (as in ImageNet-C);
 # the MNIST-C dataset itself used severity 5 (c = 3).
@@ -26,8 +33,12 @@ GAUSSIAN_NOISE = (
 
 
 def shot_noise(images: tf.Tensor, keys: tf.Tensor, photons: float, scale: float) -> tf.Tensor:
-    """Poisson(x * photons) / photons: fewer photons, more noise."""
-    return randomness.poisson(keys, images * photons, stream=0) / photons
+    """Poisson(x * photons) / photons: fewer photons, more noise. The division is the
+    product with the reciprocal, as TensorFlow's graph optimizer rewrites a division by a
+    constant, so that the photons as a tensor give the same images."""
+    photons = as_float32(photons)
+    counts = randomness.poisson(keys, images * photons, stream=0)
+    return counts * tf.math.reciprocal(photons)
 
 
 def salt_and_pepper(images: tf.Tensor, chance: tf.Tensor, salt: tf.Tensor, amount: float):
@@ -43,16 +54,16 @@ def impulse_noise(images: tf.Tensor, keys: tf.Tensor, amount: float, scale: floa
     shape = tf.shape(images)[1:]
     chance = randomness.uniform(keys, shape, stream=0)
     salt = randomness.uniform(keys, shape, stream=1)
-    return salt_and_pepper(images, chance, salt, amount)
+    return salt_and_pepper(images, chance, salt, as_float32(amount))
 
 
 def gaussian_noise(images: tf.Tensor, keys: tf.Tensor, stddev: float, scale: float):
     """Additive Gaussian noise of ``stddev``."""
-    return images + stddev * randomness.normal(keys, tf.shape(images)[1:], stream=0)
+    return images + as_float32(stddev) * randomness.normal(keys, tf.shape(images)[1:], stream=0)
 
 
 FAMILY = (
-    Corruption("shot_noise", "noise", (SHOT_NOISE,), shot_noise),
-    Corruption("impulse_noise", "noise", (IMPULSE_NOISE,), impulse_noise),
-    Corruption("gaussian_noise", "noise", GAUSSIAN_NOISE, gaussian_noise),
+    Corruption("shot_noise", "noise", (SHOT_NOISE,), shot_noise, one_trace=True),
+    Corruption("impulse_noise", "noise", (IMPULSE_NOISE,), impulse_noise, one_trace=True),
+    Corruption("gaussian_noise", "noise", GAUSSIAN_NOISE, gaussian_noise, one_trace=True),
 )

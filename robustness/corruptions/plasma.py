@@ -49,7 +49,8 @@ def plasma(draws: tf.Tensor, decay: float, side: int = SIDE) -> tf.Tensor:
     """[batch, side, side] plasma maps in [0, 1] from ``draws`` [batch, draw_count(side)]
     uniform in [-1, 1), in the reference's order: for each step from the coarsest, the
     squares' draws, then the diamonds' on the grid's rows, then on its columns, each n x n
-    row-major. ``side`` must be a power of two."""
+    row-major. ``side`` must be a power of two; ``decay`` a number or a float64 tensor (the
+    wibbles are then computed in the graph, with the same float64 operations)."""
     if side < 2 or side & (side - 1):
         raise ValueError(f"plasma map side {side} must be a power of two, at least 2")
     # float64, as the reference computes it: graph execution may regroup the sums below (e.g.
@@ -60,7 +61,8 @@ def plasma(draws: tf.Tensor, decay: float, side: int = SIDE) -> tf.Tensor:
     wibble, n = _WIBBLE, 1
     while n < side:
         # This step's draws: the squares', the top edges', the left edges', n x n each.
-        noise = tf.reshape(draws[:, n * n - 1 : 4 * n * n - 1], [-1, 3, n, n]) * wibble**2
+        # wibble * wibble: the reference's wibble**2, the same double for every table row.
+        noise = tf.reshape(draws[:, n * n - 1 : 4 * n * n - 1], [-1, 3, n, n]) * (wibble * wibble)
         below = corners + tf.roll(corners, -1, axis=1)
         centres = (below + tf.roll(below, -1, axis=2)) / 4.0 + noise[:, 0]
         tops = (
@@ -72,7 +74,7 @@ def plasma(draws: tf.Tensor, decay: float, side: int = SIDE) -> tf.Tensor:
         even_rows = _interleave(corners, tops, axis=2)
         odd_rows = _interleave(lefts, centres, axis=2)
         corners = _interleave(even_rows, odd_rows, axis=1)
-        wibble /= decay
+        wibble = wibble / decay
         n *= 2
     low = tf.reduce_min(corners, axis=[1, 2], keepdims=True)
     high = tf.reduce_max(corners - low, axis=[1, 2], keepdims=True)

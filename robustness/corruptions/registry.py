@@ -6,6 +6,8 @@
   severity 0 returns the images unchanged.
 - ``compile_corruption(name, severity, image_shape)``: the same as one traced
   ``tf.function`` for any batch size, to reuse for every batch of a Beam worker.
+- ``compile_severities(name, severities, image_shape)``: the same for several severities,
+  in one trace for a corruption whose rows change no shape (``Corruption.one_trace``).
 - ``parameters(name, severity, image_shape)``: the table row and source that apply.
 """
 
@@ -80,9 +82,19 @@ def apply(name: str, images: tf.Tensor, severity: int) -> tf.Tensor:
     if severity == 0:
         return images
     params, _, scale = parameters(name, severity, (height, width, channels))
-    corrupted = found.function(images, example_keys(images, name), params, scale)
+    return _corrupt(found, images, params, scale)
+
+
+def _corrupt(found: Corruption, images: tf.Tensor, params, scale: float) -> tf.Tensor:
+    corrupted = found.function(images, example_keys(images, found.name), params, scale)
     corrupted = tf.clip_by_value(tf.cast(corrupted, tf.float32), 0.0, 1.0)
     return tf.ensure_shape(corrupted, images.shape)
+
+
+def _apply_row(name: str, images: tf.Tensor, row: tf.Tensor, scale: float, fields: int):
+    """``apply`` given the table row as a float64 tensor ([fields], or a scalar when 0)."""
+    params = tuple(tf.unstack(row, num=fields)) if fields else row
+    return _corrupt(corruption(name), images, params, scale)
 
 
 def compile_corruption(
@@ -101,3 +113,36 @@ def compile_corruption(
         input_signature=[spec],
         autograph=False,
     )
+
+
+def compile_severities(
+    name: str, severities: Sequence[int], image_shape: Sequence[int]
+) -> Dict[int, Callable[[tf.Tensor], tf.Tensor]]:
+    """Severity -> ``compile_corruption(name, severity, image_shape)``'s function, for each
+    of ``severities``, traced as few times as the corruption allows. When no parameter of
+    its table changes a shape (``Corruption.one_trace``), one trace serves them all: it takes
+    the severity's row as float64 tensors and gives the same images, bit for bit, as the
+    trace of each severity (the row's arithmetic is float64 as Python's, and each parameter
+    meets the images as the same float32). Otherwise each severity is traced apart."""
+    found = corruption(name)
+    rows = {s: parameters(name, s, image_shape) for s in severities if s != 0}
+    if not (found.one_trace and rows):
+        return {s: compile_corruption(name, s, image_shape) for s in severities}
+    (scale,) = {scale for _, _, scale in rows.values()}
+    first = next(iter(rows.values()))[0]
+    fields = len(first) if isinstance(first, tuple) else 0
+    images = tf.TensorSpec([None, *(int(side) for side in image_shape)], tf.float32)
+    row_spec = tf.TensorSpec([fields] if fields else [], tf.float64)
+    traced = tf.function(
+        functools.partial(_apply_row, name, scale=scale, fields=fields),
+        input_signature=[images, row_spec],
+        autograph=False,
+    )
+
+    def bound(row) -> Callable[[tf.Tensor], tf.Tensor]:
+        return functools.partial(traced, row=tf.constant(row, tf.float64))
+
+    return {
+        s: bound(rows[s][0]) if s in rows else compile_corruption(name, s, image_shape)
+        for s in severities
+    }

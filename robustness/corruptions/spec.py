@@ -5,6 +5,11 @@ A corruption function is ``function(images, keys, params, scale) -> images``: ``
 its table's row for the severity, ``scale`` the image's shorter side over the table's
 reference side (spatial parameters are multiplied by it, so any image size gets the same
 corruption relative to its size) and ``keys`` the per-example keys of ``randomness``.
+
+A corruption whose table changes no shape (``Corruption.one_trace``) takes its row as Python
+numbers or as float64 scalar tensors alike (``as_float32`` where a parameter meets the images,
+float64 arithmetic before that, as Python's), so one traced function serves every severity
+with the same images as a trace per severity.
 """
 
 import dataclasses
@@ -48,13 +53,15 @@ class Table:
 class Corruption:
     """One corruption: its name, family, parameter tables (the MNIST-C corruptions have one;
     the RGB families CIFAR-10-C's for small images and ImageNet-C's for large ones), its
-    function, and a note on how the parameters were derived where they were."""
+    function, and a note on how the parameters were derived where they were. ``one_trace``:
+    no parameter changes a shape, so the function also takes its row as float64 tensors."""
 
     name: str
     family: str
     tables: Tuple[Table, ...]
     function: CorruptionFn
     note: str = ""
+    one_trace: bool = False
 
     @property
     def channels(self) -> Tuple[int, ...]:
@@ -66,6 +73,12 @@ class Corruption:
         if len(self.tables) == 1 or min(height, width) < LARGE_IMAGE_SIDE:
             return self.tables[0]
         return self.tables[-1]
+
+
+def as_float32(value) -> tf.Tensor:
+    """A table parameter, a Python number or a float64 tensor, as the float32 it is when it
+    meets the images: the same value either way (Python's float rounded once)."""
+    return tf.cast(value, tf.float32)
 
 
 def image_size(images: tf.Tensor) -> Tuple[int, int, int]:

@@ -20,6 +20,7 @@ from robustfx.robustness.corruptions.spec import (
     MNIST_C,
     Corruption,
     Table,
+    as_float32,
     image_size,
     reference_grid,
 )
@@ -111,7 +112,7 @@ def fog(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
 
 def fogged(images: tf.Tensor, layer: tf.Tensor, strength: float) -> tf.Tensor:
     """(x + strength * layer) * max / (max + strength), with each image's maximum."""
-    images = tf.convert_to_tensor(images, tf.float32)
+    images, strength = tf.convert_to_tensor(images, tf.float32), as_float32(strength)
     peak = tf.reduce_max(images, axis=[1, 2, 3], keepdims=True)
     return (images + strength * layer) * peak / (peak + strength)
 
@@ -147,7 +148,7 @@ def frost(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor
     image_weight, frost_weight = params
     height, width, _ = image_size(images)
     texture = frost_texture(keys, reference_grid(images, scale), (height, width))
-    return image_weight * images + frost_weight * texture
+    return as_float32(image_weight) * images + as_float32(frost_weight) * texture
 
 
 def snow(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
@@ -169,8 +170,17 @@ def snow(images: tf.Tensor, keys: tf.Tensor, params, scale: float) -> tf.Tensor:
 
 
 FAMILY = (
-    Corruption("fog", "weather", (FOG,), fog, "as MNIST-C: plasma map, rescaled, cropped"),
+    Corruption(
+        "fog", "weather", (FOG,), fog, "as MNIST-C: plasma map, rescaled, cropped", one_trace=True
+    ),
     Corruption("spatter", "weather", (SPATTER,), spatter, "mud at every severity, as MNIST-C"),
-    Corruption("frost", "weather", FROST, frost, "procedural ice, the photos' colour and spread"),
+    Corruption(
+        "frost",
+        "weather",
+        FROST,
+        frost,
+        "procedural ice, the photos' colour and spread",
+        one_trace=True,
+    ),
     Corruption("snow", "weather", SNOW, snow, "flakes streaked by ImageMagick's kernel"),
 )

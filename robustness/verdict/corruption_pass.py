@@ -1,5 +1,6 @@
 """The natural corruptions of one evaluation: a named set resolved for the models' images,
-each (corruption, severity) traced once, and applied batch by batch.
+each corruption traced once for all its severities where its parameters change no shape
+(once per severity where they do: ``registry.compile_severities``), applied batch by batch.
 
 The corruptions are seeded from each example's own pixels, so the candidate and the baseline
 see the same corrupted image, and a re-run or another worker repeats it exactly. Each
@@ -22,9 +23,14 @@ class CorruptionPass:
 
     def __init__(self, set_name: str, image_shape: Sequence[int]):
         self.resolved: ResolvedCorruptions = resolve_corruption_set(set_name, int(image_shape[-1]))
-        self._functions = {
-            run: registry.compile_corruption(*run, image_shape) for run in self.resolved.runs
+        compiled = {
+            (name, severity): function
+            for name in self.resolved.corruptions
+            for severity, function in registry.compile_severities(
+                name, [s for n, s in self.resolved.runs if n == name], image_shape
+            ).items()
         }
+        self._functions = {run: compiled[run] for run in self.resolved.runs}
 
     def corrupted_batches(self, images) -> Iterator[Tuple[Tuple[str, int], object]]:
         """((corruption, severity), corrupted images) for each run of the set, in order."""

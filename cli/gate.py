@@ -26,7 +26,7 @@ from robustfx.cli.limits import run_within
 from robustfx.components.robustness_evaluator import spec as evaluator_spec
 from robustfx.data.metadata import DatasetInfo
 from robustfx.pipeline.mlmd import all_node_outputs, open_store
-from robustfx.pipeline.production import evaluator_id
+from robustfx.pipeline.node_ids import evaluator_id
 from robustfx.robustness.models.model_interface import ModelInterface
 from robustfx.robustness.presentation.model_card import early_rows, early_summary
 from robustfx.robustness.presentation.recording import Recorded, evaluate_and_record

@@ -22,6 +22,14 @@ from robustfx.components import atomic_pusher
 from robustfx.components.production_model import ProductionModel
 from robustfx.components.robustness_evaluator import RobustnessEvaluator
 from robustfx.data.metadata import DatasetInfo
+from robustfx.pipeline.node_ids import (  # noqa: F401  (readers import them from here too)
+    EXAMPLE_GEN_ID,
+    PRODUCTION_MODEL_ID,
+    PUSHER_ID,
+    ROBUSTNESS_EVALUATOR_ID,
+    TRAINER_ID,
+    evaluator_id,
+)
 from robustfx.pipeline.tfma_config import tfma_eval_config
 from robustfx.trainer.custom_config import (
     HOLDOUT_FRACTION,
@@ -34,18 +42,6 @@ from robustfx.trainer.layer_plan import plan_layers
 
 PREPROCESSING_FN = "robustfx.trainer.preprocessing.preprocessing_fn"
 RUN_FN = "robustfx.trainer.run.run_fn"
-# Node IDs that readers of ML Metadata and of compiled specs look nodes up by.
-EXAMPLE_GEN_ID = "ImportExampleGen"
-TRAINER_ID = "Trainer"
-ROBUSTNESS_EVALUATOR_ID = "RobustnessEvaluator"
-PUSHER_ID = "Pusher"
-PRODUCTION_MODEL_ID = "ProductionModel"
-
-
-def evaluator_id(trainer_id: Optional[str] = None) -> str:
-    """The node ID of the RobustnessEvaluator that judges ``trainer_id``'s model (None: the
-    production Trainer's)."""
-    return f"{ROBUSTNESS_EVALUATOR_ID}_{trainer_id}" if trainer_id else ROBUSTNESS_EVALUATOR_ID
 
 
 @dataclasses.dataclass(frozen=True)

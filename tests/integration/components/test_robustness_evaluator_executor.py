@@ -96,14 +96,20 @@ def test_blesses_and_records_everything(tmp_path, transformed_examples, trained_
         candidate["clean_accuracy"]
     )
     report = open(os.path.join(evaluation.uri, "report.html")).read()
-    # Curves, corruption bars, example grid, activations, one example under each corruption.
-    assert BLESSED_VERDICT in report and report.count("data:image/png") == 5
+    # Curves, the bracket (IBP by default), corruption bars, example grid, activations, one
+    # example under each corruption.
+    assert BLESSED_VERDICT in report and report.count("data:image/png") == 6
+    assert "alt='bracket.png'" in report
+    certified = candidate["certified_accuracy"]
+    assert 0.0 <= certified <= candidate["worst_case_robust_accuracy"]
+    assert evaluation.get_float_custom_property("candidate_certified_accuracy") == certified
     assert "Natural corruptions" in report
     # The verdict for the KFP UI: the headline figures, and the report as one file.
     ui = json.loads((tmp_path / "metrics" / "metrics.json").read_text())
     assert ui == {
         "clean_accuracy": candidate["clean_accuracy"],
         "worst_case_robust_accuracy": candidate["worst_case_robust_accuracy"],
+        "certified_accuracy": certified,
         "corruption_mean": candidate["corruption_mean"],
         "corruption_worst": candidate["corruption_worst"],
         "blessed": 1.0,

@@ -10,7 +10,8 @@ halved example from its best point. Steps use momentum 0.75. Checkpoints fall at
 Losses: cross-entropy (APGD-CE), DLR (untargeted), and targeted DLR (APGD-T), which runs
 once per target class, the classes the clean logits rank 2nd, 3rd, ... An example counts as
 broken when any iterate of any run misclassifies it. Every run after the first attacks
-only the examples still unbroken. The inner loop is a ``tf.while_loop``.
+only the examples still unbroken. The steps are a ``tf.while_loop``, and so are APGD-T's
+target classes.
 """
 
 from typing import Tuple
@@ -130,6 +131,34 @@ def _single_run(
     return adversarial, final["broken"]
 
 
+def _on_unbroken(
+    logits_fn: LogitsFn, images, labels, ranked, loss: str, settings, restart: int, rank, found
+):
+    """One run (``_single_run``) on the examples ``found`` (adversarial, broken) leaves
+    unbroken, targeting the class each one's clean logits rank ``rank`` (a Python or tensor
+    integer; None: untargeted); the updated (adversarial, broken)."""
+    adversarial, broken = found
+    epsilon, norm, steps, seed = settings
+    todo = tf.where(tf.logical_not(broken))[:, 0]
+    goal = None if rank is None else tf.gather(ranked[:, rank], todo)
+    offset = restart * 1000 + (0 if rank is None else rank)  # of the run's seed
+    attacked, hit = _single_run(
+        logits_fn,
+        tf.gather(images, todo),
+        tf.gather(labels, todo),
+        losses.loss_fn(loss, goal),
+        epsilon,
+        norm,
+        steps,
+        tf.stack([tf.constant(seed, tf.int64), tf.cast(offset, tf.int64)]),
+    )
+    index = todo[:, None]
+    return (
+        tf.tensor_scatter_nd_update(adversarial, index, attacked),
+        tf.tensor_scatter_nd_update(broken, index, hit),
+    )
+
+
 def apgd(
     logits_fn: LogitsFn,
     images: tf.Tensor,
@@ -145,29 +174,34 @@ def apgd(
     """APGD on ``loss`` ('ce', 'dlr' or 'dlr_targeted'), ``restarts`` runs (per target
     class for 'dlr_targeted'), each on the examples the earlier runs did not break.
 
+    The target classes of a restart run in a ``tf.while_loop`` over the rank: one traced
+    run serves them all (unrolled, APGD-T's nine targets made nine copies of the run to
+    trace and optimize), with the same operations on the same values in the same order.
+
     Returns:
       Per example, a misclassified point in the ball if any run found one, else the last
       run's point of highest loss; always in [0, 1].
     """
     labels = tf.cast(labels, tf.int64)
     ranked = tf.argsort(logits_fn(images), axis=1, direction="DESCENDING", stable=True)
-    targets = range(1, n_target_classes + 1) if loss == "dlr_targeted" else [None]
-    adversarial, broken = images, tf.zeros([tf.shape(images)[0]], bool)
+    settings = (epsilon, norm, steps, seed)
+    found = (images, tf.zeros([tf.shape(images)[0]], bool))
     for restart in range(restarts):
-        for rank in targets:
-            todo = tf.where(tf.logical_not(broken))[:, 0]
-            goal = None if rank is None else tf.gather(ranked[:, rank], todo)
-            found, hit = _single_run(
-                logits_fn,
-                tf.gather(images, todo),
-                tf.gather(labels, todo),
-                losses.loss_fn(loss, goal),
-                epsilon,
-                norm,
-                steps,
-                tf.stack([tf.constant(seed, tf.int64), restart * 1000 + (rank or 0)]),
+        if loss != "dlr_targeted":
+            found = _on_unbroken(
+                logits_fn, images, labels, ranked, loss, settings, restart, None, found
             )
-            index = todo[:, None]
-            adversarial = tf.tensor_scatter_nd_update(adversarial, index, found)
-            broken = tf.tensor_scatter_nd_update(broken, index, hit)
-    return adversarial
+            continue
+
+        def target(rank, adversarial, broken, restart=restart):
+            run = (adversarial, broken)
+            run = _on_unbroken(
+                logits_fn, images, labels, ranked, loss, settings, restart, rank, run
+            )
+            return (rank + 1, *run)
+
+        first = tf.constant(1)
+        _, *found = tf.while_loop(
+            lambda rank, *_: rank <= n_target_classes, target, (first, *found)
+        )
+    return found[0]

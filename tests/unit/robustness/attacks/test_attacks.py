@@ -83,25 +83,6 @@ def test_random_noise_control_has_the_attack_size(rng, norm, epsilon):
     np.testing.assert_allclose(sizes, epsilon, rtol=1e-5)
 
 
-@pytest.fixture(scope="module")
-def trained_mlp(mnist_arrays):
-    """A small dense net trained on real MNIST digits: a non-linear, realistic target."""
-    tf.keras.utils.set_random_seed(0)
-    images, labels = mnist_arrays["train"]
-    x = images[:2000].astype(np.float32) / 255.0
-    model = tf.keras.Sequential(
-        [
-            tf.keras.layers.Flatten(input_shape=(28, 28, 1)),
-            tf.keras.layers.Dense(64, activation="relu"),
-            tf.keras.layers.Dense(10),
-        ]
-    )
-    model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    model.fit(x, labels[:2000], epochs=3, batch_size=64, verbose=0)
-    test_images, test_labels = mnist_arrays["test"]
-    return model, test_images[:300].astype(np.float32) / 255.0, test_labels[:300]
-
-
 def _accuracy(model, images, labels):
     return float(np.mean(np.argmax(model(images).numpy(), axis=1) == labels))
 

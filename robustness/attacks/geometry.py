@@ -58,7 +58,8 @@ def random_in_ball(
     direction = tf.random.normal(shape, seed=seed)
     direction = direction / tf.maximum(per_example_l2(direction), _TINY)
     dims = tf.cast(tf.reduce_prod(shape[1:]), tf.float32)
-    radius_shape = [shape[0]] + [1] * (len(shape) - 1)
+    rank = int(shape.shape[0]) if tf.is_tensor(shape) else len(shape)  # no AutoGraph here
+    radius_shape = [shape[0]] + [1] * (rank - 1)
     radius = epsilon * tf.pow(tf.random.uniform(radius_shape, seed=seed), 1.0 / dims)
     return direction * radius
 

@@ -70,8 +70,10 @@ def test_run_blesses_and_pushes_a_versioned_model(first_run):
     assert summary["worst_case_robust_accuracy"] <= min(robust.values())
     assert robust["apgdce20_linf_0.2"] <= robust["fgsm_linf_0.2"] < summary["clean_accuracy"]
     report = open(summary["report"]).read()
-    # Curves, corruption bars, example grid, activations, one example under each corruption.
-    assert BLESSED_VERDICT in report and report.count("data:image/png;base64,") == 5
+    # Curves, corruption bars, the bracket, example grid, activations, one example under each
+    # corruption.
+    assert BLESSED_VERDICT in report and report.count("data:image/png;base64,") == 6
+    assert "alt='bracket.png'" in report
     assert summary["corruption_set"] == "quick"
     assert summary["corruption_worst"] <= summary["corruption_mean"]
     assert set(summary["corruption_accuracy"]["fog"]) == {"2", "4"}

@@ -78,6 +78,7 @@ setup(
         "test": [
             "pytest",
             "pytest-randomly",  # every run in a new order: no test depends on another
+            "pytest-xdist",  # scripts/test runs the suite on both cores
             "ruff",
             "import-linter",
             "gcp-storage-emulator",

@@ -19,19 +19,31 @@ import pytest
 
 import robustfx  # noqa: F401  (pins Keras 2 before any test imports TensorFlow)
 from tests.helpers import datasets, kubeflow, models, pipeline_runs, s3_server
+from tests.helpers.built_once import built_once
 from tests.helpers.image_headers import jpeg_header, png_header
 
 TIERS = ("unit", "integration", "e2e")
 
 
+def _tier(item) -> str:
+    parts = pathlib.Path(item.path).relative_to(pathlib.Path(__file__).parent).parts
+    if parts[0] not in TIERS:
+        raise pytest.UsageError(f"{item.nodeid}: a test lives in one of {TIERS}")
+    return parts[0]
+
+
+@pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
-    """Marks every test with its tier, the first folder under tests/."""
-    root = pathlib.Path(__file__).parent
+    """Marks every test with its tier (the first folder under tests/); once the order is
+    shuffled (pytest-randomly), puts the e2e tier first and the unit tier last, keeping the
+    shuffled order within each. ``scripts/test`` hands whole files to its two workers in
+    this order (``--dist loadfile``): the longest work starts first, short tests fill the
+    end on both."""
     for item in items:
-        parts = pathlib.Path(item.path).relative_to(root).parts
-        if parts[0] not in TIERS:
-            raise pytest.UsageError(f"{item.nodeid}: a test lives in one of {TIERS}")
-        item.add_marker(getattr(pytest.mark, parts[0]))
+        item.add_marker(getattr(pytest.mark, _tier(item)))
+    yield
+    rank = {"e2e": 0, "integration": 1, "unit": 2}
+    items.sort(key=lambda item: rank[_tier(item)])
 
 
 @pytest.fixture(scope="session")
@@ -42,9 +54,13 @@ def mnist_arrays():
 
 @pytest.fixture(scope="session")
 def small_mnist(tmp_path_factory):
-    """A TFDS dataset 'mnist_5k' holding a slice of the real digits (800 train / 200 test)."""
-    data_dir = str(tmp_path_factory.mktemp("tfds"))
-    return data_dir, datasets.write_small_mnist(data_dir)
+    """A TFDS dataset 'mnist_5k' holding a slice of the real digits (800 train / 200 test),
+    one for every worker (the shared run's data directory is the same for all)."""
+
+    def write(directory):
+        return str(directory), datasets.write_small_mnist(str(directory))
+
+    return built_once(tmp_path_factory, "tfds", write)
 
 
 @pytest.fixture
@@ -118,12 +134,12 @@ def corrupted(digits, colour_digits):
     return out
 
 
-def _artifact_root(tmp_path_factory):
-    """Where the shared run writes. CI sets ROBUSTFX_E2E_ARTIFACTS so that it can gate the
-    model this run produced once the suite is done (see .ci/run)."""
+def _artifact_root(directory):
+    """Where the shared run writes: ``directory``, or ROBUSTFX_E2E_ARTIFACTS, which CI sets so
+    that it can gate the model this run produced once the suite is done (see .ci/run)."""
     keep = os.environ.get("ROBUSTFX_E2E_ARTIFACTS")
     if not keep:
-        return tmp_path_factory.mktemp("e2e")
+        return directory
     shutil.rmtree(keep, ignore_errors=True)
     os.makedirs(keep)
     return pathlib.Path(keep)
@@ -132,15 +148,20 @@ def _artifact_root(tmp_path_factory):
 @pytest.fixture(scope="session")
 def first_run(small_mnist, tmp_path_factory):
     """The shared e2e run: `robustfx run` with ``pipeline_runs.RUN_FLAGS`` on the small
-    dataset; (root, dataset info, summary). Its pushed model is the one CI gates."""
+    dataset, once for every worker; (root, dataset info, summary). Its pushed model is the
+    one CI gates."""
     data_dir, info = small_mnist
-    root = _artifact_root(tmp_path_factory)
-    summary = root / "summary.json"
-    console = io.StringIO()
-    with contextlib.redirect_stdout(console):
-        assert pipeline_runs.run_e2e(data_dir, root, root / "serving", summary) == 0
-    (root / "console.txt").write_text(console.getvalue())
-    return root, info, json.loads(summary.read_text())
+
+    def run(directory):
+        root = _artifact_root(directory)
+        summary = root / "summary.json"
+        console = io.StringIO()
+        with contextlib.redirect_stdout(console):
+            assert pipeline_runs.run_e2e(data_dir, root, root / "serving", summary) == 0
+        (root / "console.txt").write_text(console.getvalue())
+        return root, info, json.loads(summary.read_text())
+
+    return built_once(tmp_path_factory, "e2e", run)
 
 
 def _compiled(data_dir, directory, flags):

@@ -32,18 +32,32 @@ def _tier(item) -> str:
     return parts[0]
 
 
+def _file_order(items) -> dict:
+    """File -> its place: the e2e tier first and the unit tier last, the shuffled order kept
+    within each tier, except that the e2e files alternate between those that use the shared
+    run (``first_run``) and those that do not, starting with one that does: while one worker
+    builds the shared run, the other has e2e work that does not wait for it."""
+    rank = {"e2e": 0, "integration": 1, "unit": 2}
+    files = list(dict.fromkeys(item.path for item in items))
+    tiers = {item.path: rank[_tier(item)] for item in items}
+    shared = {item.path for item in items if "first_run" in item.fixturenames}
+    e2e = [f for f in files if tiers[f] == 0]
+    sides = [f for f in e2e if f in shared], [f for f in e2e if f not in shared]
+    slot = {f: i * 2 + side for side, group in enumerate(sides) for i, f in enumerate(group)}
+    return {f: (tiers[f], slot.get(f, 0), i) for i, f in enumerate(files)}
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_collection_modifyitems(config, items):
     """Marks every test with its tier (the first folder under tests/); once the order is
-    shuffled (pytest-randomly), puts the e2e tier first and the unit tier last, keeping the
-    shuffled order within each. ``scripts/test`` hands whole files to its two workers in
-    this order (``--dist loadfile``): the longest work starts first, short tests fill the
-    end on both."""
+    shuffled (pytest-randomly), orders the files by ``_file_order``. ``scripts/test`` hands
+    whole files to its two workers in this order (``--dist loadfile``): the longest work
+    starts first, and short tests fill the end on both."""
     for item in items:
         item.add_marker(getattr(pytest.mark, _tier(item)))
     yield
-    rank = {"e2e": 0, "integration": 1, "unit": 2}
-    items.sort(key=lambda item: rank[_tier(item)])
+    order = _file_order(items)
+    items.sort(key=lambda item: order[item.path])
 
 
 @pytest.fixture(scope="session")

@@ -1,10 +1,10 @@
-"""`robustfx compare` on a slice of real digits, and the beans preset on beans-format data."""
+"""`robustfx compare` on a slice of real digits. (The beans preset runs end to end in
+``test_real_size_images_e2e``.)"""
 
 import json
 import os
 
 from robustfx.cli import main as cli
-from robustfx.data.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
 
 
 def _main(command, preset, data_dir, tmp_path, *flags):
@@ -70,21 +70,3 @@ def test_mnist_comparison_table_has_every_model_and_column(small_mnist, tmp_path
     assert "write-ups' protocol (nsl_linf_0.2 vs baseline)" in table
     assert "### Natural corruptions" in table
     assert "| model | **mean** | **worst** | brightness |" in table  # metrics.json's key order
-
-
-def test_beans_preset_runs_end_to_end_on_beans_format_data(tmp_path):
-    data_dir = str(tmp_path / "tfds")
-    info = write_synthetic_beans(data_dir, {"train": 6, "validation": 3, "test": 3})
-    assert info.image_shape == (500, 500, 3) and info.class_names == BEANS_CLASSES
-    summary_path = tmp_path / "run.json"
-    code = _main(
-        "run", "beans", data_dir, tmp_path,
-        "--epsilon", "0.05", "--epsilon-sweep", "", "--summary-json", str(summary_path),
-    )  # fmt: skip
-    assert code == 0
-    summary = json.loads(summary_path.read_text())
-    assert summary["dataset"] == "beans"
-    assert summary["blessed"] is True
-    assert os.path.isfile(os.path.join(summary["pushed_model"], "saved_model.pb"))
-    report = open(summary["report"]).read()
-    assert "angular_leaf_spot" in report and "bean_rust" in report

@@ -1,15 +1,17 @@
 """Real-size images in bounded memory: beans-format 500x500x3 JPEG photos through the whole
-pipeline with the beans preset, the run's peak resident memory measured in a subprocess; and
-a run that cannot fit refused before anything runs."""
+pipeline with the beans preset (blessed and pushed, the report naming the beans classes), the
+run's peak resident memory measured in a subprocess; and a run that cannot fit refused before
+anything runs."""
 
 import json
+import pathlib
 import subprocess
 import sys
 
 import pytest
 
 from robustfx.cli import main as cli
-from robustfx.data.synthetic_beans import write_synthetic_beans
+from robustfx.data.synthetic_beans import BEANS_CLASSES, write_synthetic_beans
 
 # The bound for the full beans dataset (1,034 / 133 / 128 images) on this machine. The run's
 # peak is set by the batches (28 photos a training batch, 16 an evaluation batch), not by the
@@ -28,7 +30,8 @@ sys.exit(code)
 @pytest.fixture(scope="module")
 def beans_dir(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("beans")
-    write_synthetic_beans(str(data_dir), SPLITS)
+    info = write_synthetic_beans(str(data_dir), SPLITS)
+    assert info.image_shape == (500, 500, 3) and info.class_names == BEANS_CLASSES
     return str(data_dir)
 
 
@@ -40,6 +43,9 @@ def test_beans_at_real_image_size_runs_in_bounded_memory(beans_dir, tmp_path):
         "--pipeline-root", str(tmp_path / "root"), "--serving-dir", str(tmp_path / "serving"),
         "--attack", "apgdce20_linf_0.2", "--epsilon-sweep", "0.5", "--report-examples", "2",
         "--summary-json", str(summary), "--quiet",
+        # Thresholds at zero: this test checks the plumbing and the memory, not the accuracy.
+        "--threshold", "clean=0", "--threshold", "worst_case=0",
+        "--threshold", "corruption_mean=0", "--threshold", "corruption_worst=0",
     ]  # fmt: skip
     done = subprocess.run(
         [sys.executable, "-c", MEASURE, *robustfx, *flags], capture_output=True, text=True
@@ -51,6 +57,10 @@ def test_beans_at_real_image_size_runs_in_bounded_memory(beans_dir, tmp_path):
     assert result["dataset"] == "beans"
     assert 0.0 <= result["clean_accuracy"] <= 1.0
     assert "apgdce20_linf_0.2" in result["robust_accuracy"]
+    assert result["blessed"] is True
+    assert (pathlib.Path(result["pushed_model"]) / "saved_model.pb").is_file()
+    report = open(result["report"]).read()
+    assert "angular_leaf_spot" in report and "bean_rust" in report
     history = next((tmp_path / "root" / "Trainer" / "model_run").glob("*/history.json"))
     assert json.loads(history.read_text())["resident_mib"], "per-epoch memory is recorded"
 

@@ -114,7 +114,7 @@ def command_compare(args: argparse.Namespace) -> int:
 
 def command_gate(args: argparse.Namespace) -> int:
     config = gate_config(args)
-    from robustfx.cli import gate
+    from robustfx.cli import gate, gate_markdown
     from robustfx.data.check import check_dataset
     from robustfx.data.metadata import locate_dataset
 
@@ -146,7 +146,7 @@ def command_gate(args: argparse.Namespace) -> int:
             f"evaluating {model} on {dataset.name} split {split!r} failed: "
             f"{type(error).__name__}: {first_line}"
         ) from error
-    markdown = gate.to_markdown(recorded, model, baseline, dataset.name, split)
+    markdown = gate_markdown.to_markdown(recorded, model, baseline, dataset.name, split)
     print(markdown)
     step_summary = os.environ.get("GITHUB_STEP_SUMMARY")
     if step_summary:
@@ -156,7 +156,7 @@ def command_gate(args: argparse.Namespace) -> int:
         write_json(args.summary_json, gate.to_json(recorded, model, baseline, dataset.name, split))
     if recorded.result.verdict.blessed:
         return EXIT_OK
-    for line in gate.failed_rules(recorded.result):
+    for line in gate_markdown.failed_rules(recorded.result):
         print(f"robustfx gate: FAILED {line}", file=sys.stderr)
     return EXIT_FAILED
 

@@ -29,9 +29,10 @@ from robustfx.base.validation import require
 from robustfx.robustness.verdict import beam_rounds, validity
 from robustfx.robustness.verdict import sequential as seq
 from robustfx.robustness.verdict.beam_evaluation import EvaluationCounts
-from robustfx.robustness.verdict.evaluation import conclude, counts_directory, prepare
+from robustfx.robustness.verdict.evaluation import conclude, counts_directory
 from robustfx.robustness.verdict.metrics import to_metrics
 from robustfx.robustness.verdict.outcome import BASELINE, CANDIDATE, EvaluationResult
+from robustfx.robustness.verdict.preparation import prepare
 from robustfx.robustness.verdict.sequential_plan import DEFAULT_ROUND_SIZES, plan_rounds
 from robustfx.robustness.verdict.sequential_result import decided_early
 from robustfx.robustness.verdict.sequential_rules import early_rules

@@ -71,7 +71,7 @@ class EvaluationResult:
     # at once.
     decided_early: Dict[str, Any] = dataclasses.field(default_factory=dict)
     # The verifier: its method ('none' when it did not run), norm and epsilon, and role ->
-    # why a model got no certificate (``evaluation.Prepared.certification``).
+    # why a model got no certificate (``preparation.Prepared.certification``).
     certification: Dict[str, Any] = dataclasses.field(default_factory=dict)
 
     def bracket(self) -> str:

@@ -37,9 +37,12 @@ def train_small_cnn(seed: int):
     """The small CNN trained for two epochs on 1,500 real digits."""
     import tensorflow as tf
 
+    from robustfx.trainer.model import trace_steps_as_written
+
     images, labels = mnist_arrays()["train"]
     model = build_small_cnn(seed)
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    trace_steps_as_written(model)
     model.fit(images[:1500] / 255.0, labels[:1500], epochs=2, batch_size=32, verbose=0)
     return model
 

@@ -4,6 +4,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from robustfx.trainer.model import trace_steps_as_written
+
 
 @pytest.fixture(scope="package")
 def trained_mlp(mnist_arrays):
@@ -19,6 +21,7 @@ def trained_mlp(mnist_arrays):
         ]
     )
     model.compile("adam", tf.keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    trace_steps_as_written(model)
     model.fit(x, labels[:2000], epochs=3, batch_size=64, verbose=0)
     test_images, test_labels = mnist_arrays["test"]
     return model, test_images[:300].astype(np.float32) / 255.0, test_labels[:300]

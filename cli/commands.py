@@ -208,6 +208,9 @@ def command_kfp_run_local(args: argparse.Namespace) -> int:
     except TaskFailed as error:
         print(f"robustfx: kfp run-local: {error}; later tasks did not run", file=sys.stderr)
         print(f"run {error.run.run_id}: FAILED at {error.task} ({error.run.metadata_path})")
+        if args.summary_json:  # the tasks that completed, and where the run stopped
+            failed = {"task": error.task, "error": error.error, "log": error.log}
+            write_json(args.summary_json, {"run": _local_run_record(error.run, failed)})
         return EXIT_FAILED
     from robustfx.kubeflow.local.summary import summarize_local_run
 
@@ -218,14 +221,20 @@ def command_kfp_run_local(args: argparse.Namespace) -> int:
         print(summary.render())
     if args.summary_json:
         payload = summary.to_dict() if summary is not None else {}
-        payload["run"] = {
-            "run_id": run.run_id,
-            "run_root": run.run_root,
-            "metadata": run.metadata_path,
-            "tasks": [dataclasses.asdict(task) for task in run.tasks],
-        }
+        payload["run"] = _local_run_record(run)
         write_json(args.summary_json, payload)
     return EXIT_OK
+
+
+def _local_run_record(run, failed: Optional[dict] = None) -> dict:
+    """A local run as `kfp run-local --summary-json` records it under ``run``."""
+    return {
+        "run_id": run.run_id,
+        "run_root": run.run_root,
+        "metadata": run.metadata_path,
+        "tasks": [dataclasses.asdict(task) for task in run.tasks],
+        "failed": failed,
+    }
 
 
 def command_data_prepare(args: argparse.Namespace) -> int:

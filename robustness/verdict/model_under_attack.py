@@ -136,7 +136,9 @@ class ModelUnderAttack:
 
         self._independent = {a.name: traced(a, noise_control=True) for a in plan.independent}
         self._cascade = {a.name: traced(a, noise_control=False) for a in plan.cascade}
-        self._predict = tf.function(predict, input_signature=signature[:1])
+        # The same for the clean predictions: every instance's own key, or a process that
+        # judges several models (the gate's rounds, the tests) reads as retracing one function.
+        self._predict = tf.function(functools.partial(predict), input_signature=signature[:1])
         self._verifier = None
         if role in plan.certified_roles and plan.verify != NO_VERIFIER:
             self._verifier = CertifiedPass(model_dir, plan.verify, plan.norm, plan.radii)

@@ -84,9 +84,13 @@ def rng():
 
 @pytest.fixture(scope="session")
 def trained_model_dir(tmp_path_factory):
-    """``train_small_cnn`` with seed 1, exported for evaluation."""
-    model = models.train_small_cnn(seed=1)
-    return models.save_for_evaluation(model, tmp_path_factory.mktemp("model"))
+    """``train_small_cnn`` with seed 1, exported for evaluation, once for every worker (tests
+    only read it)."""
+
+    def train(directory):
+        return models.save_for_evaluation(models.train_small_cnn(seed=1), directory)
+
+    return built_once(tmp_path_factory, "trained_model", train)
 
 
 @pytest.fixture(scope="session")
@@ -132,20 +136,24 @@ def colour_digits(digits):
 
 
 @pytest.fixture(scope="session")
-def corrupted(digits, colour_digits):
+def corrupted(digits, colour_digits, tmp_path_factory):
     """(name, channels) -> [clean, severity 1, ..., severity 5] as numpy arrays: grey digits
-    for the corruptions that take them, colour digits for every corruption."""
+    for the corruptions that take them, colour digits for every corruption; computed once
+    for every worker."""
     from robustfx.robustness.corruptions.registry import CORRUPTIONS, apply
 
-    out = {}
-    for name, corruption in CORRUPTIONS.items():
-        for images in (digits, colour_digits):
-            channels = images.shape[-1]
-            if channels in corruption.channels:
-                out[name, channels] = [images] + [
-                    apply(name, images, severity).numpy() for severity in range(1, 6)
-                ]
-    return out
+    def corrupt(_directory):
+        out = {}
+        for name, corruption in CORRUPTIONS.items():
+            for images in (digits, colour_digits):
+                channels = images.shape[-1]
+                if channels in corruption.channels:
+                    out[name, channels] = [images] + [
+                        apply(name, images, severity).numpy() for severity in range(1, 6)
+                    ]
+        return out
+
+    return built_once(tmp_path_factory, "corrupted", corrupt)
 
 
 def _artifact_root(directory):

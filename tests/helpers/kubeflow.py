@@ -67,3 +67,14 @@ def write_spec(path, job):
     """Writes a (possibly edited) spec as JSON; returns the path."""
     path.write_text(json.dumps(job))
     return path
+
+
+def only_tasks(job, names):
+    """A copy of the compiled job with only the root DAG's tasks in ``names`` (none of them
+    downstream of a task left out): a run of part of the pipeline. Components and executors
+    stay."""
+    edited = json.loads(json.dumps(job))
+    tasks = edited["pipelineSpec"]["root"]["dag"]["tasks"]
+    for name in set(tasks) - set(names):
+        del tasks[name]
+    return edited

@@ -83,9 +83,16 @@ def test_a_toy_spec_runs_as_kfp_would_and_stops_at_the_failing_task(tmp_path, ca
         ("after", _toy_task("after", "print('never')", after=["fail"])),
     )
     spec = write_spec(tmp_path / "toy.json", job)  # its own root: no --pipeline-root
-    assert run_local(spec) == commands.EXIT_FAILED
+    summary = tmp_path / "summary.json"
+    assert run_local(spec, "--summary-json", str(summary)) == commands.EXIT_FAILED
     err = capsys.readouterr().err
     assert "task fail failed: RuntimeError: boom (log: " in err and "later tasks did not run" in err
+    # The summary of a failed run: the tasks that completed, then the failing one and its log.
+    record = json.loads(summary.read_text())["run"]
+    assert [task["name"] for task in record["tasks"]] == ["make", "use"]
+    assert record["failed"]["task"] == "fail" and record["failed"]["error"] == "RuntimeError: boom"
+    log = open(record["failed"]["log"]).read()
+    assert "Traceback" in log and "RuntimeError: boom" in log
     store = open_store(str(root / "metadata.sqlite"))
     artifacts = {a.custom_properties["display_name"].string_value: a for a in store.get_artifacts()}
     made = artifacts["out"]

@@ -11,16 +11,9 @@ after a data change then reuses the first ingest, which is the bug this guards a
 import json
 
 from tests.helpers.datasets import write_small_mnist
-from tests.helpers.kubeflow import LOCAL_BEAM, compile_spec, run_local, write_spec
+from tests.helpers.kubeflow import LOCAL_BEAM, compile_spec, only_tasks, run_local, write_spec
 
 KEEP = ("ImportExampleGen", "StatisticsGen")
-
-
-def _cut(job, keep=KEEP):
-    """The job with only the ``keep`` tasks (their components and executors stay)."""
-    tasks = job["pipelineSpec"]["root"]["dag"]["tasks"]
-    job["pipelineSpec"]["root"]["dag"]["tasks"] = {k: v for k, v in tasks.items() if k in keep}
-    return job
 
 
 def _run(spec, root, summary):
@@ -43,7 +36,7 @@ def test_a_run_after_the_data_changed_reads_the_new_data(tmp_path, capsys):
     write_small_mnist(data_dir, train=100, test=40)
     compiled = tmp_path / "compiled.json"
     assert compile_spec(data_dir, compiled, "--kfp-data-dir", data_dir, *LOCAL_BEAM) == 0
-    job = _cut(json.loads(compiled.read_text()))
+    job = only_tasks(json.loads(compiled.read_text()), KEEP)
     spec = write_spec(tmp_path / "spec.json", job)
     root = tmp_path / "root"
 

@@ -35,7 +35,8 @@ def test_mnist_comparison_table_has_every_model_and_column(half_mnist, tmp_path,
     code = _main(
         "compare", "mnist", data_dir, tmp_path,
         "--output-dir", str(tmp_path / "out"), "--summary-json", str(summary_path),
-        "--epsilon-sweep", "0.5",
+        # No example grids: the shared run's report shows them (test_pipeline_e2e).
+        "--epsilon-sweep", "0.5", "--report-examples", "0",
     )  # fmt: skip
     assert code == 0
     summary = json.loads(summary_path.read_text())
